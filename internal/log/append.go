@@ -1,0 +1,261 @@
+package log
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// queue is the group being assembled for the writer. Appenders copy their
+// batch into cur.buf and take offsets under amu; the writer swaps cur for
+// an empty group, writes it with one write and one fsync, and wakes every
+// appender of the group at once by closing done.
+type queue struct {
+	cur    *group
+	spare  []byte // the last written group's buffer, for reuse
+	next   int64  // next offset to assign
+	err    error  // set when a write or sync failed: refuse appends
+	closed bool
+}
+
+type group struct {
+	buf  []byte
+	next int64 // offset after the group's last batch
+	done chan struct{}
+	err  error
+}
+
+var encodePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// Append stores records as one batch and returns the offset of the first.
+// It returns once the batch is durable under the sync policy. A record
+// with a zero Timestamp gets the log's clock. If ctx ends first the batch
+// may still be stored; the caller learns nothing of its offset.
+func (l *Log) Append(ctx context.Context, recs []Record) (int64, error) {
+	if len(recs) == 0 {
+		return 0, fmt.Errorf("%w: no records", ErrInvalidBatch)
+	}
+	bp := encodePool.Get().(*[]byte)
+	b := EncodeBatch((*bp)[:0], recs, l.opts.Now().UnixMilli())
+	base, done, err := l.enqueue(b)
+	*bp = b
+	encodePool.Put(bp)
+	if err != nil {
+		return 0, err
+	}
+	return base, l.await(ctx, done)
+}
+
+// AppendBatch stores a RecordBatch v2 as it is (for example a compressed
+// batch from a Kafka producer), after validating it. The base offset in b
+// is ignored; b is not modified.
+func (l *Log) AppendBatch(ctx context.Context, b []byte) (int64, error) {
+	if err := ValidateBatch(b); err != nil {
+		return 0, err
+	}
+	base, done, err := l.enqueue(b)
+	if err != nil {
+		return 0, err
+	}
+	return base, l.await(ctx, done)
+}
+
+// enqueue copies one validated batch into the current group and assigns
+// its offsets.
+func (l *Log) enqueue(b []byte) (int64, *group, error) {
+	if len(b) > l.opts.MaxBatchBytes {
+		return 0, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), l.opts.MaxBatchBytes)
+	}
+	h, err := parseHeader(b)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %v", ErrInvalidBatch, err)
+	}
+	l.amu.Lock()
+	if err := l.refusal(); err != nil {
+		l.amu.Unlock()
+		return 0, nil, err
+	}
+	base, g := l.q.next, l.q.cur
+	at := len(g.buf)
+	g.buf = append(g.buf, b...)
+	setBaseOffset(g.buf[at:], base)
+	l.q.next += int64(h.LastDelta) + 1
+	g.next = l.q.next
+	l.amu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+	return base, g, nil
+}
+
+// refusal says why appends are refused, if they are. Caller holds amu.
+func (l *Log) refusal() error {
+	if l.q.closed {
+		return ErrClosed
+	}
+	return l.q.err
+}
+
+func (l *Log) await(ctx context.Context, g *group) error {
+	select {
+	case <-g.done:
+		return g.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writer is the goroutine that performs group commits.
+func (l *Log) writer() {
+	defer l.wg.Done()
+	for {
+		select {
+		case <-l.kick:
+		case <-l.stop:
+			return
+		}
+		l.wmu.Lock()
+		l.flushLocked()
+		l.wmu.Unlock()
+	}
+}
+
+// flushLocked writes the current group, if any. Caller holds wmu.
+func (l *Log) flushLocked() error {
+	l.amu.Lock()
+	g := l.q.cur
+	if len(g.buf) == 0 {
+		l.amu.Unlock()
+		return nil
+	}
+	l.q.cur = &group{buf: l.q.spare[:0], done: make(chan struct{})}
+	failed := l.q.err
+	l.amu.Unlock()
+
+	err := failed
+	if err == nil {
+		if err = l.writeGroup(g); err != nil {
+			err = fmt.Errorf("%w: %w", ErrFailed, err)
+			l.fail(err)
+		}
+	}
+	g.err = err
+	close(g.done)
+	l.amu.Lock()
+	l.q.spare = g.buf
+	l.amu.Unlock()
+	return err
+}
+
+// fail refuses every later append until the log is reopened.
+func (l *Log) fail(err error) {
+	l.amu.Lock()
+	if l.q.err == nil {
+		l.q.err = err
+	}
+	l.amu.Unlock()
+}
+
+// writeGroup rolls if needed, writes and syncs g, then publishes it to
+// readers. Caller holds wmu.
+func (l *Log) writeGroup(g *group) error {
+	s := l.active()
+	if l.shouldRoll(s, len(g.buf)) {
+		if err := l.rollLocked(); err != nil {
+			return err
+		}
+		s = l.active()
+	}
+	pos := s.meta.size
+	if _, err := s.f.WriteAt(g.buf, pos); err != nil {
+		return fmt.Errorf("write segment %s: %w", s.name(), err)
+	}
+	if l.opts.Sync == SyncAlways {
+		if err := s.f.Sync(); err != nil {
+			return fmt.Errorf("sync segment %s: %w", s.name(), err)
+		}
+	}
+	l.publish(s, pos, g)
+	return nil
+}
+
+// publish indexes the batches of a written group and moves the high
+// watermark. Caller holds wmu.
+func (l *Log) publish(s *segment, pos int64, g *group) {
+	l.mu.Lock()
+	for b := g.buf; len(b) > 0; {
+		h, _ := parseHeader(b)
+		s.addBatch(pos, &h, l.opts.IndexInterval)
+		pos += int64(h.Length)
+		b = b[h.Length:]
+	}
+	l.hw = g.next
+	l.dirty += int64(len(g.buf))
+	l.wakeLocked()
+	l.mu.Unlock()
+}
+
+func (l *Log) shouldRoll(s *segment, n int) bool {
+	if s.meta.size == 0 {
+		return false
+	}
+	if s.meta.size+int64(n) > l.opts.MaxSegmentBytes {
+		return true
+	}
+	age := l.opts.MaxSegmentAge
+	return age > 0 && s.meta.firstTS >= 0 && l.opts.Now().UnixMilli()-s.meta.firstTS >= age.Milliseconds()
+}
+
+// rollLocked seals the active segment (sync, index) and starts a new one.
+// Caller holds wmu.
+func (l *Log) rollLocked() error {
+	old := l.active()
+	if err := old.f.Sync(); err != nil {
+		return fmt.Errorf("sync segment %s: %w", old.name(), err)
+	}
+	if err := old.writeIndex(l.fs); err != nil {
+		return fmt.Errorf("write index of %s: %w", old.name(), err)
+	}
+	s, err := l.createSegment(old.meta.next)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.segs = append(l.segs, s)
+	l.mu.Unlock()
+	return nil
+}
+
+// createSegment creates an empty segment file and makes its name durable.
+func (l *Log) createSegment(base int64) (*segment, error) {
+	f, err := l.fs.Create(l.path(segName(base)))
+	if err != nil {
+		return nil, fmt.Errorf("create segment: %w", err)
+	}
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sync log directory: %w", err)
+	}
+	return newSegment(l.dir, base, f), nil
+}
+
+// syncer fsyncs the active segment every SyncInterval (SyncInterval policy).
+func (l *Log) syncer() {
+	defer l.wg.Done()
+	t := time.NewTicker(l.opts.SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-l.stop:
+			return
+		}
+		l.wmu.Lock()
+		if err := l.active().f.Sync(); err != nil {
+			l.fail(fmt.Errorf("%w: sync: %w", ErrFailed, err))
+		}
+		l.wmu.Unlock()
+	}
+}

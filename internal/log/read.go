@@ -1,0 +1,198 @@
+package log
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// Chunk is the result of a Read: whole stored batches, as written.
+type Chunk struct {
+	// Data holds whole batches. The first may start before the requested
+	// offset (a batch is never split); DecodeRecords skips those records.
+	Data []byte
+	// Next is the offset after the last batch in Data: where to read next.
+	Next int64
+	// HighWatermark and StartOffset as of the read.
+	HighWatermark int64
+	StartOffset   int64
+}
+
+// Read returns stored batches from the one holding offset, up to maxBytes
+// (but always at least one whole batch). Reading at the high watermark
+// returns an empty chunk; Wait for more. Offsets below the start offset or
+// above the high watermark are ErrOffsetOutOfRange. Every returned batch
+// has had its checksum verified; a mismatch is a *CorruptionError.
+func (l *Log) Read(offset int64, maxBytes int) (Chunk, error) {
+	for {
+		c, retry, err := l.readOnce(offset, maxBytes)
+		if !retry {
+			return c, err
+		}
+		offset = c.Next
+	}
+}
+
+// readOnce reads from one segment. retry means the segment held nothing
+// at or after offset (a compaction gap) and the caller should go on at
+// c.Next.
+func (l *Log) readOnce(offset int64, maxBytes int) (c Chunk, retry bool, err error) {
+	l.mu.RLock()
+	c = Chunk{Next: offset, HighWatermark: l.hw, StartOffset: l.start}
+	if l.closed {
+		l.mu.RUnlock()
+		return c, false, ErrClosed
+	}
+	if offset < l.start || offset > l.hw {
+		l.mu.RUnlock()
+		return c, false, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, l.start, l.hw)
+	}
+	if offset == l.hw {
+		l.mu.RUnlock()
+		return c, false, nil
+	}
+	s := l.segs[l.findLocked(offset)]
+	e, end, segNext := s.seek(offset), s.meta.size, s.meta.next
+	s.acquire()
+	l.mu.RUnlock()
+	defer s.release()
+
+	c.Data, c.Next, err = s.read(e.pos, end, offset, maxBytes)
+	if err == nil && len(c.Data) == 0 {
+		c.Next = max(segNext, offset+1)
+		return c, c.Next < c.HighWatermark, nil
+	}
+	return c, false, err
+}
+
+// read returns whole batches from the first one that ends after offset,
+// scanning from pos and reading no further than end.
+func (s *segment) read(pos, end, offset int64, maxBytes int) ([]byte, int64, error) {
+	var hdr [BatchHeaderSize]byte
+	for pos < end {
+		h, err := s.headerAt(hdr[:], pos, end)
+		if err != nil {
+			return nil, offset, err
+		}
+		if h.NextOffset() > offset {
+			return s.readBatches(pos, end, h, maxBytes)
+		}
+		pos += int64(h.Length)
+	}
+	return nil, offset, nil
+}
+
+func (s *segment) headerAt(buf []byte, pos, end int64) (batchHeader, error) {
+	if _, err := s.f.ReadAt(buf, pos); err != nil && err != io.EOF {
+		return batchHeader{}, fmt.Errorf("log: read %s: %w", s.name(), err)
+	}
+	h, err := parseHeader(buf)
+	if err == nil && pos+int64(h.Length) > end {
+		err = fmt.Errorf("batch of %d bytes runs past the segment end", h.Length)
+	}
+	if err != nil {
+		return h, &CorruptionError{Segment: s.name(), Pos: pos, Reason: err.Error()}
+	}
+	return h, nil
+}
+
+// readBatches reads from pos, where a batch with header first starts, up
+// to maxBytes of whole batches, and verifies them.
+func (s *segment) readBatches(pos, end int64, first batchHeader, maxBytes int) ([]byte, int64, error) {
+	n := min(max(int64(maxBytes), int64(first.Length)), end-pos)
+	buf := make([]byte, n)
+	if got, err := s.f.ReadAt(buf, pos); int64(got) < n {
+		return nil, 0, fmt.Errorf("log: read %s: %w", s.name(), err)
+	}
+	var next int64
+	b := buf
+	for len(b) >= BatchHeaderSize {
+		h, err := parseHeader(b)
+		if err != nil || int(h.Length) > len(b) {
+			if err != nil || len(b) == len(buf) {
+				return nil, 0, s.corruptAt(pos+int64(len(buf)-len(b)), err)
+			}
+			break
+		}
+		if !checkCRC(b[:h.Length]) {
+			return nil, 0, s.corruptAt(pos+int64(len(buf)-len(b)), fmt.Errorf("CRC mismatch in batch at offset %d", h.BaseOffset))
+		}
+		next = h.NextOffset()
+		b = b[h.Length:]
+	}
+	return buf[:len(buf)-len(b)], next, nil
+}
+
+func (s *segment) corruptAt(pos int64, err error) error {
+	reason := "batch cut short"
+	if err != nil {
+		reason = err.Error()
+	}
+	return &CorruptionError{Segment: s.name(), Pos: pos, Reason: reason}
+}
+
+// OffsetForTime returns the first offset whose record has a timestamp at
+// or after ts (milliseconds), or the high watermark if there is none.
+func (l *Log) OffsetForTime(ts int64) (int64, error) {
+	l.mu.RLock()
+	hw, start := l.hw, l.start
+	var s *segment
+	for _, cand := range l.segs {
+		if cand.meta.maxTS >= ts && cand.meta.next > start {
+			s = cand
+			break
+		}
+	}
+	if s == nil {
+		l.mu.RUnlock()
+		return hw, nil
+	}
+	e, ok := seekTime(s.index, ts)
+	if !ok {
+		e = indexEntry{off: s.base}
+	}
+	end := s.meta.size
+	s.acquire()
+	l.mu.RUnlock()
+	defer s.release()
+	off, err := s.findTime(e.pos, end, ts, hw)
+	return max(off, start), err
+}
+
+// findTime scans batches from pos for the first record at or after ts.
+func (s *segment) findTime(pos, end, ts, notFound int64) (int64, error) {
+	var hdr [BatchHeaderSize]byte
+	for pos < end {
+		h, err := s.headerAt(hdr[:], pos, end)
+		if err != nil {
+			return 0, err
+		}
+		if h.MaxTimestamp >= ts {
+			return s.firstAtTime(pos, h, ts)
+		}
+		pos += int64(h.Length)
+	}
+	return notFound, nil
+}
+
+func (s *segment) firstAtTime(pos int64, h batchHeader, ts int64) (int64, error) {
+	buf := make([]byte, h.Length)
+	if _, err := s.f.ReadAt(buf, pos); err != nil && err != io.EOF {
+		return 0, err
+	}
+	if !checkCRC(buf) {
+		return 0, s.corruptAt(pos, fmt.Errorf("CRC mismatch in batch at offset %d", h.BaseOffset))
+	}
+	found := h.NextOffset()
+	err := DecodeRecords(buf, 0, func(r Record) bool {
+		if r.Timestamp >= ts {
+			found = r.Offset
+			return false
+		}
+		return true
+	})
+	return found, err
+}
+
+// batchBase returns the base offset stored in a batch.
+func batchBase(b []byte) int64 { return int64(binary.BigEndian.Uint64(b)) }
