@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -21,7 +22,7 @@ func Open(dir string, o Options) (*Log, error) {
 	opts := o.withDefaults()
 	l := &Log{dir: dir, opts: opts, fs: opts.FS, kick: make(chan struct{}, 1),
 		notify: make(chan struct{}), stop: make(chan struct{})}
-	if err := l.fs.MkdirAll(dir); err != nil {
+	if err := l.makeDir(); err != nil {
 		return nil, fmt.Errorf("log: create %s: %w", dir, err)
 	}
 	if err := l.load(); err != nil {
@@ -48,6 +49,18 @@ func (l *Log) startBackground() {
 		l.wg.Add(1)
 		go l.janitor()
 	}
+}
+
+// makeDir creates the log's directory and, if it was new, makes its name
+// durable.
+func (l *Log) makeDir() error {
+	if _, err := l.fs.Stat(l.dir); err == nil {
+		return nil
+	}
+	if err := l.fs.MkdirAll(l.dir); err != nil {
+		return err
+	}
+	return l.fs.SyncDir(filepath.Dir(l.dir))
 }
 
 // load opens every segment and recovers the last one.

@@ -85,7 +85,9 @@ func (s *segment) validBatchAfter(pos, fileSize int64) (bool, error) {
 
 // chunkReader reads whole batches from a file through a large buffer.
 type chunkReader struct {
-	f     interface{ ReadAt([]byte, int64) (int, error) }
+	f interface {
+		ReadAt([]byte, int64) (int, error)
+	}
 	size  int64
 	buf   []byte
 	start int64 // file position of buf[0]
