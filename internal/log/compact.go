@@ -152,7 +152,8 @@ func (c *cleaner) filter(ctx context.Context, s *segment, size int64) ([]byte, i
 			return nil, 0, err
 		}
 		var gone int64
-		out, gone, err = c.filterBatch(out, b[:h.Length], h)
+		last := pos+int64(h.Length) == size
+		out, gone, err = c.filterBatch(out, b[:h.Length], h, last)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -163,8 +164,11 @@ func (c *cleaner) filter(ctx context.Context, s *segment, size int64) ([]byte, i
 }
 
 // filterBatch appends the kept part of one batch to out: the batch as it
-// is when every record stays, a rewritten batch when some do.
-func (c *cleaner) filterBatch(out, b []byte, h batchHeader) ([]byte, int64, error) {
+// is when every record stays, a rewritten batch when some do. The last
+// batch of a segment is kept as an empty batch when no record stays, so a
+// segment always ends at its next offset (as Kafka keeps empty batches):
+// Open can then tell a missing tail of a sealed segment from compaction.
+func (c *cleaner) filterBatch(out, b []byte, h batchHeader, last bool) ([]byte, int64, error) {
 	var kept []Record
 	total := int64(0)
 	err := DecodeRecords(b, 0, func(r Record) bool {
@@ -180,6 +184,8 @@ func (c *cleaner) filterBatch(out, b []byte, h batchHeader) ([]byte, int64, erro
 	switch {
 	case int64(len(kept)) == total:
 		return append(out, b...), 0, nil
+	case len(kept) == 0 && last:
+		return appendEmptyBatch(out, h), total, nil
 	case len(kept) == 0:
 		return out, total, nil
 	}
@@ -187,7 +193,7 @@ func (c *cleaner) filterBatch(out, b []byte, h batchHeader) ([]byte, int64, erro
 }
 
 // writeCleaned writes the compacted segment beside the old one and builds
-// its index. The result keeps the old segment's offset range.
+// its index.
 func (c *cleaner) writeCleaned(s *segment, out []byte, old segMeta) (*segment, error) {
 	l := c.l
 	f, err := l.fs.Create(l.path(s.name() + cleanedSuffix))
@@ -212,7 +218,6 @@ func (c *cleaner) writeCleaned(s *segment, out []byte, old segMeta) (*segment, e
 		pos += int64(h.Length)
 		b = b[h.Length:]
 	}
-	n.meta.next = max(n.meta.next, old.next)
 	return n, nil
 }
 

@@ -78,10 +78,10 @@ func (l *Log) load() error {
 		if err != nil {
 			return err
 		}
-		if n := len(l.segs); n > 0 && s.base < l.segs[n-1].meta.next {
+		if n := len(l.segs); n > 0 && s.base != l.segs[n-1].meta.next {
 			s.release()
 			return &CorruptionError{Segment: s.name(), Reason: fmt.Sprintf(
-				"segment starts at offset %d, inside the previous segment (which ends at %d)", s.base, l.segs[n-1].meta.next)}
+				"segment starts at offset %d but the previous one ends at %d", s.base, l.segs[n-1].meta.next)}
 		}
 		l.segs = append(l.segs, s)
 	}

@@ -1,7 +1,6 @@
 package log
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -131,68 +130,57 @@ func (s *segment) corruptAt(pos int64, err error) error {
 	return &CorruptionError{Segment: s.name(), Pos: pos, Reason: reason}
 }
 
-// OffsetForTime returns the first offset whose record has a timestamp at
-// or after ts (milliseconds), or the high watermark if there is none.
+// OffsetForTime returns the first offset at or after the start offset
+// whose record has a timestamp at or after ts (milliseconds), or the high
+// watermark if there is none.
 func (l *Log) OffsetForTime(ts int64) (int64, error) {
+	from, hw := l.timeSeek(ts)
+	for from < hw {
+		c, err := l.Read(from, 64<<10)
+		if err != nil || len(c.Data) == 0 {
+			return hw, err
+		}
+		if off, ok, err := firstAtTime(c.Data, from, ts); ok || err != nil {
+			return off, err
+		}
+		from = c.Next
+	}
+	return hw, nil
+}
+
+// timeSeek returns where a scan for ts may start: the time index entry
+// before ts in the first segment that reaches ts.
+func (l *Log) timeSeek(ts int64) (from, hw int64) {
 	l.mu.RLock()
-	hw, start := l.hw, l.start
-	var s *segment
-	for _, cand := range l.segs {
-		if cand.meta.maxTS >= ts && cand.meta.next > start {
-			s = cand
-			break
+	defer l.mu.RUnlock()
+	for _, s := range l.segs {
+		if s.meta.maxTS >= ts && s.meta.next > l.start {
+			e, _ := seekTime(s.index, ts)
+			return max(e.off, s.base, l.start), l.hw
 		}
 	}
-	if s == nil {
-		l.mu.RUnlock()
-		return hw, nil
-	}
-	e, ok := seekTime(s.index, ts)
-	if !ok {
-		e = indexEntry{off: s.base}
-	}
-	end := s.meta.size
-	s.acquire()
-	l.mu.RUnlock()
-	defer s.release()
-	off, err := s.findTime(e.pos, end, ts, hw)
-	return max(off, start), err
+	return l.hw, l.hw
 }
 
-// findTime scans batches from pos for the first record at or after ts.
-func (s *segment) findTime(pos, end, ts, notFound int64) (int64, error) {
-	var hdr [BatchHeaderSize]byte
-	for pos < end {
-		h, err := s.headerAt(hdr[:], pos, end)
+// firstAtTime returns the first record at or after from with a timestamp
+// at or after ts in data, skipping batches whose newest record is older.
+func firstAtTime(data []byte, from, ts int64) (int64, bool, error) {
+	for len(data) >= BatchHeaderSize {
+		h, err := parseHeader(data)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
+		found, ok := int64(0), false
 		if h.MaxTimestamp >= ts {
-			return s.firstAtTime(pos, h, ts)
+			err = DecodeRecords(data[:h.Length], from, func(r Record) bool {
+				found, ok = r.Offset, r.Timestamp >= ts
+				return !ok
+			})
 		}
-		pos += int64(h.Length)
-	}
-	return notFound, nil
-}
-
-func (s *segment) firstAtTime(pos int64, h batchHeader, ts int64) (int64, error) {
-	buf := make([]byte, h.Length)
-	if _, err := s.f.ReadAt(buf, pos); err != nil && err != io.EOF {
-		return 0, err
-	}
-	if !checkCRC(buf) {
-		return 0, s.corruptAt(pos, fmt.Errorf("CRC mismatch in batch at offset %d", h.BaseOffset))
-	}
-	found := h.NextOffset()
-	err := DecodeRecords(buf, 0, func(r Record) bool {
-		if r.Timestamp >= ts {
-			found = r.Offset
-			return false
+		if ok || err != nil {
+			return found, ok, err
 		}
-		return true
-	})
-	return found, err
+		data = data[h.Length:]
+	}
+	return 0, false, nil
 }
-
-// batchBase returns the base offset stored in a batch.
-func batchBase(b []byte) int64 { return int64(binary.BigEndian.Uint64(b)) }

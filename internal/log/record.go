@@ -19,9 +19,9 @@ func EncodeBatch(dst []byte, recs []Record, now int64) []byte {
 func encodeBatch(dst []byte, recs []Record, now int64, tmpl batchHeader, keepDeltas bool) []byte {
 	start := len(dst)
 	dst = append(dst, make([]byte, BatchHeaderSize)...)
-	baseTS, maxTS := stamp(recs[0].Timestamp, now), int64(0)
-	if keepDeltas {
-		baseTS = tmpl.BaseTimestamp
+	baseTS, maxTS := tmpl.BaseTimestamp, int64(0)
+	if !keepDeltas {
+		baseTS = stamp(recs[0].Timestamp, now)
 	}
 	lastDelta := int32(len(recs) - 1)
 	if keepDeltas {
@@ -53,6 +53,16 @@ func encodeBatch(dst []byte, recs []Record, now int64, tmpl batchHeader, keepDel
 	be.PutUint32(b[offBaseSequence:], uint32(tmpl.BaseSequence))
 	be.PutUint32(b[offRecordCount:], uint32(len(recs)))
 	setCRC(b)
+	return dst
+}
+
+// appendEmptyBatch appends a batch with no records that keeps h's offset
+// range, timestamps and producer fields.
+func appendEmptyBatch(dst []byte, h batchHeader) []byte {
+	start := len(dst)
+	dst = encodeBatch(dst, nil, 0, h, true)
+	binary.BigEndian.PutUint64(dst[start+offMaxTimestamp:], uint64(h.MaxTimestamp))
+	setCRC(dst[start:])
 	return dst
 }
 

@@ -91,23 +91,25 @@ func (l *Log) truncateLocked(off int64) error {
 	return nil
 }
 
-// endAt starts a new segment at off when s ends below it (a compaction
-// gap), so that the last segment always ends at the high watermark.
+// endAt makes s end exactly at off when off falls in a compaction gap
+// after its last batch, by appending an empty batch over the gap: the last
+// segment must end at the high watermark, and every segment where the
+// next one starts.
 func (l *Log) endAt(s *segment, off int64) error {
 	if s.meta.next >= off {
 		return nil
 	}
-	if err := s.writeIndex(l.fs); err != nil {
+	ts := max(s.meta.maxTS, 0)
+	h := batchHeader{BaseOffset: s.meta.next, LastDelta: int32(off - 1 - s.meta.next), BaseTimestamp: ts,
+		MaxTimestamp: ts, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}
+	if _, err := s.f.WriteAt(appendEmptyBatch(nil, h), s.meta.size); err != nil {
 		return err
 	}
-	n, err := l.createSegment(off)
-	if err != nil {
+	if err := s.f.Sync(); err != nil {
 		return err
 	}
-	l.mu.Lock()
-	l.segs = append(l.segs, n)
-	l.mu.Unlock()
-	return nil
+	_, err := s.rescan(l)
+	return err
 }
 
 func (l *Log) dropSegment(s *segment) error {
