@@ -135,40 +135,61 @@ func (c *cleaner) clean(ctx context.Context, s *segment, st *CompactStats) error
 }
 
 // filter returns the segment's batches with compacted records removed.
+// A run of batches that lose every record becomes one empty batch over
+// their offsets (as Kafka keeps empty batches), so the batches of a
+// segment still cover its offsets without a hole: recovery and reads can
+// then check that every batch starts where the previous one ended.
 func (c *cleaner) filter(ctx context.Context, s *segment, size int64) ([]byte, int64, error) {
 	r := chunkReader{f: s.f, size: size}
 	var out []byte
 	var removed int64
+	var gap *batchHeader
 	for pos := int64(0); pos < size; {
 		b, err := r.batchAt(pos)
 		if err != nil {
 			return nil, 0, err
 		}
-		if reason := (&segment{meta: segMeta{next: -1}}).checkBatch(b, size-pos); reason != "" {
-			return nil, 0, &CorruptionError{Segment: s.name(), Pos: pos, Reason: reason}
+		h, err := parseHeader(b)
+		if err != nil || int64(h.Length) > size-pos || int(h.Length) > len(b) || !checkCRC(b[:h.Length]) {
+			return nil, 0, &CorruptionError{Segment: s.name(), Pos: pos, Reason: "damaged batch found by compaction"}
 		}
-		h, _ := parseHeader(b)
 		if err := c.th.wait(ctx, int(h.Length)); err != nil {
 			return nil, 0, err
 		}
-		var gone int64
-		last := pos+int64(h.Length) == size
-		out, gone, err = c.filterBatch(out, b[:h.Length], h, last)
+		kept, gone, err := c.filterBatch(b[:h.Length], h)
 		if err != nil {
 			return nil, 0, err
 		}
 		removed += gone
+		gap, out = extendGap(gap, h, kept == nil, out)
+		out = append(out, kept...)
 		pos += int64(h.Length)
 	}
+	_, out = extendGap(gap, batchHeader{}, false, out)
 	return out, removed, nil
 }
 
-// filterBatch appends the kept part of one batch to out: the batch as it
-// is when every record stays, a rewritten batch when some do. The last
-// batch of a segment is kept as an empty batch when no record stays, so a
-// segment always ends at its next offset (as Kafka keeps empty batches):
-// Open can then tell a missing tail of a sealed segment from compaction.
-func (c *cleaner) filterBatch(out, b []byte, h batchHeader, last bool) ([]byte, int64, error) {
+// extendGap grows the run of emptied batches when empty is set, and
+// otherwise closes it by appending one empty batch over its offsets.
+func extendGap(gap *batchHeader, h batchHeader, empty bool, out []byte) (*batchHeader, []byte) {
+	if empty {
+		if gap == nil {
+			g := h
+			return &g, out
+		}
+		gap.LastDelta = int32(h.NextOffset() - 1 - gap.BaseOffset)
+		gap.MaxTimestamp = max(gap.MaxTimestamp, h.MaxTimestamp)
+		return gap, out
+	}
+	if gap != nil {
+		out = appendEmptyBatch(out, *gap)
+	}
+	return nil, out
+}
+
+// filterBatch returns the kept part of one batch: the batch as it is when
+// every record stays, a rewritten batch when some do, nil when none do.
+func (c *cleaner) filterBatch(b []byte, h batchHeader) ([]byte, int64, error) {
 	var kept []Record
 	total := int64(0)
 	err := DecodeRecords(b, 0, func(r Record) bool {
@@ -178,18 +199,15 @@ func (c *cleaner) filterBatch(out, b []byte, h batchHeader, last bool) ([]byte, 
 		}
 		return true
 	})
-	if err != nil {
-		return nil, 0, err
-	}
 	switch {
-	case int64(len(kept)) == total:
-		return append(out, b...), 0, nil
-	case len(kept) == 0 && last:
-		return appendEmptyBatch(out, h), total, nil
+	case err != nil:
+		return nil, 0, err
+	case int64(len(kept)) == total && total > 0:
+		return b, 0, nil
 	case len(kept) == 0:
-		return out, total, nil
+		return nil, total, nil
 	}
-	return encodeBatch(out, kept, 0, h, true), total - int64(len(kept)), nil
+	return encodeBatch(nil, kept, 0, h, true), total - int64(len(kept)), nil
 }
 
 // writeCleaned writes the compacted segment beside the old one and builds

@@ -38,6 +38,13 @@
 //	                     timestampDelta, varint offsetDelta, key, value,
 //	                     headers (zigzag varint lengths, -1 = null)
 //
+// Batches cover offsets without holes: each starts where the previous one
+// ended, the first at the segment's base, and the last ends where the next
+// segment begins. Compaction keeps offsets, so it replaces a run of batches
+// that lost every record with one empty batch (no records) over their
+// offsets, as Kafka does. Recovery and reads check this contiguity, which
+// also catches damage to the base offset (outside the CRC).
+//
 // The index file of a segment holds one 16-byte entry per IndexInterval
 // bytes of batches: (offset - base uint32, position uint32, maxTimestamp
 // so far int64). The same entries are the offset index (offset to

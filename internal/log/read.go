@@ -56,7 +56,7 @@ func (l *Log) readOnce(offset int64, maxBytes int) (c Chunk, retry bool, err err
 	l.mu.RUnlock()
 	defer s.release()
 
-	c.Data, c.Next, err = s.read(e.pos, end, offset, maxBytes)
+	c.Data, c.Next, err = s.read(span{pos: e.pos, end: end, lo: e.off, hi: segNext}, offset, maxBytes)
 	if err == nil && len(c.Data) == 0 {
 		c.Next = max(segNext, offset+1)
 		return c, c.Next < c.HighWatermark, nil
@@ -64,19 +64,37 @@ func (l *Log) readOnce(offset int64, maxBytes int) (c Chunk, retry bool, err err
 	return c, false, err
 }
 
-// read returns whole batches from the first one that ends after offset,
-// scanning from pos and reading no further than end.
-func (s *segment) read(pos, end, offset int64, maxBytes int) ([]byte, int64, error) {
+// span is a part of a segment to read: bytes [pos, end) holding batches
+// that cover offsets from lo, each starting where the last ended, up to at
+// most hi. This catches damage to the base offset, which the CRC does not
+// cover.
+type span struct{ pos, end, lo, hi int64 }
+
+// check verifies that a batch's offsets follow the previous batch's.
+func (sp *span) check(s *segment, pos int64, h *batchHeader) error {
+	if h.BaseOffset != sp.lo || h.NextOffset() > sp.hi {
+		return &CorruptionError{Segment: s.name(), Pos: pos, Reason: fmt.Sprintf(
+			"batch offsets [%d, %d), expected to start at %d and end by %d", h.BaseOffset, h.NextOffset(), sp.lo, sp.hi)}
+	}
+	sp.lo = h.NextOffset()
+	return nil
+}
+
+// read returns whole batches from the first one that ends after offset.
+func (s *segment) read(sp span, offset int64, maxBytes int) ([]byte, int64, error) {
 	var hdr [BatchHeaderSize]byte
-	for pos < end {
-		h, err := s.headerAt(hdr[:], pos, end)
+	for sp.pos < sp.end {
+		h, err := s.headerAt(hdr[:], sp.pos, sp.end)
 		if err != nil {
 			return nil, offset, err
 		}
 		if h.NextOffset() > offset {
-			return s.readBatches(pos, end, h, maxBytes)
+			return s.readBatches(sp, h, maxBytes)
 		}
-		pos += int64(h.Length)
+		if err := sp.check(s, sp.pos, &h); err != nil {
+			return nil, offset, err
+		}
+		sp.pos += int64(h.Length)
 	}
 	return nil, offset, nil
 }
@@ -97,8 +115,9 @@ func (s *segment) headerAt(buf []byte, pos, end int64) (batchHeader, error) {
 
 // readBatches reads from pos, where a batch with header first starts, up
 // to maxBytes of whole batches, and verifies them.
-func (s *segment) readBatches(pos, end int64, first batchHeader, maxBytes int) ([]byte, int64, error) {
-	n := min(max(int64(maxBytes), int64(first.Length)), end-pos)
+func (s *segment) readBatches(sp span, first batchHeader, maxBytes int) ([]byte, int64, error) {
+	pos := sp.pos
+	n := min(max(int64(maxBytes), int64(first.Length)), sp.end-pos)
 	buf := make([]byte, n)
 	if got, err := s.f.ReadAt(buf, pos); int64(got) < n {
 		return nil, 0, fmt.Errorf("log: read %s: %w", s.name(), err)
@@ -113,8 +132,12 @@ func (s *segment) readBatches(pos, end int64, first batchHeader, maxBytes int) (
 			}
 			break
 		}
+		at := pos + int64(len(buf)-len(b))
 		if !checkCRC(b[:h.Length]) {
-			return nil, 0, s.corruptAt(pos+int64(len(buf)-len(b)), fmt.Errorf("CRC mismatch in batch at offset %d", h.BaseOffset))
+			return nil, 0, s.corruptAt(at, fmt.Errorf("CRC mismatch in batch at offset %d", h.BaseOffset))
+		}
+		if err := sp.check(s, at, &h); err != nil {
+			return nil, 0, err
 		}
 		next = h.NextOffset()
 		b = b[h.Length:]

@@ -26,7 +26,7 @@ func (s *segment) scan(fileSize, interval int64) (scanResult, error) {
 		if err != nil {
 			return scanResult{}, err
 		}
-		if reason := s.checkBatch(b, fileSize-pos); reason != "" {
+		if reason := s.checkBatch(b, fileSize-pos, true); reason != "" {
 			return scanResult{end: pos, bad: true, reason: reason}, nil
 		}
 		h, _ := parseHeader(b)
@@ -37,8 +37,10 @@ func (s *segment) scan(fileSize, interval int64) (scanResult, error) {
 }
 
 // checkBatch says what is wrong with the batch at the start of b, or "".
-// remain is the number of bytes left in the file from that position.
-func (s *segment) checkBatch(b []byte, remain int64) string {
+// remain is the number of bytes left in the file from that position. With
+// exact, the batch must start at the segment's next offset; without, at or
+// after it.
+func (s *segment) checkBatch(b []byte, remain int64, exact bool) string {
 	if remain < BatchHeaderSize {
 		return fmt.Sprintf("%d bytes left, less than a batch header", remain)
 	}
@@ -55,8 +57,8 @@ func (s *segment) checkBatch(b []byte, remain int64) string {
 	if !checkCRC(b[:h.Length]) {
 		return "CRC mismatch"
 	}
-	if h.BaseOffset < s.meta.next {
-		return fmt.Sprintf("base offset %d below the expected %d", h.BaseOffset, s.meta.next)
+	if h.BaseOffset < s.meta.next || (exact && h.BaseOffset != s.meta.next) {
+		return fmt.Sprintf("base offset %d, expected %d", h.BaseOffset, s.meta.next)
 	}
 	return ""
 }
@@ -76,7 +78,7 @@ func (s *segment) validBatchAfter(pos, fileSize int64) (bool, error) {
 		if tail[i+offMagic] != magicV2 {
 			continue
 		}
-		if s.checkBatch(tail[i:], int64(len(tail)-i)) == "" {
+		if s.checkBatch(tail[i:], int64(len(tail)-i), false) == "" {
 			return true, nil
 		}
 	}
