@@ -79,8 +79,10 @@ func TestLogMatchesModel(t *testing.T) {
 			"compact":   r.compact,
 			"truncate":  r.truncate,
 			"reopen":    r.reopen,
-			"tick":      func(t *rapid.T) { r.clock = r.clock.Add(time.Duration(rapid.IntRange(0, 1500).Draw(t, "ms")) * time.Millisecond) },
-			"":          r.check,
+			"tick": func(t *rapid.T) {
+				r.clock = r.clock.Add(time.Duration(rapid.IntRange(0, 1500).Draw(t, "ms")) * time.Millisecond)
+			},
+			"": r.check,
 		})
 	})
 }
