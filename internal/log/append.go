@@ -33,12 +33,22 @@ var encodePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return 
 // with a zero Timestamp gets the log's clock. If ctx ends first the batch
 // may still be stored; the caller learns nothing of its offset.
 func (l *Log) Append(ctx context.Context, recs []Record) (int64, error) {
+	return l.AppendIf(ctx, recs, nil)
+}
+
+// AppendIf is Append with a condition: check is called with the offset the
+// batch would get, under the lock that assigns offsets, so no other append
+// can come between the check and the assignment. If check returns an
+// error, nothing is stored and AppendIf returns that error. check must be
+// quick and must not call the log. Optimistic concurrency (expected last
+// offset) and de-duplication are built on it.
+func (l *Log) AppendIf(ctx context.Context, recs []Record, check func(base int64) error) (int64, error) {
 	if len(recs) == 0 {
 		return 0, fmt.Errorf("%w: no records", ErrInvalidBatch)
 	}
 	bp := encodePool.Get().(*[]byte)
 	b := EncodeBatch((*bp)[:0], recs, l.opts.Now().UnixMilli())
-	base, done, err := l.enqueue(b)
+	base, done, err := l.enqueue(b, check)
 	*bp = b
 	encodePool.Put(bp)
 	if err != nil {
@@ -54,7 +64,7 @@ func (l *Log) AppendBatch(ctx context.Context, b []byte) (int64, error) {
 	if err := ValidateBatch(b); err != nil {
 		return 0, err
 	}
-	base, done, err := l.enqueue(b)
+	base, done, err := l.enqueue(b, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -63,7 +73,7 @@ func (l *Log) AppendBatch(ctx context.Context, b []byte) (int64, error) {
 
 // enqueue copies one validated batch into the current group and assigns
 // its offsets.
-func (l *Log) enqueue(b []byte) (int64, *group, error) {
+func (l *Log) enqueue(b []byte, check func(int64) error) (int64, *group, error) {
 	if len(b) > l.opts.MaxBatchBytes {
 		return 0, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), l.opts.MaxBatchBytes)
 	}
@@ -77,6 +87,12 @@ func (l *Log) enqueue(b []byte) (int64, *group, error) {
 		return 0, nil, err
 	}
 	base, g := l.q.next, l.q.cur
+	if check != nil {
+		if err := check(base); err != nil {
+			l.amu.Unlock()
+			return 0, nil, err
+		}
+	}
 	at := len(g.buf)
 	g.buf = append(g.buf, b...)
 	setBaseOffset(g.buf[at:], base)

@@ -168,3 +168,42 @@ func TestLogAppendBatchValidates(t *testing.T) {
 		t.Fatalf("read %d, hw %d", len(got), l.HighWatermark())
 	}
 }
+
+func TestLogAppendIfIsAtomic(t *testing.T) {
+	l := mustOpen(t, "log", Options{FS: vfs.NewMem()})
+	defer mustClose(t, l)
+	// 8 writers race to append "after offset last"; exactly one wins each slot.
+	var mu sync.Mutex
+	last := int64(-1)
+	var wg sync.WaitGroup
+	wins := make([]int, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for range 50 {
+				mu.Lock()
+				want := last
+				mu.Unlock()
+				_, err := l.AppendIf(context.Background(), []Record{rec(w, "k")}, func(base int64) error {
+					if base-1 != want {
+						return errors.New("conflict")
+					}
+					mu.Lock()
+					last = base
+					mu.Unlock()
+					return nil
+				})
+				if err == nil {
+					wins[w]++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range wins {
+		total += n
+	}
+	if int64(total) != l.HighWatermark() || total == 0 {
+		t.Fatalf("%d wins, hw %d", total, l.HighWatermark())
+	}
+}
