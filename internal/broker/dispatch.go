@@ -1,0 +1,269 @@
+package broker
+
+import (
+	"slices"
+	"time"
+)
+
+// enqueueLocked makes a new (or newly due) entry available. In a keyed
+// group an entry takes its key's hold before it is ready; if another entry
+// holds the key, it waits in the key's queue, so a key has at most one
+// message out at a time and keeps its order.
+func (g *group) enqueueLocked(e *entry) {
+	if k, ok := e.key(); ok && g.cfg.Mode == Keyed && !e.holdsKey {
+		ks := g.keys[k]
+		if ks == nil {
+			ks = &keyState{}
+			g.keys[k] = ks
+		}
+		if ks.held > 0 {
+			e.state = stKeyQueued
+			ks.queued.pushBack(e)
+			g.expiryLocked(e)
+			return
+		}
+		ks.held++
+		e.holdsKey = true
+	}
+	g.readyLocked(e, false)
+}
+
+// readyLocked puts e in the ready queue, at the front for a redelivery.
+func (g *group) readyLocked(e *entry, front bool) {
+	e.state = stReady
+	if front {
+		g.ready.pushFront(e)
+	} else {
+		g.ready.pushBack(e)
+	}
+	g.expiryLocked(e)
+}
+
+// expiryLocked arms the TTL timer of a waiting entry.
+func (g *group) expiryLocked(e *entry) {
+	if !e.expires.IsZero() {
+		g.scheduleLocked(e, e.expires)
+	} else {
+		g.unscheduleLocked(e)
+	}
+}
+
+// dispatchLocked delivers ready entries while members have room.
+func (g *group) dispatchLocked() {
+	if g.stopped {
+		return
+	}
+	g.drainBacklogsLocked()
+	for g.ready.len() > 0 {
+		e := g.ready.front()
+		if e.state != stReady {
+			g.ready.popFront()
+			continue
+		}
+		m, park := g.pickLocked(e)
+		if m == nil {
+			return
+		}
+		g.ready.popFront()
+		if park {
+			e.state = stBacklog
+			m.backlog.pushBack(e)
+			continue
+		}
+		g.deliverLocked(e, m)
+	}
+}
+
+// pickLocked chooses the member for e. park means the member (e's key
+// owner) is full and e must wait in its backlog.
+func (g *group) pickLocked(e *entry) (*Member, bool) {
+	if len(g.members) == 0 {
+		return nil, false
+	}
+	switch g.cfg.Mode {
+	case Exclusive:
+		if m := g.members[0]; m.room() {
+			return m, false
+		}
+		return nil, false
+	case Keyed:
+		if k, ok := e.key(); ok {
+			m := g.ownerLocked(k)
+			return m, !m.room()
+		}
+	}
+	for i := range g.members {
+		m := g.members[(g.rr+i)%len(g.members)]
+		if m.room() {
+			g.rr = (g.rr + i + 1) % len(g.members)
+			return m, false
+		}
+	}
+	return nil, false
+}
+
+// ownerLocked returns the member a key belongs to, by rendezvous hashing:
+// keys move only when members join or leave. A key never has two messages
+// out at once, so a moved key goes to its new member only after its
+// message out with the old one is settled.
+func (g *group) ownerLocked(k string) *Member {
+	var best *Member
+	var bestH uint64
+	for _, m := range g.members {
+		if h := rendezvous(m.id, k); best == nil || h > bestH {
+			best, bestH = m, h
+		}
+	}
+	return best
+}
+
+// drainBacklogsLocked delivers from members' backlogs while they have room.
+func (g *group) drainBacklogsLocked() {
+	for _, m := range g.members {
+		for m.backlog.len() > 0 && m.room() {
+			e := m.backlog.popFront()
+			if e.state == stBacklog {
+				g.deliverLocked(e, m)
+			}
+		}
+	}
+}
+
+func (g *group) deliverLocked(e *entry, m *Member) {
+	e.deliveries++
+	e.seq++
+	e.state, e.member = stPending, m
+	m.inflight++
+	m.pending[e] = struct{}{}
+	g.stats.delivered++
+	if e.deliveries > 1 {
+		g.stats.redelivered++
+	}
+	g.saveDeliveries(e)
+	g.scheduleLocked(e, time.Now().Add(g.cfg.AckWait))
+	msg := *e.msg
+	msg.Deliveries = e.deliveries
+	m.c <- &Delivery{Message: msg, g: g, e: e, m: m, seq: e.seq}
+}
+
+// undeliverLocked takes a pending entry back from its member.
+func (g *group) undeliverLocked(e *entry) {
+	m := e.member
+	m.inflight--
+	delete(m.pending, e)
+	e.member = nil
+	g.unscheduleLocked(e)
+}
+
+// retryLocked schedules a failed delivery again, or dead-letters it.
+func (g *group) retryLocked(e *entry, delay time.Duration, now time.Time) {
+	if g.cfg.MaxDeliveries > 0 && e.deliveries >= g.cfg.MaxDeliveries {
+		g.deadLetterLocked(e, ReasonMaxDeliveries, "")
+		return
+	}
+	if e.expired(now) {
+		g.deadLetterLocked(e, ReasonExpired, "")
+		return
+	}
+	if delay <= 0 {
+		delay = g.cfg.backoff(e.deliveries)
+	}
+	if delay <= 0 {
+		g.readyLocked(e, true)
+		return
+	}
+	e.state = stWaiting
+	g.scheduleLocked(e, now.Add(delay))
+}
+
+// finishLocked settles an entry for good.
+func (g *group) finishLocked(e *entry) {
+	e.state = stDone
+	g.unscheduleLocked(e)
+	if e.counted {
+		e.part.inMem--
+		g.freeSpaceLocked()
+	}
+	g.releaseKeyLocked(e)
+	g.settleLocked(e.part, e.off, true)
+	g.forgetDeliveries(e)
+}
+
+// releaseKeyLocked lets the next entry of e's key go.
+func (g *group) releaseKeyLocked(e *entry) {
+	if !e.holdsKey {
+		return
+	}
+	e.holdsKey = false
+	k, _ := e.key()
+	ks := g.keys[k]
+	ks.held--
+	for ks.held == 0 && ks.queued.len() > 0 {
+		n := ks.queued.popFront()
+		if n.state == stKeyQueued {
+			ks.held++
+			n.holdsKey = true
+			g.readyLocked(n, true)
+		}
+	}
+	if ks.held == 0 && ks.queued.len() == 0 {
+		delete(g.keys, k)
+	}
+}
+
+// demoteLocked moves an exclusive group's active member, which stopped
+// acknowledging, behind the standbys; its messages go to the next one.
+func (g *group) demoteLocked(m *Member) {
+	g.members = append(slices.DeleteFunc(g.members, func(x *Member) bool { return x == m }), m)
+	g.takeBackLocked(m)
+}
+
+// takeBackLocked returns every message out with m to the front of the
+// ready queue, in offset order.
+func (g *group) takeBackLocked(m *Member) {
+	es := make([]*entry, 0, len(m.pending))
+	for e := range m.pending {
+		es = append(es, e)
+	}
+	slices.SortFunc(es, func(a, b *entry) int {
+		if a.part.idx != b.part.idx {
+			return a.part.idx - b.part.idx
+		}
+		return int(a.off - b.off)
+	})
+	for i := len(es) - 1; i >= 0; i-- {
+		g.undeliverLocked(es[i])
+		g.readyLocked(es[i], true)
+	}
+}
+
+// rebalanceLocked returns backlogged entries of a keyed group to their
+// keys after membership changed, so that owners are chosen again.
+func (g *group) rebalanceLocked() {
+	for _, m := range g.members {
+		m.returnBacklogLocked(g)
+	}
+}
+
+// returnBacklogLocked gives back entries m was holding for delivery.
+func (m *Member) returnBacklogLocked(g *group) {
+	es := m.backlog.drain()
+	for i := len(es) - 1; i >= 0; i-- {
+		if e := es[i]; e.state == stBacklog {
+			g.readyLocked(e, true)
+		}
+	}
+}
+
+// rendezvous scores a member for a key (highest random weight hashing).
+func rendezvous(member int, key string) uint64 {
+	h := uint64(14695981039346656037) ^ uint64(member)*0x9E3779B97F4A7C15
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	return h
+}

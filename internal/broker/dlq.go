@@ -1,0 +1,137 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/courier-mq/courier/internal/log"
+)
+
+// Dead-letter reasons, in the HdrDLQReason header.
+const (
+	ReasonMaxDeliveries = "max-deliveries"
+	ReasonTerminated    = "terminated"
+	ReasonExpired       = "expired"
+	ReasonRejected      = "rejected"
+)
+
+// deadLetterLocked publishes e to the group's dead-letter subject and
+// settles it once that is durable. Without a dead-letter subject the
+// message is dropped (settled). If the publish fails it is retried.
+func (g *group) deadLetterLocked(e *entry, reason, errText string) {
+	g.unscheduleLocked(e)
+	if g.cfg.DeadLetter == "" {
+		g.stats.deadLettered++
+		g.finishLocked(e)
+		return
+	}
+	e.state, e.dlqReason, e.dlqErr = stDLQ, reason, errText
+	msg := g.dlqMessage(e, reason, errText, time.Now())
+	g.b.goTracked(func() {
+		_, err := g.b.Publish(g.ctx, msg, Expect{})
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if e.state != stDLQ || g.stopped {
+			return
+		}
+		if err != nil {
+			g.b.lg.Warn("dead letter failed, will retry", "group", g.id(), "offset", e.off, "err", err)
+			e.state = stWaiting
+			g.scheduleLocked(e, time.Now().Add(time.Second))
+			return
+		}
+		g.stats.deadLettered++
+		g.finishLocked(e)
+		g.dispatchLocked()
+	})
+}
+
+// dlqMessage builds the dead letter of e: the original key, payload and
+// headers, plus headers naming where it came from and why.
+func (g *group) dlqMessage(e *entry, reason, errText string, now time.Time) *Message {
+	m := e.msg
+	hs := append([]Header(nil), m.Headers...)
+	add := func(k, v string) { hs = append(hs, Header{Key: k, Value: []byte(v)}) }
+	add(HdrDLQStream, m.Stream)
+	add(HdrDLQPartition, strconv.Itoa(m.Partition))
+	add(HdrDLQOffset, strconv.FormatInt(m.Offset, 10))
+	add(HdrDLQSubject, m.Subject)
+	add(HdrDLQGroup, g.cfg.Name)
+	add(HdrDLQReason, reason)
+	add(HdrDLQCount, strconv.Itoa(e.deliveries))
+	add(HdrDLQTime, now.UTC().Format(time.RFC3339Nano))
+	if errText != "" {
+		add(HdrDLQError, errText)
+	}
+	return &Message{Subject: g.cfg.DeadLetter, Key: m.Key, Payload: m.Payload, Headers: hs,
+		ReplyTo: m.ReplyTo, Time: now}
+}
+
+// RedriveResult reports a redrive.
+type RedriveResult struct {
+	Moved   int
+	Skipped int // not dead letters (no original subject)
+}
+
+// Redrive publishes the dead letters stored in a stream's partition, from
+// offset from up to (not including) to (-1: the end), back to their
+// original subjects, without the dead-letter headers. Then, if the range
+// began at the partition's start, the partition's start moves past it, so
+// that redriven letters leave the dead-letter stream.
+func (b *Broker) Redrive(ctx context.Context, stream string, part int, from, to int64) (RedriveResult, error) {
+	var res RedriveResult
+	s, err := b.stream(stream)
+	if err != nil {
+		return res, err
+	}
+	l := s.partLog(part)
+	if l == nil {
+		return res, invalid("stream %s has no partition %d", stream, part)
+	}
+	start, hw := l.StartOffset(), l.HighWatermark()
+	if to < 0 || to > hw {
+		to = hw
+	}
+	from = max(from, start)
+	var letters []*Message
+	err = scanLog(l, from, func(r *log.Record) {
+		if r.Offset < to {
+			letters = append(letters, fromRecord(r, stream, part))
+		}
+	})
+	if err != nil {
+		return res, err
+	}
+	for _, m := range letters {
+		orig, ok := undead(m)
+		if !ok {
+			res.Skipped++
+			continue
+		}
+		if _, err := b.Publish(ctx, orig, Expect{}); err != nil {
+			return res, fmt.Errorf("redrive offset %d: %w", m.Offset, err)
+		}
+		res.Moved++
+	}
+	if from == start && to > from {
+		err = l.AdvanceStart(to)
+	}
+	return res, err
+}
+
+// undead turns a dead letter back into its original message.
+func undead(m *Message) (*Message, bool) {
+	subj, ok := m.Header(HdrDLQSubject)
+	if !ok {
+		return nil, false
+	}
+	out := &Message{Subject: subj, Key: m.Key, Payload: m.Payload, ReplyTo: m.ReplyTo}
+	for _, h := range m.Headers {
+		if len(h.Key) < len("courier-dlq-") || h.Key[:len("courier-dlq-")] != "courier-dlq-" {
+			out.Headers = append(out.Headers, h)
+		}
+	}
+	return out, true
+}

@@ -1,0 +1,131 @@
+package broker
+
+import (
+	"errors"
+	"time"
+
+	"github.com/courier-mq/courier/internal/log"
+	"github.com/courier-mq/courier/internal/subject"
+)
+
+// read is the reader of one partition: it turns records into entries,
+// staying at most MaxPending entries ahead of the settled ones.
+func (g *group) read(p *gpart) {
+	defer g.wg.Done()
+	for {
+		next, ok := g.waitSpace(p)
+		if !ok {
+			return
+		}
+		l := g.st.partLog(p.idx)
+		if l == nil {
+			return
+		}
+		c, err := l.Read(next, 256<<10)
+		switch {
+		case errors.Is(err, log.ErrOffsetOutOfRange) && next < c.StartOffset:
+			g.skipTo(p, c.StartOffset)
+		case errors.Is(err, log.ErrClosed) || err != nil:
+			waitReopen(g.ctx) // a stream update reopens logs; other errors are retried
+		case len(c.Data) == 0:
+			l.Wait(g.ctx, next)
+		default:
+			g.admitChunk(p, next, c)
+		}
+		if g.ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// waitSpace blocks while the partition is at its read-ahead bound and
+// returns where to read next.
+func (g *group) waitSpace(p *gpart) (int64, bool) {
+	for {
+		g.mu.Lock()
+		if g.stopped {
+			g.mu.Unlock()
+			return 0, false
+		}
+		if p.inMem < g.cfg.MaxPending {
+			n := p.next
+			g.mu.Unlock()
+			return n, true
+		}
+		ch := g.space
+		g.mu.Unlock()
+		select {
+		case <-ch:
+		case <-g.ctx.Done():
+			return 0, false
+		}
+	}
+}
+
+// skipTo moves a cursor that retention overtook to the new start.
+func (g *group) skipTo(p *gpart, start int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if p.next < start {
+		p.next = start
+	}
+	g.settleRangeLocked(p, p.floor, start)
+}
+
+// admitChunk decodes a chunk and admits its records.
+func (g *group) admitChunk(p *gpart, from int64, c log.Chunk) {
+	var msgs []*Message
+	err := log.DecodeRecords(c.Data, from, func(r log.Record) bool {
+		msgs = append(msgs, fromRecord(&r, g.st.cfg.Name, p.idx))
+		return true
+	})
+	if err != nil {
+		g.b.lg.Error("group read", "group", g.id(), "partition", p.idx, "err", err)
+		waitReopen(g.ctx)
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if p.next != from {
+		return // moved by skipTo meanwhile
+	}
+	now := time.Now()
+	expect := from
+	for _, m := range msgs {
+		g.settleRangeLocked(p, expect, m.Offset) // compaction gaps
+		expect = m.Offset + 1
+		g.admitLocked(p, m, now)
+	}
+	g.settleRangeLocked(p, expect, c.Next)
+	p.next = c.Next
+	g.dispatchLocked()
+}
+
+// admitLocked turns one message into an entry, unless it is settled
+// already or the filter excludes it.
+func (g *group) admitLocked(p *gpart, m *Message, now time.Time) {
+	if m.Offset < p.floor || p.settled[m.Offset] {
+		return
+	}
+	if g.cfg.Filter != "" && !subject.Match(g.cfg.Filter, m.Subject) {
+		g.settleLocked(p, m.Offset, false)
+		return
+	}
+	e := &entry{part: p, off: m.Offset, msg: m, deliveries: p.dc[m.Offset], hidx: -1}
+	delete(p.dc, m.Offset)
+	e.expires = m.expiresAt(g.st.cfg.DefaultTTL)
+	if e.expired(now) {
+		g.deadLetterLocked(e, ReasonExpired, "")
+		return
+	}
+	if m.DeliverAt.After(now) {
+		// Delayed entries do not count against the read-ahead bound, so
+		// far-future messages cannot stall the ones behind them.
+		e.state = stDelayed
+		g.scheduleLocked(e, m.DeliverAt)
+		return
+	}
+	e.counted = true
+	p.inMem++
+	g.enqueueLocked(e)
+}

@@ -1,0 +1,83 @@
+package broker
+
+import (
+	"bytes"
+	"errors"
+	"sort"
+	"sync"
+)
+
+// ErrKVNotFound is MemKV's not-found error.
+var ErrKVNotFound = errors.New("kv: not found")
+
+// MemKV is an in-memory KV for tests and for brokers that keep nothing
+// across restarts. Deferred writes apply at once.
+type MemKV struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// NewMemKV returns an empty MemKV.
+func NewMemKV() *MemKV { return &MemKV{m: map[string][]byte{}} }
+
+func (k *MemKV) Get(key []byte) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.m[string(key)]
+	if !ok {
+		return nil, ErrKVNotFound
+	}
+	return bytes.Clone(v), nil
+}
+
+func (k *MemKV) Set(key, val []byte) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.m[string(key)] = bytes.Clone(val)
+	return nil
+}
+
+func (k *MemKV) Delete(key []byte) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.m, string(key))
+	return nil
+}
+
+func (k *MemKV) DeletePrefix(prefix []byte) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for key := range k.m {
+		if bytes.HasPrefix([]byte(key), prefix) {
+			delete(k.m, key)
+		}
+	}
+	return nil
+}
+
+func (k *MemKV) Scan(prefix []byte, fn func(key, val []byte) error) error {
+	k.mu.Lock()
+	var keys []string
+	for key := range k.m {
+		if bytes.HasPrefix([]byte(key), prefix) {
+			keys = append(keys, key)
+		}
+	}
+	sort.Strings(keys)
+	vals := make([][]byte, len(keys))
+	for i, key := range keys {
+		vals[i] = k.m[key]
+	}
+	k.mu.Unlock()
+	for i, key := range keys {
+		if err := fn([]byte(key), vals[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *MemKV) SetDeferred(key, val []byte) { k.Set(key, val) }
+func (k *MemKV) DeleteDeferred(key []byte)   { k.Delete(key) }
+func (k *MemKV) Flush() error                { return nil }
+func (k *MemKV) Close() error                { return nil }

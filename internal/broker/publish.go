@@ -1,0 +1,100 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/courier-mq/courier/internal/subject"
+)
+
+// Publish stores m in the stream that captures its subject and returns
+// once it is durable (under the stream's sync policy). A subject that no
+// stream captures goes to current subscribers only, and the ack names no
+// stream. m.Time is set to now when zero.
+func (b *Broker) Publish(ctx context.Context, m *Message, exp Expect) (PubAck, error) {
+	if err := validateMessage(m); err != nil {
+		return PubAck{}, err
+	}
+	if m.Time.IsZero() {
+		m.Time = time.Now()
+	}
+	m.Time = m.Time.Truncate(time.Millisecond)
+	b.mu.RLock()
+	closed, s := b.closed, b.capturing(m.Subject)
+	b.mu.RUnlock()
+	if closed {
+		return PubAck{}, ErrClosed
+	}
+	if s == nil {
+		if exp.LastOffset != nil || exp.LastSubjectOffset != nil {
+			return PubAck{}, fmt.Errorf("%w: no stream captures %q, so there is no offset to expect", ErrStreamNotFound, m.Subject)
+		}
+		b.deliverCore(m)
+		return PubAck{Offset: -1}, nil
+	}
+	return s.publish(ctx, m, exp)
+}
+
+func (s *stream) publish(ctx context.Context, m *Message, exp Expect) (PubAck, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if n := msgSize(m); n > s.cfg.MaxMsgSize {
+		return PubAck{}, fmt.Errorf("%w: %d bytes, stream %s allows %d", ErrTooLarge, n, s.cfg.Name, s.cfg.MaxMsgSize)
+	}
+	p := s.parts[s.partitionFor(m)]
+	if p.full() {
+		return PubAck{}, fmt.Errorf("%w: stream %s partition %d is at its limit", ErrStreamFull, s.cfg.Name, p.idx)
+	}
+	return p.append(ctx, m, exp)
+}
+
+// validateMessage applies the limits every message must meet.
+func validateMessage(m *Message) error {
+	if err := subject.ValidateSubject(m.Subject); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if m.ReplyTo != "" {
+		if err := subject.ValidateSubject(m.ReplyTo); err != nil {
+			return fmt.Errorf("%w: reply subject: %w", ErrInvalid, err)
+		}
+	}
+	if len(m.Headers) > MaxHeaders {
+		return fmt.Errorf("%w: %d headers, at most %d", ErrTooManyHeaders, len(m.Headers), MaxHeaders)
+	}
+	if n := headerBytes(m); n > MaxHeaderBytes {
+		return fmt.Errorf("%w: headers take %d bytes, at most %d", ErrTooLarge, n, MaxHeaderBytes)
+	}
+	if k, ok := hasReserved(m.Headers); ok {
+		return fmt.Errorf("%w: %q (the %q prefix is the broker's)", ErrReservedHeader, k, HeaderPrefix)
+	}
+	if len(m.ID) > 256 {
+		return invalid("message id of %d bytes, at most 256", len(m.ID))
+	}
+	if m.TTL < 0 {
+		return invalid("negative TTL")
+	}
+	return nil
+}
+
+func headerBytes(m *Message) int {
+	n := 0
+	for _, h := range m.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// msgSize is what a stream's MaxMsgSize limits: key, payload and headers.
+func msgSize(m *Message) int { return len(m.Key) + len(m.Payload) + headerBytes(m) }
+
+// deliverCore hands a message no stream captured to current subscribers.
+func (b *Broker) deliverCore(m *Message) int {
+	b.mu.RLock()
+	subs := b.core.Match(m.Subject, nil)
+	b.mu.RUnlock()
+	for _, s := range subs {
+		s.offerCore(m)
+	}
+	return len(subs)
+}
