@@ -149,6 +149,14 @@ type Start struct {
 	N      int64     `json:"n,omitempty"`
 }
 
+func (s Start) validate() error {
+	switch s.Kind {
+	case "", StartEarliest, StartLatest, StartOffset, StartTime, StartLastN:
+		return nil
+	}
+	return invalid("start %q: must be earliest, latest, offset, time or last", s.Kind)
+}
+
 // GroupConfig describes a durable consumer group over a stream.
 type GroupConfig struct {
 	Name          string          `json:"name"`
@@ -193,6 +201,9 @@ func (c *GroupConfig) normalize() error {
 	}
 	if c.Start.Kind == "" {
 		c.Start.Kind = StartEarliest
+	}
+	if err := c.Start.validate(); err != nil {
+		return err
 	}
 	if c.AckWait == 0 {
 		c.AckWait = DefaultAckWait

@@ -39,6 +39,9 @@ func (b *Broker) Subscribe(pattern string, start Start, buffer int) (*Subscripti
 	if err := subject.ValidatePattern(pattern); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	if err := start.validate(); err != nil {
+		return nil, err
+	}
 	if buffer <= 0 {
 		buffer = DefaultSubscriptionBuffer
 	}
