@@ -25,8 +25,8 @@ type KV interface {
 	Delete(key []byte) error
 	DeletePrefix(prefix []byte) error
 	Scan(prefix []byte, fn func(key, val []byte) error) error
-	SetDeferred(key, val []byte)
-	DeleteDeferred(key []byte)
+	SetDeferred(key, val []byte) error
+	DeleteDeferred(key []byte) error
 	Flush() error
 	Close() error
 }

@@ -46,7 +46,7 @@ func (g *group) settleLocked(p *gpart, off int64, persist bool) {
 	if off > p.floor {
 		p.settled[off] = true
 		if persist {
-			g.b.kv.SetDeferred(g.ackKey(p.idx, off), nil)
+			g.deferSet(g.ackKey(p.idx, off), nil)
 		}
 		return
 	}
@@ -74,26 +74,26 @@ func (g *group) advanceFloorLocked(p *gpart, to int64) {
 		for o := range p.settled {
 			if o < to {
 				delete(p.settled, o)
-				g.b.kv.DeleteDeferred(g.ackKey(p.idx, o))
+				g.deferDelete(g.ackKey(p.idx, o))
 			}
 		}
 	}
 	p.floor = to
 	for p.settled[p.floor] {
 		delete(p.settled, p.floor)
-		g.b.kv.DeleteDeferred(g.ackKey(p.idx, p.floor))
+		g.deferDelete(g.ackKey(p.idx, p.floor))
 		p.floor++
 	}
-	g.b.kv.SetDeferred(g.floorKey(p.idx), encInt(p.floor))
+	g.deferSet(g.floorKey(p.idx), encInt(p.floor))
 }
 
 func (g *group) saveDeliveries(e *entry) {
-	g.b.kv.SetDeferred(g.dcKey(e.part.idx, e.off), encInt(int64(e.deliveries)))
+	g.deferSet(g.dcKey(e.part.idx, e.off), encInt(int64(e.deliveries)))
 }
 
 func (g *group) forgetDeliveries(e *entry) {
 	if e.deliveries > 0 {
-		g.b.kv.DeleteDeferred(g.dcKey(e.part.idx, e.off))
+		g.deferDelete(g.dcKey(e.part.idx, e.off))
 	}
 }
 
@@ -119,4 +119,19 @@ func (g *group) loadState() error {
 		}
 		return nil
 	})
+}
+
+// deferSet and deferDelete queue state writes. A failed write is logged:
+// the group goes on, and a restart delivers again what it could not
+// record (at-least-once).
+func (g *group) deferSet(k, v []byte) {
+	if err := g.b.kv.SetDeferred(k, v); err != nil {
+		g.b.lg.Error("group state write failed", "group", g.id(), "err", err)
+	}
+}
+
+func (g *group) deferDelete(k []byte) {
+	if err := g.b.kv.DeleteDeferred(k); err != nil {
+		g.b.lg.Error("group state write failed", "group", g.id(), "err", err)
+	}
 }

@@ -77,7 +77,7 @@ func (k *MemKV) Scan(prefix []byte, fn func(key, val []byte) error) error {
 	return nil
 }
 
-func (k *MemKV) SetDeferred(key, val []byte) { k.Set(key, val) }
-func (k *MemKV) DeleteDeferred(key []byte)   { k.Delete(key) }
-func (k *MemKV) Flush() error                { return nil }
-func (k *MemKV) Close() error                { return nil }
+func (k *MemKV) SetDeferred(key, val []byte) error { return k.Set(key, val) }
+func (k *MemKV) DeleteDeferred(key []byte) error   { return k.Delete(key) }
+func (k *MemKV) Flush() error                      { return nil }
+func (k *MemKV) Close() error                      { return nil }

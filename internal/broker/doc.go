@@ -1,0 +1,68 @@
+// Package broker is Courier's core: streams, subjects, subscriptions,
+// groups, dead letters, delays and request/reply, in process. Every
+// protocol front-end and the native API drive it; it never sees a
+// protocol's framing.
+//
+// # Model
+//
+// A message has a subject (dot-separated tokens), an optional key,
+// ordered headers and a payload. A stream captures subject patterns
+// (no two streams capture the same subject) and stores what it captures
+// in P partition logs (internal/log): by Kafka's murmur2 of the key, else
+// by a hash of the subject. Reserved fields travel as "courier-" headers
+// of the stored record, so a message stored once reads the same from
+// every protocol. A subject no stream captures goes to its current
+// subscribers only.
+//
+// Publishing is acknowledged once durable under the stream's sync
+// policy. Two checks run atomically with the offset assignment (under the
+// log's append lock, through log.AppendIf): expectations (the last offset
+// of the partition or of the subject, for optimistic concurrency) and the
+// de-duplication window on the message id. The per-subject last offsets
+// and the window are rebuilt from the log when a stream opens.
+//
+// A Subscription gets every matching message: from the logs of the
+// streams whose patterns overlap its own, from a start position and then
+// live, at its own pace (one follower goroutine per partition); and
+// uncaptured messages live, dropped with ErrSlowConsumer if it falls a
+// whole buffer behind.
+//
+// A group is a durable cursor over a stream, with members:
+//
+//   - shared: each message to one member with room (round robin);
+//   - keyed: each key to one member by rendezvous hashing; a key has at
+//     most one message out at a time, so keys keep their order, and a key
+//     that moves when members join or leave moves only once its message
+//     out is settled;
+//   - exclusive: the first member gets everything; the others stand by and
+//     take over, with the unsettled messages, when it leaves or lets an ack
+//     wait pass.
+//
+// A delivery is settled by Ack, Nack (with a delay, else the backoff
+// schedule), Term or Reject (to the dead-letter subject), or extended by
+// InProgress. Past the ack wait it is delivered again; past MaxDeliveries,
+// on Term or Reject, or when its TTL passes, it is dead-lettered: published
+// to the group's dead-letter subject with courier-dlq-* headers naming its
+// origin and the reason, and settled once that publish is durable.
+//
+// # Group state
+//
+// Per partition a group keeps a floor (every offset below is settled), the
+// settled offsets above it, and delivery counts; it writes them to the
+// metadata store as deferred writes (see gstate.go). A restart reads the
+// log again from the floor: unsettled messages are delivered again with
+// their counts, delayed ones are scheduled again from their deliver-at
+// header, so timers survive restarts without being stored. A crash can
+// forget acks of the store's last commit interval: those messages are
+// delivered again (at-least-once), none is skipped.
+//
+// # Concurrency
+//
+// Lock order: Broker.mu → stream.mu → group.mu; log.Log's append lock →
+// partition.mu (AppendIf's check). No lock is held across a log append or
+// a metadata write that waits for disk, except stream.mu shared by
+// publishers (Update takes it exclusively to reopen the logs). Each group
+// has one reader goroutine per partition and one timer goroutine; members'
+// channels are sized to their in-flight bound, so dispatch never blocks.
+// Every goroutine stops on Close.
+package broker
