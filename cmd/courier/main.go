@@ -1,10 +1,10 @@
 // Command courier runs the Courier server and, later, its command-line
 // client.
 //
-// Today only the storage engine exists: `courier serve` opens (and
-// recovers) every partition log under its data folder, reports what it
-// found, and waits for SIGINT or SIGTERM to close them cleanly. The broker
-// core and the protocol listeners come next.
+// Today `courier serve` runs the embedded server (the broker core on its
+// data folder: streams, groups, recovery), reports what it holds, and
+// waits for SIGINT or SIGTERM to shut down cleanly. It opens no network
+// listener yet: the native API and the protocol front-ends come next.
 package main
 
 import (
@@ -15,6 +15,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/courier-mq/courier/server"
 )
 
 func main() {
@@ -44,14 +47,33 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	srv, err := server.New(server.Options{DataDir: *data})
 	if err != nil {
 		return err
 	}
-	st.report(out)
-	fmt.Fprintln(out, "courier: storage engine only, no listeners yet; Ctrl-C to stop")
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	report(srv, out)
+	fmt.Fprintln(out, "courier: broker core running, no network listeners yet; Ctrl-C to stop")
 	<-ctx.Done()
-	return st.close()
+	shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
+}
+
+func report(srv *server.Server, w io.Writer) {
+	streams := srv.Streams()
+	fmt.Fprintf(w, "courier: data in %s, %d streams\n", srv.DataDir(), len(streams))
+	for _, s := range streams {
+		var msgs, bytes int64
+		for _, p := range s.Partitions {
+			msgs += p.Messages
+			bytes += p.Bytes
+		}
+		fmt.Fprintf(w, "  %s: %d partitions, %d messages, %d bytes, %d groups\n",
+			s.Config.Name, len(s.Partitions), msgs, bytes, len(srv.Groups(s.Config.Name)))
+	}
 }
 
 func envOr(key, def string) string {

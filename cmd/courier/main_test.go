@@ -3,40 +3,36 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/courier-mq/courier/internal/log"
+	"github.com/courier-mq/courier/server"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestCLIServeOpensLogsAndStops(t *testing.T) {
+func TestCLIServeOpensDataAndStops(t *testing.T) {
 	data := t.TempDir()
-	l, err := log.Open(filepath.Join(data, "streams", "orders", "0"), log.Options{})
-	if err != nil {
+	srv, _ := server.New(server.Options{DataDir: data})
+	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Append(context.Background(), []log.Record{{Value: []byte("hello")}}); err != nil {
+	srv.CreateStream(server.StreamConfig{Name: "orders", Subjects: []string{"orders.>"}})
+	if _, err := srv.Publish(context.Background(), &server.Message{Subject: "orders.new", Payload: []byte("hi")}, server.Expect{}); err != nil {
 		t.Fatal(err)
 	}
-	l.Close()
+	srv.Shutdown(context.Background())
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // serve returns as soon as it has opened and reported
+	cancel() // serve returns as soon as it has started and reported
 	var out bytes.Buffer
 	if err := serve(ctx, []string{"--data", data}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "1 partition logs") || !strings.Contains(out.String(), "offsets [0, 1)") {
+	if !strings.Contains(out.String(), "1 streams") || !strings.Contains(out.String(), "orders: 1 partitions, 1 messages") {
 		t.Fatalf("serve said:\n%s", out.String())
 	}
 	if err := run([]string{"bogus"}, &out); err == nil {
 		t.Fatal("unknown command accepted")
-	}
-	if _, err := os.Stat(filepath.Join(data, "streams")); err != nil {
-		t.Fatal(err)
 	}
 }
