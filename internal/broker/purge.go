@@ -1,11 +1,21 @@
 package broker
 
-// PurgeOptions say what Purge removes: everything, or one partition's
-// messages below an offset.
+import (
+	"context"
+	"fmt"
+
+	"github.com/courier-mq/courier/internal/log"
+	"github.com/courier-mq/courier/internal/subject"
+)
+
+// PurgeOptions say what Purge removes: everything, the messages of a
+// subject (or pattern) in every partition, or one partition's messages
+// below an offset.
 type PurgeOptions struct {
 	All       bool
+	Subject   string
 	Partition int
-	UpTo      int64 // with !All: remove offsets below UpTo in Partition
+	UpTo      int64 // with !All and no Subject: remove offsets below UpTo in Partition
 }
 
 // Purge removes messages from the start of a stream's partitions. Offsets
@@ -25,8 +35,35 @@ func (b *Broker) Purge(stream string, o PurgeOptions) error {
 		}
 		return nil
 	}
+	if o.Subject != "" {
+		return s.purgeSubject(o.Subject)
+	}
 	if o.Partition < 0 || o.Partition >= len(s.parts) {
 		return invalid("stream %s has no partition %d", stream, o.Partition)
 	}
 	return s.parts[o.Partition].log.AdvanceStart(o.UpTo)
+}
+
+// purgeSubject removes every stored message whose subject matches p.
+// Caller holds s.mu shared.
+func (s *stream) purgeSubject(p string) error {
+	if err := subject.ValidatePattern(p); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	for _, part := range s.parts {
+		_, err := part.log.Remove(context.Background(), func(r *log.Record) bool {
+			return subject.Match(p, recordSubject(r, s.cfg.Name))
+		})
+		if err != nil {
+			return err
+		}
+		part.mu.Lock()
+		for subj := range part.last {
+			if subject.Match(p, subj) {
+				delete(part.last, subj)
+			}
+		}
+		part.mu.Unlock()
+	}
+	return nil
 }

@@ -265,3 +265,25 @@ func TestStreamPurge(t *testing.T) {
 		t.Fatalf("purge all: %+v", p)
 	}
 }
+
+func TestStreamPurgeSubject(t *testing.T) {
+	e := newEnv(t)
+	e.stream(StreamConfig{Name: "s", Subjects: []string{"s.*"}, SegmentBytes: 400})
+	for i := range 30 {
+		e.pub([]string{"s.a", "s.b", "s.c"}[i%3], num(i))
+	}
+	if err := e.b.Purge("s", PurgeOptions{Subject: "s.b"}); err != nil {
+		t.Fatal(err)
+	}
+	sub, _ := e.b.Subscribe("s.*", Start{Kind: StartEarliest}, 0)
+	defer sub.Close()
+	for range 20 {
+		if m := recv(t, sub); m.Subject == "s.b" {
+			t.Fatalf("purged subject still there: %+v", m)
+		}
+	}
+	none := int64(-1)
+	if _, err := e.b.Publish(context.Background(), &Message{Subject: "s.b"}, Expect{LastSubjectOffset: &none}); err != nil {
+		t.Fatalf("purged subject's last offset should be gone: %v", err)
+	}
+}

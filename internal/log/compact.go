@@ -25,38 +25,89 @@ type CompactStats struct {
 func (l *Log) Compact(ctx context.Context) (CompactStats, error) {
 	l.cmu.Lock()
 	defer l.cmu.Unlock()
-	var st CompactStats
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return st, ErrClosed
+	sealed, start, hw, dirty, err := l.sealedSegments()
+	if err != nil {
+		return CompactStats{}, err
 	}
-	sealed := append([]*segment(nil), l.segs[:len(l.segs)-1]...)
-	for _, s := range sealed {
-		s.acquire()
-	}
-	start, hw, dirty := l.start, l.hw, l.dirty
-	l.mu.Unlock()
-	defer func() {
-		for _, s := range sealed {
-			s.release()
-		}
-	}()
+	defer releaseAll(sealed)
 	th := newThrottle(l.opts.Compaction.BytesPerSecond)
 	latest, err := l.keyMap(ctx, th, start, hw)
 	if err != nil {
-		return st, err
+		return CompactStats{}, err
 	}
 	horizon := l.opts.Now().Add(-l.opts.Compaction.TombstoneRetention).UnixMilli()
-	c := cleaner{l: l, th: th, latest: latest, horizon: horizon}
+	keep := func(r *Record) bool {
+		if r.Key == nil {
+			return true
+		}
+		if latest[string(r.Key)] != r.Offset {
+			return false
+		}
+		return !(r.IsTombstone() && r.Timestamp < horizon)
+	}
+	st, err := l.clean(ctx, sealed, cleaner{l: l, th: th, keep: keep})
+	if err == nil {
+		l.mu.Lock()
+		l.dirty = max(l.dirty-dirty, 0)
+		l.mu.Unlock()
+	}
+	return st, err
+}
+
+// Remove deletes, from every segment, the records below the high
+// watermark for which drop returns true (for example every record of one
+// subject). It rolls the active segment first so that all of them are in
+// sealed segments, then rewrites those as compaction does: offsets stay,
+// reads skip the gaps.
+func (l *Log) Remove(ctx context.Context, drop func(*Record) bool) (CompactStats, error) {
+	l.cmu.Lock()
+	defer l.cmu.Unlock()
+	l.wmu.Lock()
+	var err error
+	if l.active().meta.size > 0 {
+		err = l.rollLocked()
+	}
+	l.wmu.Unlock()
+	if err != nil {
+		return CompactStats{}, err
+	}
+	sealed, _, _, _, err := l.sealedSegments()
+	if err != nil {
+		return CompactStats{}, err
+	}
+	defer releaseAll(sealed)
+	th := newThrottle(l.opts.Compaction.BytesPerSecond)
+	return l.clean(ctx, sealed, cleaner{l: l, th: th, keep: func(r *Record) bool { return !drop(r) }})
+}
+
+// sealedSegments pins every segment but the active one.
+func (l *Log) sealedSegments() (sealed []*segment, start, hw, dirty int64, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, 0, 0, 0, ErrClosed
+	}
+	sealed = append([]*segment(nil), l.segs[:len(l.segs)-1]...)
 	for _, s := range sealed {
+		s.acquire()
+	}
+	return sealed, l.start, l.hw, l.dirty, nil
+}
+
+func releaseAll(segs []*segment) {
+	for _, s := range segs {
+		s.release()
+	}
+}
+
+// clean rewrites each segment with c.keep.
+func (l *Log) clean(ctx context.Context, segs []*segment, c cleaner) (CompactStats, error) {
+	var st CompactStats
+	for _, s := range segs {
 		if err := c.clean(ctx, s, &st); err != nil {
 			return st, err
 		}
 	}
-	l.mu.Lock()
-	l.dirty = max(l.dirty-dirty, 0)
-	l.mu.Unlock()
 	return st, nil
 }
 
@@ -89,22 +140,11 @@ func (l *Log) keyMap(ctx context.Context, th *throttle, start, hw int64) (map[st
 	return latest, nil
 }
 
-// cleaner rewrites sealed segments for one compaction pass.
+// cleaner rewrites sealed segments, keeping the records keep accepts.
 type cleaner struct {
-	l       *Log
-	th      *throttle
-	latest  map[string]int64
-	horizon int64
-}
-
-func (c *cleaner) keep(r *Record) bool {
-	if r.Key == nil {
-		return true
-	}
-	if c.latest[string(r.Key)] != r.Offset {
-		return false
-	}
-	return !(r.IsTombstone() && r.Timestamp < c.horizon)
+	l    *Log
+	th   *throttle
+	keep func(*Record) bool
 }
 
 // clean rewrites one segment if compaction would remove anything from it.

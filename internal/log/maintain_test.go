@@ -180,3 +180,34 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+func TestLogRemoveBySubject(t *testing.T) {
+	fs := vfs.NewMem()
+	l := mustOpen(t, "log", Options{FS: fs, MaxSegmentBytes: 700})
+	for i := range 60 {
+		mustAppend(t, l, Record{Value: fmt.Appendf(nil, "%d", i), Headers: []Header{{Key: "s", Value: fmt.Appendf(nil, "s%d", i%3)}}})
+	}
+	st, err := l.Remove(context.Background(), func(r *Record) bool { return string(r.Headers[0].Value) == "s1" })
+	if err != nil || st.RecordsRemoved != 20 {
+		t.Fatalf("remove: %+v %v", st, err)
+	}
+	check := func() {
+		got := readAll(t, l, 0)
+		if len(got) != 40 || l.HighWatermark() != 60 {
+			t.Fatalf("%d left, hw %d", len(got), l.HighWatermark())
+		}
+		for _, r := range got {
+			if string(r.Headers[0].Value) == "s1" || fmt.Sprint(r.Offset) != string(r.Value) {
+				t.Fatalf("record %+v", r)
+			}
+		}
+	}
+	check()
+	mustClose(t, l)
+	l = mustOpen(t, "log", Options{FS: fs, MaxSegmentBytes: 700})
+	defer mustClose(t, l)
+	check()
+	if off := mustAppend(t, l, rec(0, "k")); off != 60 {
+		t.Fatalf("append after remove at %d", off)
+	}
+}
