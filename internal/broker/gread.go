@@ -25,8 +25,11 @@ func (g *group) read(p *gpart) {
 		switch {
 		case errors.Is(err, log.ErrOffsetOutOfRange) && next < c.StartOffset:
 			g.skipTo(p, c.StartOffset)
-		case errors.Is(err, log.ErrClosed) || err != nil:
-			waitReopen(g.ctx) // a stream update reopens logs; other errors are retried
+		case errors.Is(err, log.ErrClosed):
+			waitReopen(g.ctx) // a stream update reopens logs
+		case err != nil:
+			g.b.lg.Error("group read failed, retrying", "group", g.id(), "partition", p.idx, "offset", next, "err", err)
+			retryPause(g.ctx)
 		case len(c.Data) == 0:
 			l.Wait(g.ctx, next)
 		default:

@@ -66,7 +66,10 @@ func (m *Member) Err() error {
 	}
 }
 
-func (m *Member) room() bool { return m.inflight < m.max }
+// room reports whether m can take a delivery. The channel is checked too:
+// deliveries taken back (ack wait passed, exclusive failover) may still
+// sit in it unread, and a send under the group's lock must never block.
+func (m *Member) room() bool { return m.inflight < m.max && len(m.c) < cap(m.c) }
 
 func (m *Member) end(err error) {
 	m.once.Do(func() {
@@ -138,6 +141,7 @@ func (d *Delivery) settle(kind settleKind, delay time.Duration, errText string) 
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if e.seq != d.seq || e.state != stPending || e.member != d.m {
+		g.dispatchLocked() // reading it freed a slot in the member's channel
 		return fmt.Errorf("%w: %s offset %d", ErrAlreadySettled, d.Stream, d.Offset)
 	}
 	now := time.Now()
