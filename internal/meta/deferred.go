@@ -1,0 +1,97 @@
+package meta
+
+import (
+	"bytes"
+	"time"
+)
+
+// SetDeferred sets key to val without waiting: the write is visible to
+// Get and Scan at once and becomes durable within CommitInterval, or
+// earlier with the next Flush, synchronous write, or Close. Deferred
+// writes are committed in the order they were made, together with any
+// that follow within the interval (a later write to a key replaces the
+// earlier one). It returns ErrClosed or the store's failure, never an I/O
+// error of its own: that comes from the next Flush, synchronous write or
+// Close. With a negative CommitInterval it is Set.
+func (s *Store) SetDeferred(key, val []byte) error {
+	if s.interval < 0 {
+		return s.Set(key, val)
+	}
+	return s.deferWrite(string(key), entry{val: bytes.Clone(val)})
+}
+
+// DeleteDeferred deletes key as SetDeferred sets one.
+func (s *Store) DeleteDeferred(key []byte) error {
+	if s.interval < 0 {
+		return s.Delete(key)
+	}
+	return s.deferWrite(string(key), entry{del: true})
+}
+
+// Flush makes every write made before the call durable. If a commit has
+// failed, now or earlier, it returns that failure (wrapping ErrFailed).
+func (s *Store) Flush() error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.active.Done()
+	return s.flush()
+}
+
+func (s *Store) flush() error { return s.write(nil) }
+
+func (s *Store) deferWrite(k string, e entry) error {
+	s.mu.Lock()
+	if err := s.usableLocked(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	first := len(s.mu.pending) == 0
+	if old, ok := s.mu.pending[k]; ok {
+		s.mu.pendingBytes -= len(k) + len(old.val)
+	}
+	s.mu.pending[k] = e
+	s.mu.pendingBytes += len(k) + len(e.val)
+	full := s.mu.pendingBytes >= deferredCommitBytes
+	s.mu.Unlock()
+	if first {
+		notify(s.kick)
+	}
+	if full {
+		notify(s.urgent)
+	}
+	return nil
+}
+
+func notify(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// commitLoop is the committer: once deferred writes arrive it waits
+// CommitInterval (less if they grow large) and commits them all in one
+// batch. A failed commit fails the store; the next call reports it.
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	t := time.NewTimer(s.interval)
+	t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.kick:
+		}
+		t.Reset(s.interval)
+		select {
+		case <-s.stop:
+			t.Stop()
+			return
+		case <-t.C:
+		case <-s.urgent:
+			t.Stop()
+		}
+		_ = s.flush()
+	}
+}
