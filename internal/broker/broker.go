@@ -170,10 +170,10 @@ func (b *Broker) capturing(subj string) *stream {
 	return m[0]
 }
 
-func putJSON(kv KV, key string, v any) error {
+func putJSON(kv KV, key []byte, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return kv.Set([]byte(key), b)
+	return kv.Set(key, b)
 }

@@ -7,11 +7,8 @@ import (
 	"sort"
 	"sync"
 	"time"
-)
 
-const (
-	groupCfgPrefix   = "groupcfg/"
-	groupStatePrefix = "gstate/"
+	"github.com/courier-mq/courier/internal/meta"
 )
 
 // group is a durable consumer group over a stream. One mutex guards all
@@ -67,7 +64,7 @@ type keyState struct {
 
 func (g *group) id() string { return g.cfg.Stream + "/" + g.cfg.Name }
 
-func (g *group) prefix() string { return groupStatePrefix + g.id() + "/" }
+func (g *group) cfgKey() []byte { return meta.Key(meta.NSGroup, g.cfg.Stream, g.cfg.Name) }
 
 // GroupInfo describes a group.
 type GroupInfo struct {
@@ -99,7 +96,7 @@ func (b *Broker) CreateGroup(cfg GroupConfig) (GroupInfo, error) {
 	if err := g.initCursors(); err != nil {
 		return GroupInfo{}, err
 	}
-	if err := putJSON(b.kv, groupCfgPrefix+g.id(), cfg); err != nil {
+	if err := putJSON(b.kv, g.cfgKey(), cfg); err != nil {
 		return GroupInfo{}, err
 	}
 	b.groups[g.id()] = g
@@ -135,7 +132,7 @@ func (g *group) initCursors() error {
 
 func (b *Broker) loadGroups() error {
 	var cfgs []GroupConfig
-	err := b.kv.Scan([]byte(groupCfgPrefix), func(_, v []byte) error {
+	err := b.kv.Scan(meta.Prefix(meta.NSGroup), func(_, v []byte) error {
 		var c GroupConfig
 		if err := json.Unmarshal(v, &c); err != nil {
 			return err
@@ -251,10 +248,10 @@ func (b *Broker) DeleteGroup(stream, name string) error {
 	delete(b.groups, g.id())
 	b.mu.Unlock()
 	g.stop()
-	if err := b.kv.Delete([]byte(groupCfgPrefix + g.id())); err != nil {
+	if err := b.kv.Delete(g.cfgKey()); err != nil {
 		return err
 	}
-	return b.kv.DeletePrefix([]byte(g.prefix()))
+	return b.kv.DeletePrefix(g.cursorPrefix())
 }
 
 // wakeTimer nudges the timer loop after the earliest deadline changed.

@@ -1,39 +1,39 @@
 package broker
 
 import (
-	"encoding/binary"
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/courier-mq/courier/internal/meta"
 )
 
 // Group state in the metadata store, per partition P of group G on
-// stream S (all writes deferred, so a crash can forget the last few
-// milliseconds of acks; those messages are delivered again):
+// stream S (the layout table is in internal/meta's doc). All writes are
+// deferred, so a crash can forget the last few milliseconds of acks;
+// those messages are delivered again:
 //
-//	gstate/S/G/P/floor           every offset below is settled (8 bytes)
-//	gstate/S/G/P/ack/<offset>    a settled offset above the floor
-//	gstate/S/G/P/dc/<offset>     delivery count of an unsettled message
+//	cursor/S/G/P/"floor"           every offset below is settled
+//	cursor/S/G/P/"acked"/<offset>  a settled offset above the floor
+//	cursor/S/G/P/"dlv"/<offset>    delivery count of an unsettled message
+
+func (g *group) cursorPrefix() []byte { return meta.Prefix(meta.NSCursor, g.cfg.Stream, g.cfg.Name) }
 
 func (g *group) floorKey(part int) []byte {
-	return []byte(fmt.Sprintf("%s%d/floor", g.prefix(), part))
+	return meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, part, meta.CursorFloor)
 }
 
 func (g *group) ackKey(part int, off int64) []byte {
-	return []byte(fmt.Sprintf("%s%d/ack/%020d", g.prefix(), part, off))
+	return meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, part, meta.CursorAcked, off)
 }
 
 func (g *group) dcKey(part int, off int64) []byte {
-	return []byte(fmt.Sprintf("%s%d/dc/%020d", g.prefix(), part, off))
+	return meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, part, meta.CursorDelivery, off)
 }
 
-func encInt(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
+func encInt(v int64) []byte { return meta.EncodeInt(v) }
 
 func decInt(b []byte) int64 {
-	if len(b) != 8 {
-		return 0
-	}
-	return int64(binary.BigEndian.Uint64(b))
+	v, _ := meta.DecodeInt(b)
+	return v
 }
 
 // settleLocked marks one offset settled and moves the floor over every
@@ -99,22 +99,27 @@ func (g *group) forgetDeliveries(e *entry) {
 
 // loadState restores cursors, settled offsets and delivery counts.
 func (g *group) loadState() error {
-	return g.b.kv.Scan([]byte(g.prefix()), func(k, v []byte) error {
-		rest := strings.TrimPrefix(string(k), g.prefix())
-		f := strings.Split(rest, "/")
-		part, err := strconv.Atoi(f[0])
-		if err != nil || part >= len(g.parts) {
+	return g.b.kv.Scan(g.cursorPrefix(), func(k, v []byte) error {
+		_, parts, err := meta.DecodeKey(k)
+		if err != nil || len(parts) < 4 {
+			return fmt.Errorf("group %s: bad cursor key %q: %v", g.id(), k, err)
+		}
+		part, _ := parts[2].(int64)
+		kind, _ := parts[3].(string)
+		if part < 0 || int(part) >= len(g.parts) {
 			return nil
 		}
 		p := g.parts[part]
-		switch {
-		case len(f) == 2 && f[1] == "floor":
+		var off int64
+		if len(parts) == 5 {
+			off, _ = parts[4].(int64)
+		}
+		switch kind {
+		case meta.CursorFloor:
 			p.floor, p.next = decInt(v), decInt(v)
-		case len(f) == 3 && f[1] == "ack":
-			off, _ := strconv.ParseInt(f[2], 10, 64)
+		case meta.CursorAcked:
 			p.settled[off] = true
-		case len(f) == 3 && f[1] == "dc":
-			off, _ := strconv.ParseInt(f[2], 10, 64)
+		case meta.CursorDelivery:
 			p.dc[off] = int(decInt(v))
 		}
 		return nil

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/courier-mq/courier/internal/meta"
+
 	"github.com/courier-mq/courier/internal/subject"
 )
 
-const streamPrefix = "stream/"
+func streamKey(name string) []byte { return meta.Key(meta.NSStream, name) }
 
 // stream is a named set of partition logs capturing subject patterns.
 // mu guards cfg and parts: publishers hold it shared, Update and Delete
@@ -54,12 +56,12 @@ func (b *Broker) CreateStream(cfg StreamConfig) (StreamInfo, error) {
 	if err := b.checkOverlap(cfg, ""); err != nil {
 		return StreamInfo{}, err
 	}
-	if err := putJSON(b.kv, streamPrefix+cfg.Name, cfg); err != nil {
+	if err := putJSON(b.kv, streamKey(cfg.Name), cfg); err != nil {
 		return StreamInfo{}, err
 	}
 	s, err := b.openStream(cfg)
 	if err != nil {
-		b.kv.Delete([]byte(streamPrefix + cfg.Name))
+		b.kv.Delete(streamKey(cfg.Name))
 		return StreamInfo{}, err
 	}
 	b.addStreamLocked(s)
@@ -110,7 +112,7 @@ func (b *Broker) openStream(cfg StreamConfig) (*stream, error) {
 
 func (b *Broker) loadStreams() error {
 	var cfgs []StreamConfig
-	err := b.kv.Scan([]byte(streamPrefix), func(_, v []byte) error {
+	err := b.kv.Scan(meta.Prefix(meta.NSStream), func(_, v []byte) error {
 		var c StreamConfig
 		if err := json.Unmarshal(v, &c); err != nil {
 			return err
@@ -195,7 +197,7 @@ func (b *Broker) UpdateStream(cfg StreamConfig) (StreamInfo, error) {
 	if err := b.checkOverlap(cfg, cfg.Name); err != nil {
 		return StreamInfo{}, err
 	}
-	if err := putJSON(b.kv, streamPrefix+cfg.Name, cfg); err != nil {
+	if err := putJSON(b.kv, streamKey(cfg.Name), cfg); err != nil {
 		return StreamInfo{}, err
 	}
 	for _, p := range s.cfg.Subjects {
@@ -257,6 +259,6 @@ func (b *Broker) DeleteStream(name string) error {
 	for _, sub := range subs {
 		sub.streamRemoved(s)
 	}
-	err := errors.Join(b.kv.Delete([]byte(streamPrefix+name)), s.close())
+	err := errors.Join(b.kv.Delete(streamKey(name)), s.close())
 	return errors.Join(err, removeAll(b.opts.FS, b.streamDirRoot(name)))
 }
