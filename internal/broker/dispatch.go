@@ -10,30 +10,43 @@ import (
 // holds the key, it waits in the key's queue, so a key has at most one
 // message out at a time and keeps its order.
 func (g *group) enqueueLocked(e *entry) {
-	if k, ok := e.key(); ok && g.cfg.Mode == Keyed && !e.holdsKey {
-		ks := g.keys[k]
-		if ks == nil {
-			ks = &keyState{}
-			g.keys[k] = ks
-		}
-		if ks.held > 0 {
-			e.state = stKeyQueued
-			ks.queued.pushBack(e)
-			g.expiryLocked(e)
-			return
-		}
-		ks.held++
-		e.holdsKey = true
+	if g.holdKeyLocked(e) {
+		g.readyLocked(e, false)
 	}
-	g.readyLocked(e, false)
+}
+
+// holdKeyLocked takes e's key hold in a keyed group, or queues e behind
+// the entry holding it (and reports false).
+func (g *group) holdKeyLocked(e *entry) bool {
+	k, ok := e.key()
+	if !ok || g.cfg.Mode != Keyed || e.holdsKey {
+		return true
+	}
+	ks := g.keys[k]
+	if ks == nil {
+		ks = &keyState{}
+		g.keys[k] = ks
+	}
+	if ks.held > 0 {
+		e.state = stKeyQueued
+		ks.queued.pushBack(e)
+		g.expiryLocked(e)
+		return false
+	}
+	ks.held++
+	e.holdsKey = true
+	return true
 }
 
 // readyLocked puts e in the ready queue, at the front for a redelivery.
 func (g *group) readyLocked(e *entry, front bool) {
 	e.state = stReady
-	if front {
+	switch {
+	case front && g.front != nil:
+		g.front = append(g.front, e) // fire pushes them in order
+	case front:
 		g.ready.pushFront(e)
-	} else {
+	default:
 		g.ready.pushBack(e)
 	}
 	g.expiryLocked(e)
@@ -139,7 +152,7 @@ func (g *group) deliverLocked(e *entry, m *Member) {
 	if e.deliveries > 1 {
 		g.stats.redelivered++
 	}
-	g.saveDeliveries(e)
+	g.saveDeliveries(e, time.Time{})
 	g.scheduleLocked(e, time.Now().Add(g.cfg.AckWait))
 	msg := *e.msg
 	msg.Deliveries = e.deliveries
@@ -172,8 +185,8 @@ func (g *group) retryLocked(e *entry, delay time.Duration, now time.Time) {
 		g.readyLocked(e, true)
 		return
 	}
-	e.state = stWaiting
-	g.scheduleLocked(e, now.Add(delay))
+	g.waitLocked(e, stWaiting, now.Add(delay))
+	g.saveDeliveries(e, now.Add(delay))
 }
 
 // finishLocked settles an entry for good.
@@ -225,12 +238,7 @@ func (g *group) takeBackLocked(m *Member) {
 	for e := range m.pending {
 		es = append(es, e)
 	}
-	slices.SortFunc(es, func(a, b *entry) int {
-		if a.part.idx != b.part.idx {
-			return a.part.idx - b.part.idx
-		}
-		return int(a.off - b.off)
-	})
+	slices.SortFunc(es, byOffset)
 	for i := len(es) - 1; i >= 0; i-- {
 		g.undeliverLocked(es[i])
 		g.readyLocked(es[i], true)
@@ -266,4 +274,12 @@ func rendezvous(member int, key string) uint64 {
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
 	return h
+}
+
+// byOffset orders entries by partition, then offset.
+func byOffset(a, b *entry) int {
+	if a.part.idx != b.part.idx {
+		return a.part.idx - b.part.idx
+	}
+	return int(a.off - b.off)
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"container/heap"
+	"slices"
 	"time"
 )
 
@@ -53,8 +54,17 @@ func (e *entry) expired(now time.Time) bool {
 // timerHeap orders entries by due time.
 type timerHeap []*entry
 
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if !a.due.Equal(b.due) {
+		return a.due.Before(b.due)
+	}
+	if a.part.idx != b.part.idx {
+		return a.part.idx < b.part.idx
+	}
+	return a.off < b.off // same time: offset order
+}
 func (h timerHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].hidx, h[j].hidx = i, j
@@ -115,14 +125,32 @@ func (g *group) timerLoop() {
 	}
 }
 
+// fire handles every due timer, in (time, partition, offset) order. The
+// entries it returns to the front of the ready queue go there in offset
+// order, ahead of the rest.
 func (g *group) fire() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := time.Now()
+	g.front = []*entry{}
 	for len(g.timers) > 0 && !g.timers[0].due.After(now) {
 		g.dueLocked(heap.Pop(&g.timers).(*entry), now)
 	}
+	slices.SortFunc(g.front, byOffset)
+	for i := len(g.front) - 1; i >= 0; i-- {
+		g.ready.pushFront(g.front[i])
+	}
+	g.front = nil
 	g.dispatchLocked()
+}
+
+// waitLocked parks e until t, or until its TTL passes if that is sooner.
+func (g *group) waitLocked(e *entry, st entryState, t time.Time) {
+	e.state = st
+	if !e.expires.IsZero() && e.expires.Before(t) {
+		t = e.expires
+	}
+	g.scheduleLocked(e, t)
 }
 
 // dueLocked handles an entry whose timer fired.
@@ -145,11 +173,14 @@ func (g *group) dueLocked(e *entry, now time.Time) {
 			g.readyLocked(e, true)
 		}
 	case stDelayed:
-		if e.expired(now) {
+		switch {
+		case e.expired(now):
 			g.deadLetterLocked(e, ReasonExpired, "")
-			return
+		case e.msg.DeliverAt.After(now):
+			g.waitLocked(e, stDelayed, e.msg.DeliverAt)
+		default:
+			g.enqueueLocked(e)
 		}
-		g.enqueueLocked(e)
 	case stReady, stKeyQueued, stBacklog:
 		if e.expired(now) {
 			g.deadLetterLocked(e, ReasonExpired, "")

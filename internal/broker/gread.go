@@ -114,7 +114,8 @@ func (g *group) admitLocked(p *gpart, m *Message, now time.Time) {
 		g.settleLocked(p, m.Offset, false)
 		return
 	}
-	e := &entry{part: p, off: m.Offset, msg: m, deliveries: p.dc[m.Offset], hidx: -1}
+	dlv := p.dc[m.Offset]
+	e := &entry{part: p, off: m.Offset, msg: m, deliveries: dlv.n, hidx: -1}
 	delete(p.dc, m.Offset)
 	e.expires = m.expiresAt(g.st.cfg.DefaultTTL)
 	if e.expired(now) {
@@ -124,11 +125,16 @@ func (g *group) admitLocked(p *gpart, m *Message, now time.Time) {
 	if m.DeliverAt.After(now) {
 		// Delayed entries do not count against the read-ahead bound, so
 		// far-future messages cannot stall the ones behind them.
-		e.state = stDelayed
-		g.scheduleLocked(e, m.DeliverAt)
+		g.waitLocked(e, stDelayed, m.DeliverAt)
 		return
 	}
 	e.counted = true
 	p.inMem++
+	if nb := time.UnixMilli(dlv.notBefore); dlv.notBefore > 0 && nb.After(now) {
+		if g.holdKeyLocked(e) {
+			g.waitLocked(e, stWaiting, nb) // a nack delay or backoff from before a restart
+		}
+		return
+	}
 	g.enqueueLocked(e)
 }

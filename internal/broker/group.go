@@ -26,6 +26,7 @@ type group struct {
 	parts   []*gpart
 	members []*Member // in join order; for exclusive, the first is active
 	ready   deque     // entries that may be delivered now
+	front   []*entry  // while fire runs: entries bound for the ready front
 	keys    map[string]*keyState
 	timers  timerHeap
 	rr      int // shared: round-robin position
@@ -47,11 +48,11 @@ type groupStats struct {
 // gpart is the group's cursor over one partition.
 type gpart struct {
 	idx     int
-	next    int64          // next offset the reader reads
-	floor   int64          // every offset below is settled
-	settled map[int64]bool // settled offsets at or above floor
-	dc      map[int64]int  // delivery counts restored at load
-	inMem   int            // entries of this partition held in memory
+	next    int64               // next offset the reader reads
+	floor   int64               // every offset below is settled
+	settled map[int64]bool      // settled offsets at or above floor
+	dc      map[int64]dlvRecord // delivery counts (and redelivery times) restored at load
+	inMem   int                 // entries of this partition held in memory
 }
 
 // keyState tracks one key in a keyed group: the entries that hold it
@@ -109,7 +110,7 @@ func newGroup(b *Broker, cfg GroupConfig, st *stream) *group {
 		space: make(chan struct{}), tick: make(chan struct{}, 1)}
 	g.ctx, g.cancel = context.WithCancel(b.ctx)
 	for i := range st.cfg.Partitions {
-		g.parts = append(g.parts, &gpart{idx: i, settled: map[int64]bool{}, dc: map[int64]int{}})
+		g.parts = append(g.parts, &gpart{idx: i, settled: map[int64]bool{}, dc: map[int64]dlvRecord{}})
 	}
 	return g
 }

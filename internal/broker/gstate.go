@@ -1,7 +1,9 @@
 package broker
 
 import (
+	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/courier-mq/courier/internal/meta"
 )
@@ -13,7 +15,9 @@ import (
 //
 //	cursor/S/G/P/"floor"           every offset below is settled
 //	cursor/S/G/P/"acked"/<offset>  a settled offset above the floor
-//	cursor/S/G/P/"dlv"/<offset>    delivery count of an unsettled message
+//	cursor/S/G/P/"dlv"/<offset>    delivery count of an unsettled message,
+//	                               and when it may be redelivered (after a
+//	                               nack delay or backoff), in Unix ms
 
 func (g *group) cursorPrefix() []byte { return meta.Prefix(meta.NSCursor, g.cfg.Stream, g.cfg.Name) }
 
@@ -87,8 +91,34 @@ func (g *group) advanceFloorLocked(p *gpart, to int64) {
 	g.deferSet(g.floorKey(p.idx), encInt(p.floor))
 }
 
-func (g *group) saveDeliveries(e *entry) {
-	g.deferSet(g.dcKey(e.part.idx, e.off), encInt(int64(e.deliveries)))
+// dlvRecord is what a "dlv" record holds.
+type dlvRecord struct {
+	n         int
+	notBefore int64 // Unix ms; 0 = at once
+}
+
+func (r dlvRecord) encode() []byte {
+	b := binary.AppendVarint(nil, int64(r.n))
+	return binary.AppendVarint(b, r.notBefore)
+}
+
+func decodeDlv(b []byte) dlvRecord {
+	n, k := binary.Varint(b)
+	if k <= 0 {
+		return dlvRecord{}
+	}
+	nb, _ := binary.Varint(b[k:])
+	return dlvRecord{n: int(n), notBefore: nb}
+}
+
+// saveDeliveries records e's delivery count, and the time before which it
+// must not be delivered again.
+func (g *group) saveDeliveries(e *entry, notBefore time.Time) {
+	r := dlvRecord{n: e.deliveries}
+	if !notBefore.IsZero() {
+		r.notBefore = notBefore.UnixMilli()
+	}
+	g.deferSet(g.dcKey(e.part.idx, e.off), r.encode())
 }
 
 func (g *group) forgetDeliveries(e *entry) {
@@ -120,7 +150,7 @@ func (g *group) loadState() error {
 		case meta.CursorAcked:
 			p.settled[off] = true
 		case meta.CursorDelivery:
-			p.dc[off] = int(decInt(v))
+			p.dc[off] = decodeDlv(v)
 		}
 		return nil
 	})
