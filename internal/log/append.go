@@ -13,6 +13,7 @@ import (
 // appender of the group at once by closing done.
 type queue struct {
 	cur    *group
+	count  int    // batches in cur
 	spare  []byte // the last written group's buffer, for reuse
 	next   int64  // next offset to assign
 	err    error  // set when a write or sync failed: refuse appends
@@ -97,6 +98,7 @@ func (l *Log) enqueue(b []byte, check func(int64) error) (int64, *group, error) 
 	g.buf = append(g.buf, b...)
 	setBaseOffset(g.buf[at:], base)
 	l.q.next += int64(h.LastDelta) + 1
+	l.q.count++
 	g.next = l.q.next
 	l.amu.Unlock()
 	select {
@@ -124,29 +126,69 @@ func (l *Log) await(ctx context.Context, g *group) error {
 }
 
 // writer is the goroutine that performs group commits.
+//
+// Under SyncAlways it gathers before it writes: when an fsync completes,
+// the appenders it releases need a moment to come back with their next
+// record, while those that queued during the fsync are ready at once.
+// Flushing at once would split the appenders into two halves that
+// alternate, each fsync carrying half of them. So the writer waits until
+// as many batches are queued as were active around the last fsync (those
+// it released plus those queued meanwhile), or for as long as the last
+// write and fsync took (20µs to 2ms), whichever comes first.
 func (l *Log) writer() {
 	defer l.wg.Done()
+	var want int
+	var lastSync time.Duration
 	for {
 		select {
 		case <-l.kick:
 		case <-l.stop:
 			return
 		}
+		if l.opts.Sync == SyncAlways && want > 1 {
+			l.gather(want, lastSync)
+		}
 		l.wmu.Lock()
-		l.flushLocked()
+		start := time.Now()
+		released, _ := l.flushLocked()
+		lastSync = time.Since(start)
 		l.wmu.Unlock()
+		want = released + l.queued()
 	}
 }
 
-// flushLocked writes the current group, if any. Caller holds wmu.
-func (l *Log) flushLocked() error {
+func (l *Log) queued() int {
 	l.amu.Lock()
-	g := l.q.cur
+	defer l.amu.Unlock()
+	return l.q.count
+}
+
+// gather waits up to max for want batches to be queued.
+func (l *Log) gather(want int, wait time.Duration) {
+	wait = min(max(wait, 20*time.Microsecond), 2*time.Millisecond)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for l.queued() < want {
+		select {
+		case <-l.kick:
+		case <-t.C:
+			return
+		case <-l.stop:
+			return
+		}
+	}
+}
+
+// flushLocked writes the current group, if any, and returns how many
+// batches it held. Caller holds wmu.
+func (l *Log) flushLocked() (int, error) {
+	l.amu.Lock()
+	g, n := l.q.cur, l.q.count
 	if len(g.buf) == 0 {
 		l.amu.Unlock()
-		return nil
+		return 0, nil
 	}
-	l.q.cur = &group{buf: l.q.spare[:0], done: make(chan struct{})}
+	l.q.cur, l.q.count = &group{buf: l.q.spare[:0], done: make(chan struct{})}, 0
 	failed := l.q.err
 	l.amu.Unlock()
 
@@ -162,7 +204,7 @@ func (l *Log) flushLocked() error {
 	l.amu.Lock()
 	l.q.spare = g.buf
 	l.amu.Unlock()
-	return err
+	return n, err
 }
 
 // fail refuses every later append until the log is reopened.

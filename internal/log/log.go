@@ -143,7 +143,7 @@ func (l *Log) Close() error {
 
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	err := l.flushLocked()
+	_, err := l.flushLocked()
 	l.amu.Lock()
 	failed := l.q.err
 	l.amu.Unlock()

@@ -50,7 +50,7 @@ func (l *Log) drainLocked() error {
 			return nil
 		}
 		l.amu.Unlock()
-		if err := l.flushLocked(); err != nil {
+		if _, err := l.flushLocked(); err != nil {
 			return err
 		}
 	}
