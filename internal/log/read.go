@@ -23,8 +23,14 @@ type Chunk struct {
 // above the high watermark are ErrOffsetOutOfRange. Every returned batch
 // has had its checksum verified; a mismatch is a *CorruptionError.
 func (l *Log) Read(offset int64, maxBytes int) (Chunk, error) {
+	return l.ReadInto(nil, offset, maxBytes)
+}
+
+// ReadInto is Read into buf when it is large enough, so that a reader
+// that is done with each chunk before the next can reuse one buffer.
+func (l *Log) ReadInto(buf []byte, offset int64, maxBytes int) (Chunk, error) {
 	for {
-		c, retry, err := l.readOnce(offset, maxBytes)
+		c, retry, err := l.readOnce(buf, offset, maxBytes)
 		if !retry {
 			return c, err
 		}
@@ -35,7 +41,7 @@ func (l *Log) Read(offset int64, maxBytes int) (Chunk, error) {
 // readOnce reads from one segment. retry means the segment held nothing
 // at or after offset (a compaction gap) and the caller should go on at
 // c.Next.
-func (l *Log) readOnce(offset int64, maxBytes int) (c Chunk, retry bool, err error) {
+func (l *Log) readOnce(buf []byte, offset int64, maxBytes int) (c Chunk, retry bool, err error) {
 	l.mu.RLock()
 	c = Chunk{Next: offset, HighWatermark: l.hw, StartOffset: l.start}
 	if l.closed {
@@ -56,7 +62,7 @@ func (l *Log) readOnce(offset int64, maxBytes int) (c Chunk, retry bool, err err
 	l.mu.RUnlock()
 	defer s.release()
 
-	c.Data, c.Next, err = s.read(span{pos: e.pos, end: end, lo: e.off, hi: segNext}, offset, maxBytes)
+	c.Data, c.Next, err = s.read(buf, span{pos: e.pos, end: end, lo: e.off, hi: segNext}, offset, maxBytes)
 	if err == nil && len(c.Data) == 0 {
 		c.Next = max(segNext, offset+1)
 		return c, c.Next < c.HighWatermark, nil
@@ -81,7 +87,7 @@ func (sp *span) check(s *segment, pos int64, h *batchHeader) error {
 }
 
 // read returns whole batches from the first one that ends after offset.
-func (s *segment) read(sp span, offset int64, maxBytes int) ([]byte, int64, error) {
+func (s *segment) read(buf []byte, sp span, offset int64, maxBytes int) ([]byte, int64, error) {
 	var hdr [BatchHeaderSize]byte
 	for sp.pos < sp.end {
 		h, err := s.headerAt(hdr[:], sp.pos, sp.end)
@@ -89,7 +95,7 @@ func (s *segment) read(sp span, offset int64, maxBytes int) ([]byte, int64, erro
 			return nil, offset, err
 		}
 		if h.NextOffset() > offset {
-			return s.readBatches(sp, h, maxBytes)
+			return s.readBatches(buf, sp, h, maxBytes)
 		}
 		if err := sp.check(s, sp.pos, &h); err != nil {
 			return nil, offset, err
@@ -115,10 +121,14 @@ func (s *segment) headerAt(buf []byte, pos, end int64) (batchHeader, error) {
 
 // readBatches reads from pos, where a batch with header first starts, up
 // to maxBytes of whole batches, and verifies them.
-func (s *segment) readBatches(sp span, first batchHeader, maxBytes int) ([]byte, int64, error) {
+func (s *segment) readBatches(buf []byte, sp span, first batchHeader, maxBytes int) ([]byte, int64, error) {
 	pos := sp.pos
 	n := min(max(int64(maxBytes), int64(first.Length)), sp.end-pos)
-	buf := make([]byte, n)
+	if int64(cap(buf)) >= n {
+		buf = buf[:n]
+	} else {
+		buf = make([]byte, n)
+	}
 	if got, err := s.f.ReadAt(buf, pos); int64(got) < n {
 		return nil, 0, fmt.Errorf("log: read %s: %w", s.name(), err)
 	}
