@@ -183,3 +183,43 @@ func TestGroupDLQRedriveErrors(t *testing.T) {
 		t.Errorf("empty: %+v %v", res, err)
 	}
 }
+
+// A stream update while a group reads it: the group goes on delivering
+// every message, and the update does not race with the group's reader.
+// (The reader reads g.st.cfg, e.g. Name and DefaultTTL in admitChunk and
+// admitLocked, without stream.mu, while UpdateStream/reopen writes s.cfg
+// under it: the race detector reports it.)
+func TestGroupStreamUpdateWhileReading(t *testing.T) {
+	e := newEnv(t)
+	e.stream(StreamConfig{Name: "s"})
+	e.group(GroupConfig{Name: "g", Stream: "s"})
+	m := join(t, e.b, "s", "g", 0)
+	const n = 400
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		for i := range n {
+			if _, err := e.b.Publish(context.Background(), &Message{Subject: "s", Payload: []byte(num(i))}, Expect{}); err != nil {
+				t.Errorf("publish %d: %v", i, err)
+				return
+			}
+		}
+	}()
+	seen := map[string]bool{}
+	deadline := time.After(20 * time.Second)
+	for i := 0; len(seen) < n; i++ {
+		if i < 30 {
+			if _, err := e.b.UpdateStream(StreamConfig{Name: "s", DefaultTTL: time.Duration(i+1) * time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case d := <-m.C():
+			seen[string(d.Payload)] = true
+			d.Ack()
+		case <-deadline:
+			t.Fatalf("got %d of %d", len(seen), n)
+		}
+	}
+	<-pubDone
+}

@@ -168,15 +168,29 @@ func TestGroupKeyedLeaveMovesKeys(t *testing.T) {
 func TestGroupKeyedOrderWithChurn(t *testing.T) {
 	for seed := range uint64(3) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) { keyedChurn(t, seed) })
+			synctest.Test(t, func(t *testing.T) { keyedChurn(t, seed, false) })
 		})
 	}
 }
 
-func keyedChurn(t *testing.T, seed uint64) {
+// The same with a short ack wait that slow members sometimes let pass, so
+// that messages are also taken back by the timer.
+func TestGroupKeyedOrderWithChurnAndTimeouts(t *testing.T) {
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { keyedChurn(t, seed, true) })
+		})
+	}
+}
+
+func keyedChurn(t *testing.T, seed uint64, slow bool) {
 	e := newEnv(t)
 	e.stream(StreamConfig{Name: "s", Partitions: 4})
-	e.group(GroupConfig{Name: "g", Stream: "s", Mode: Keyed, MaxInFlight: 16, AckWait: time.Hour})
+	ackWait := time.Hour
+	if slow {
+		ackWait = 100 * time.Millisecond
+	}
+	e.group(GroupConfig{Name: "g", Stream: "s", Mode: Keyed, MaxInFlight: 16, AckWait: ackWait})
 	const n, keys = 3000, 500
 	var (
 		mu        sync.Mutex
@@ -215,6 +229,9 @@ func keyedChurn(t *testing.T, seed uint64) {
 					j := r.IntN(len(held))
 					d := held[j]
 					held = append(held[:j], held[j+1:]...)
+					if slow && r.IntN(30) == 0 {
+						time.Sleep(150 * time.Millisecond) // past the ack wait
+					}
 					if r.IntN(10) == 0 { // fail it: it comes again before the rest of its key
 						if err := d.Nack(0); err != nil && !grpIsSettled(err) {
 							mu.Lock()
