@@ -1,0 +1,54 @@
+package deptest
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/courier-mq/courier/"
+
+// forbidden lists, per package, the packages it must never import (even
+// indirectly).
+var forbidden = map[string][]string{
+	"internal/vfs":     {"internal/log", "internal/broker", "internal/meta", "internal/subject", "server", "cmd"},
+	"internal/subject": {"internal/log", "internal/broker", "internal/meta", "internal/vfs", "server", "cmd"},
+	"internal/log":     {"internal/broker", "internal/meta", "internal/subject", "server", "cmd"},
+	"internal/meta":    {"internal/log", "internal/broker", "server", "cmd"},
+	"internal/broker":  {"server", "cmd", "internal/proto", "internal/api"},
+	"server":           {"cmd"},
+}
+
+func TestDepsPointOneWay(t *testing.T) {
+	for pkg, bans := range forbidden {
+		deps := listDeps(t, mod+pkg)
+		for _, d := range deps {
+			for _, ban := range bans {
+				if d == mod+ban || strings.HasPrefix(d, mod+ban+"/") {
+					t.Errorf("%s imports %s (forbidden: %s)", pkg, d, ban)
+				}
+			}
+		}
+	}
+}
+
+func listDeps(t *testing.T, pkg string) []string {
+	out, err := exec.Command("go", "list", "-deps", "-json=ImportPath", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	var deps []string
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p struct{ ImportPath string }
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		deps = append(deps, p.ImportPath)
+	}
+	if len(deps) == 0 {
+		t.Fatalf("no dependencies listed for %s", pkg)
+	}
+	return deps
+}
