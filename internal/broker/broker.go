@@ -116,7 +116,7 @@ func (b *Broker) Close() error {
 		s.close(ErrClosed)
 	}
 	for _, g := range groups {
-		g.stop()
+		g.stop(ErrClosed)
 	}
 	b.wg.Wait()
 	var first error

@@ -217,6 +217,11 @@ func (c *GroupConfig) normalize() error {
 	if c.AckWait < 0 || c.MaxInFlight < 0 || c.MaxDeliveries < 0 || c.MaxPending < 0 {
 		return invalid("group %s: limits must not be negative", c.Name)
 	}
+	for _, d := range c.Backoff {
+		if d < 0 {
+			return invalid("group %s: backoff %v is negative", c.Name, d)
+		}
+	}
 	return nil
 }
 

@@ -156,7 +156,7 @@ func (g *group) deliverLocked(e *entry, m *Member) {
 	g.scheduleLocked(e, time.Now().Add(g.cfg.AckWait))
 	msg := *e.msg
 	msg.Deliveries = e.deliveries
-	m.c <- &Delivery{Message: msg, g: g, e: e, m: m, seq: e.seq}
+	m.push(&Delivery{Message: msg, g: g, e: e, m: m, seq: e.seq})
 }
 
 // undeliverLocked takes a pending entry back from its member.
@@ -240,8 +240,13 @@ func (g *group) takeBackLocked(m *Member) {
 	}
 	slices.SortFunc(es, byOffset)
 	for i := len(es) - 1; i >= 0; i-- {
-		g.undeliverLocked(es[i])
-		g.readyLocked(es[i], true)
+		e := es[i]
+		g.undeliverLocked(e)
+		if g.cfg.MaxDeliveries > 0 && e.deliveries >= g.cfg.MaxDeliveries {
+			g.deadLetterLocked(e, ReasonMaxDeliveries, "")
+			continue
+		}
+		g.readyLocked(e, true)
 	}
 }
 

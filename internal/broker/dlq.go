@@ -72,14 +72,16 @@ func (g *group) dlqMessage(e *entry, reason, errText string, now time.Time) *Mes
 // RedriveResult reports a redrive.
 type RedriveResult struct {
 	Moved   int
-	Skipped int // not dead letters (no original subject)
+	Skipped int // not dead letters, or no stream captures their subject
 }
 
 // Redrive publishes the dead letters stored in a stream's partition, from
 // offset from up to (not including) to (-1: the end), back to their
-// original subjects, without the dead-letter headers. Then, if the range
-// began at the partition's start, the partition's start moves past it, so
-// that redriven letters leave the dead-letter stream.
+// original subjects, without the dead-letter headers. A letter whose
+// subject no stream captures is skipped (it would reach live subscribers
+// only), as is a message without dead-letter headers. Then, if the range
+// began at the partition's start, the start moves up to the first skipped
+// letter, so that redriven letters leave the dead-letter stream.
 func (b *Broker) Redrive(ctx context.Context, stream string, part int, from, to int64) (RedriveResult, error) {
 	var res RedriveResult
 	s, err := b.stream(stream)
@@ -104,10 +106,15 @@ func (b *Broker) Redrive(ctx context.Context, stream string, part int, from, to 
 	if err != nil {
 		return res, err
 	}
+	keep := to // the first letter that stays in the stream
 	for _, m := range letters {
 		orig, ok := undead(m)
+		if ok && !b.captured(orig.Subject) {
+			ok = false // would reach live subscribers only, then be gone
+		}
 		if !ok {
 			res.Skipped++
+			keep = min(keep, m.Offset)
 			continue
 		}
 		if _, err := b.Publish(ctx, orig, Expect{}); err != nil {
@@ -115,10 +122,16 @@ func (b *Broker) Redrive(ctx context.Context, stream string, part int, from, to 
 		}
 		res.Moved++
 	}
-	if from == start && to > from {
-		err = l.AdvanceStart(to)
+	if from == start && keep > from {
+		err = l.AdvanceStart(keep)
 	}
 	return res, err
+}
+
+func (b *Broker) captured(subj string) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.capturing(subj) != nil
 }
 
 // undead turns a dead letter back into its original message.

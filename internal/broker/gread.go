@@ -79,7 +79,7 @@ func (g *group) skipTo(p *gpart, start int64) {
 func (g *group) admitChunk(p *gpart, from int64, c log.Chunk) {
 	var msgs []*Message
 	err := log.DecodeRecords(c.Data, from, func(r log.Record) bool {
-		msgs = append(msgs, fromRecord(&r, g.st.cfg.Name, p.idx))
+		msgs = append(msgs, fromRecord(&r, g.cfg.Stream, p.idx))
 		return true
 	})
 	if err != nil {
@@ -87,6 +87,7 @@ func (g *group) admitChunk(p *gpart, from int64, c log.Chunk) {
 		waitReopen(g.ctx)
 		return
 	}
+	ttl := g.st.defaultTTL()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if p.next != from {
@@ -97,7 +98,7 @@ func (g *group) admitChunk(p *gpart, from int64, c log.Chunk) {
 	for _, m := range msgs {
 		g.settleRangeLocked(p, expect, m.Offset) // compaction gaps
 		expect = m.Offset + 1
-		g.admitLocked(p, m, now)
+		g.admitLocked(p, m, now, ttl)
 	}
 	g.settleRangeLocked(p, expect, c.Next)
 	p.next = c.Next
@@ -106,7 +107,7 @@ func (g *group) admitChunk(p *gpart, from int64, c log.Chunk) {
 
 // admitLocked turns one message into an entry, unless it is settled
 // already or the filter excludes it.
-func (g *group) admitLocked(p *gpart, m *Message, now time.Time) {
+func (g *group) admitLocked(p *gpart, m *Message, now time.Time, ttl time.Duration) {
 	if m.Offset < p.floor || p.settled[m.Offset] {
 		return
 	}
@@ -117,9 +118,14 @@ func (g *group) admitLocked(p *gpart, m *Message, now time.Time) {
 	dlv := p.dc[m.Offset]
 	e := &entry{part: p, off: m.Offset, msg: m, deliveries: dlv.n, hidx: -1}
 	delete(p.dc, m.Offset)
-	e.expires = m.expiresAt(g.st.cfg.DefaultTTL)
+	e.expires = m.expiresAt(ttl)
 	if e.expired(now) {
 		g.deadLetterLocked(e, ReasonExpired, "")
+		return
+	}
+	if g.cfg.MaxDeliveries > 0 && e.deliveries >= g.cfg.MaxDeliveries {
+		// delivered the last time before a restart, never settled
+		g.deadLetterLocked(e, ReasonMaxDeliveries, "")
 		return
 	}
 	if m.DeliverAt.After(now) {

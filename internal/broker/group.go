@@ -34,6 +34,7 @@ type group struct {
 	nextID  int
 	stats   groupStats
 	stopped bool
+	stopErr error // why: ErrClosed, or ErrGroupNotFound once deleted
 
 	tick   chan struct{} // wakes the timer loop; capacity 1
 	ctx    context.Context
@@ -183,16 +184,29 @@ func (g *group) start() {
 	go g.timerLoop()
 }
 
-// stop ends the goroutines and every member.
-func (g *group) stop() {
+// grow follows partitions added to the stream, from their start.
+func (g *group) grow(n int) {
 	g.mu.Lock()
-	g.stopped = true
+	defer g.mu.Unlock()
+	for i := len(g.parts); i < n; i++ {
+		p := &gpart{idx: i, settled: map[int64]bool{}, dc: map[int64]dlvRecord{}}
+		g.parts = append(g.parts, p)
+		g.deferSet(g.floorKey(i), encInt(0))
+		g.wg.Add(1)
+		go g.read(p)
+	}
+}
+
+// stop ends the goroutines and every member; later settles fail with why.
+func (g *group) stop(why error) {
+	g.mu.Lock()
+	g.stopped, g.stopErr = true, why
 	members := append([]*Member(nil), g.members...)
 	g.mu.Unlock()
 	g.cancel()
 	g.wg.Wait()
 	for _, m := range members {
-		m.end(ErrClosed)
+		m.end(why)
 	}
 }
 
@@ -248,7 +262,7 @@ func (b *Broker) DeleteGroup(stream, name string) error {
 	b.mu.Lock()
 	delete(b.groups, g.id())
 	b.mu.Unlock()
-	g.stop()
+	g.stop(ErrGroupNotFound)
 	if err := b.kv.Delete(g.cfgKey()); err != nil {
 		return err
 	}

@@ -88,7 +88,9 @@ func TestGroupTimedOutUnreadThenReadIsRedelivered(t *testing.T) {
 		// The consumer crashes while processing it without settling.
 		select {
 		case d := <-m.C():
-			if d.Deliveries != 2 {
+			// Timed out again while the pump held the stale one: each
+			// ack wait counts as a delivery.
+			if d.Deliveries < 2 {
 				t.Fatalf("Deliveries %d", d.Deliveries)
 			}
 			t.Logf("redelivered %v after the stale read", time.Since(t0))

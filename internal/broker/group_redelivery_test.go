@@ -212,9 +212,10 @@ func TestGroupSlowReaderDoesNotBlockGroup(t *testing.T) {
 				"a redelivery into a channel still full of a stale delivery")
 		}
 		g.mu.Unlock()
+		// Each ack wait redelivers it to the only member: it is out again.
 		in := grpInfo(t, e.b, "s", "g")
-		if in.InFlight != 0 {
-			t.Errorf("InFlight = %d after the ack wait, want 0", in.InFlight)
+		if in.InFlight != 1 || in.Redelivered < 2 {
+			t.Errorf("after 3 ack waits: InFlight %d, Redelivered %d; want 1 and at least 2", in.InFlight, in.Redelivered)
 		}
 		stale := next(t, m)
 		if stale.Deliveries != 1 {
@@ -223,8 +224,8 @@ func TestGroupSlowReaderDoesNotBlockGroup(t *testing.T) {
 		if err := stale.Ack(); !grpIsSettled(err) {
 			t.Fatalf("ack of a timed-out delivery: %v, want ErrAlreadySettled", err)
 		}
-		d := next(t, m)
-		if d.Deliveries != 2 || string(d.Payload) != "a" {
+		d := next(t, m) // the pump dropped the redeliveries that went stale too
+		if d.Deliveries < 3 || string(d.Payload) != "a" {
 			t.Fatalf("redelivery: %q Deliveries %d", d.Payload, d.Deliveries)
 		}
 		if err := d.Ack(); err != nil {

@@ -71,12 +71,13 @@ func grpRecvN(t testing.TB, m *Member, n int) []*Delivery {
 	return out
 }
 
-// grpQueued returns, inside a bubble, every delivery currently buffered
-// for m, once the bubble is idle.
+// grpQueued returns, inside a bubble, every delivery currently queued
+// for m, once the bubble is idle. The member's pump hands deliveries over
+// one at a time, so it waits for the bubble again after each.
 func grpQueued(m *Member) []*Delivery {
-	synctest.Wait()
 	var out []*Delivery
 	for {
+		synctest.Wait()
 		select {
 		case d := <-m.C():
 			out = append(out, d)

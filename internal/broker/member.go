@@ -8,13 +8,18 @@ import (
 )
 
 // Member is one consumer in a group. Deliveries arrive on C(); at most
-// MaxInFlight are out (in the channel or being processed) at once, which
-// is the group's back-pressure.
+// MaxInFlight are out (queued for the member or being processed) at once,
+// which is the group's back-pressure. A pump goroutine hands the queued
+// deliveries over one at a time and drops those that went stale while
+// queued (their ack wait passed, or they were taken back), so a slow
+// reader is never handed a message that is no longer its own.
 type Member struct {
 	g        *group
 	id       int
 	max      int
 	c        chan *Delivery
+	wake     chan struct{}
+	queue    []*Delivery         // guarded by g.mu: delivered, not yet handed over
 	inflight int                 // guarded by g.mu
 	pending  map[*entry]struct{} // guarded by g.mu
 	backlog  deque               // guarded by g.mu (keyed mode)
@@ -39,9 +44,11 @@ func (b *Broker) Join(stream, group string, maxInFlight int) (*Member, error) {
 		return nil, fmt.Errorf("%w: %s", ErrGroupNotFound, g.id())
 	}
 	g.nextID++
-	m := &Member{g: g, id: g.nextID, max: maxInFlight, c: make(chan *Delivery, maxInFlight),
-		pending: map[*entry]struct{}{}, done: make(chan struct{})}
+	m := &Member{g: g, id: g.nextID, max: maxInFlight, c: make(chan *Delivery),
+		wake: make(chan struct{}, 1), pending: map[*entry]struct{}{}, done: make(chan struct{})}
 	g.members = append(g.members, m)
+	g.wg.Add(1)
+	go m.pump()
 	if g.cfg.Mode == Keyed {
 		g.rebalanceLocked()
 	}
@@ -66,10 +73,58 @@ func (m *Member) Err() error {
 	}
 }
 
-// room reports whether m can take a delivery. The channel is checked too:
-// deliveries taken back (ack wait passed, exclusive failover) may still
-// sit in it unread, and a send under the group's lock must never block.
-func (m *Member) room() bool { return m.inflight < m.max && len(m.c) < cap(m.c) }
+func (m *Member) room() bool { return m.inflight < m.max }
+
+// push queues a delivery for the pump. Caller holds g.mu.
+func (m *Member) push(d *Delivery) {
+	m.queue = append(m.queue, d)
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pump hands queued deliveries to the member's channel.
+func (m *Member) pump() {
+	defer m.g.wg.Done()
+	for {
+		d := m.next()
+		if d == nil {
+			select {
+			case <-m.wake:
+				continue
+			case <-m.done:
+				return
+			case <-m.g.ctx.Done():
+				return
+			}
+		}
+		select {
+		case m.c <- d:
+		case <-m.done:
+			return
+		case <-m.g.ctx.Done():
+			return
+		}
+	}
+}
+
+// next pops the first delivery that is still the member's, dropping stale
+// ones.
+func (m *Member) next() *Delivery {
+	g := m.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for len(m.queue) > 0 {
+		d := m.queue[0]
+		m.queue[0] = nil
+		m.queue = m.queue[1:]
+		if d.e.seq == d.seq && d.e.state == stPending && d.e.member == m {
+			return d
+		}
+	}
+	return nil
+}
 
 func (m *Member) end(err error) {
 	m.once.Do(func() {
@@ -140,8 +195,10 @@ func (d *Delivery) settle(kind settleKind, delay time.Duration, errText string) 
 	g, e := d.g, d.e
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.stopped {
+		return fmt.Errorf("%w: group %s", g.stopErr, g.id())
+	}
 	if e.seq != d.seq || e.state != stPending || e.member != d.m {
-		g.dispatchLocked() // reading it freed a slot in the member's channel
 		return fmt.Errorf("%w: %s offset %d", ErrAlreadySettled, d.Stream, d.Offset)
 	}
 	now := time.Now()

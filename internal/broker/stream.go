@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/courier-mq/courier/internal/meta"
 
@@ -153,6 +154,12 @@ func (s *stream) info() StreamInfo {
 	return in
 }
 
+func (s *stream) defaultTTL() time.Duration {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cfg.DefaultTTL
+}
+
 // StreamInfo returns a stream's configuration and partition state.
 func (b *Broker) StreamInfo(name string) (StreamInfo, error) {
 	s, err := b.stream(name)
@@ -209,6 +216,11 @@ func (b *Broker) UpdateStream(cfg StreamConfig) (StreamInfo, error) {
 	}
 	if err != nil {
 		return StreamInfo{}, err
+	}
+	for _, g := range b.groups {
+		if g.cfg.Stream == cfg.Name {
+			g.grow(cfg.Partitions)
+		}
 	}
 	return s.info(), nil
 }

@@ -127,7 +127,7 @@ func (s *Subscription) streamAdded(st *stream) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.followers[st] = cancel
 	for i := range st.cfg.Partitions {
-		f := &follower{sub: s, st: st, part: i}
+		f := &follower{sub: s, st: st, name: st.cfg.Name, part: i}
 		off, err := startOffset(st.partLog(i), s.start)
 		s.b.goTracked(func() { f.run(ctx, off, err) })
 	}
@@ -157,6 +157,7 @@ func overlapsAny(p string, pats []string) bool {
 type follower struct {
 	sub  *Subscription
 	st   *stream
+	name string // the stream's (immutable) name
 	part int
 }
 
@@ -177,7 +178,7 @@ func (f *follower) run(ctx context.Context, off int64, err error) {
 		off, err = f.step(ctx, off)
 	}
 	if err != nil && ctx.Err() == nil {
-		f.sub.close(fmt.Errorf("following stream %s partition %d: %w", f.st.cfg.Name, f.part, err))
+		f.sub.close(fmt.Errorf("following stream %s partition %d: %w", f.name, f.part, err))
 	}
 }
 
@@ -203,11 +204,11 @@ func (f *follower) step(ctx context.Context, off int64) (int64, error) {
 		return off, nil
 	}
 	err = log.DecodeRecords(c.Data, off, func(r log.Record) bool {
-		if !subject.Match(f.sub.pattern, recordSubject(&r, f.st.cfg.Name)) {
+		if !subject.Match(f.sub.pattern, recordSubject(&r, f.name)) {
 			return true
 		}
 		select {
-		case f.sub.c <- fromRecord(&r, f.st.cfg.Name, f.part):
+		case f.sub.c <- fromRecord(&r, f.name, f.part):
 			return true
 		case <-ctx.Done():
 			return false
