@@ -153,7 +153,7 @@ func (l *Log) writer() {
 		released, _ := l.flushLocked()
 		lastSync = time.Since(start)
 		l.wmu.Unlock()
-		want = released + l.queued()
+		want = released + l.lastQueued
 	}
 }
 
@@ -199,6 +199,7 @@ func (l *Log) flushLocked() (int, error) {
 			l.fail(err)
 		}
 	}
+	l.lastQueued = l.queued() // queued during the write, before any is released
 	g.err = err
 	close(g.done)
 	l.amu.Lock()

@@ -22,7 +22,8 @@ type Log struct {
 	amu sync.Mutex // guards q
 	q   queue
 
-	kick chan struct{} // wakes the writer; capacity 1
+	kick       chan struct{} // wakes the writer; capacity 1
+	lastQueued int           // writer only: batches queued while it last wrote
 
 	mu     sync.RWMutex // guards the fields below and every segment's meta and index
 	segs   []*segment
