@@ -23,6 +23,7 @@ type (
 	RedriveResult        = broker.RedriveResult
 	Discard              = broker.Discard
 	WrongLastOffsetError = broker.WrongLastOffsetError
+	Chunk                = broker.Chunk
 )
 
 // Group modes and start positions.
