@@ -239,15 +239,19 @@ func (b *Broker) Groups(stream string) []GroupInfo {
 
 func (g *group) info() GroupInfo {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	in := GroupInfo{Config: g.cfg, Members: len(g.members), Delivered: g.stats.delivered,
 		Redelivered: g.stats.redelivered, DeadLettered: g.stats.deadLettered, Acked: g.stats.acked}
 	for _, m := range g.members {
 		in.InFlight += m.inflight
 	}
-	for _, p := range g.parts {
-		if l := g.st.partLog(p.idx); l != nil {
-			in.Lag += max(0, l.HighWatermark()-p.floor-int64(len(p.settled)))
+	done := make([]int64, len(g.parts)) // settled offsets, by partition
+	for i, p := range g.parts {
+		done[i] = p.floor + int64(len(p.settled))
+	}
+	g.mu.Unlock()
+	for i, n := range done { // the stream's lock is taken outside the group's
+		if l := g.st.partLog(i); l != nil {
+			in.Lag += max(0, l.HighWatermark()-n)
 		}
 	}
 	return in
