@@ -225,3 +225,90 @@ func TestGroupStreamUpdateWhileReading(t *testing.T) {
 	}
 	<-pubDone
 }
+
+// A member leaving gracefully (scaling down) with messages it never
+// received — still queued for it in the broker, behind its pump — must
+// not push those towards the dead-letter subject: the consumer never saw
+// them. Since 50cd5ef takeBackLocked dead-letters every taken-back entry
+// at MaxDeliveries, including those the pump had not handed over yet.
+func TestGroupLeaveDoesNotDeadLetterUnseen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.stream(StreamConfig{Name: "s"})
+		e.stream(StreamConfig{Name: "dlq"})
+		e.group(GroupConfig{Name: "g", Stream: "s", MaxDeliveries: 1, DeadLetter: "dlq", MaxInFlight: 10})
+		a := join(t, e.b, "s", "g", 0)
+		for i := range 10 {
+			e.pub("s", num(i))
+		}
+		seen := next(t, a) // a receives one, the other 9 wait for it in the broker
+		synctest.Wait()
+		a.Leave()
+		b := join(t, e.b, "s", "g", 0)
+		got := grpQueued(b)
+		time.Sleep(time.Second) // let dead letters land, if any
+		ls := grpStreamMsgs(t, e.b, "dlq")
+		if len(got) != 9 {
+			t.Errorf("after a left having received only %q: b got %d messages, %d dead-lettered; "+
+				"want the 9 that a never received to go to b", seen.Payload, len(got), len(ls))
+		}
+		for _, d := range got {
+			if d.Deliveries != 1 {
+				t.Errorf("%q: Deliveries %d, but no consumer had received it", d.Payload, d.Deliveries)
+			}
+		}
+	})
+}
+
+// A member that stops reading (its consumer is stuck but still joined)
+// must not make the broker's memory grow without bound: each ack wait
+// redelivers its messages to it, and every stale delivery stays in
+// m.queue behind the one the pump is blocked on.
+func TestGroupStuckReaderQueueBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.stream(StreamConfig{Name: "s"})
+		e.group(GroupConfig{Name: "g", Stream: "s", AckWait: time.Second, MaxInFlight: 4})
+		m := join(t, e.b, "s", "g", 0)
+		for i := range 4 {
+			e.pub("s", num(i))
+		}
+		time.Sleep(1000 * time.Second)
+		synctest.Wait()
+		g, _ := e.b.group("s", "g")
+		g.mu.Lock()
+		n := len(m.queue)
+		g.mu.Unlock()
+		if n > 2*4 {
+			t.Errorf("a member with MaxInFlight 4 that stopped reading has %d deliveries queued after "+
+				"1000 ack waits: stale ones are never removed", n)
+		}
+	})
+}
+
+// Redriving twice must not publish the same letters twice. When a letter
+// that stays (not a dead letter, or its subject is no longer captured)
+// comes before letters that were moved, the start cannot pass the moved
+// ones, and the next Redrive moves them again.
+func TestGroupDLQRedriveTwiceNoDuplicates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := dlqEnv(t, GroupConfig{}, StreamConfig{})
+		e.pub("dlq.note", "not-a-letter") // first in the stream
+		m := join(t, e.b, "orders", "g", 0)
+		e.pub("orders.a", "x")
+		next(t, m).Term("")
+		grpLetters(t, e, 2, time.Second)
+		for i := range 2 {
+			res, err := e.b.Redrive(context.Background(), "dlq", 0, 0, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := 1 - i; res.Moved != want {
+				t.Errorf("redrive %d: moved %d, want %d (the letter was redriven already)", i+1, res.Moved, want)
+			}
+		}
+		d := next(t, m)
+		d.Ack()
+		none(t, m, time.Minute)
+	})
+}
