@@ -1,0 +1,155 @@
+package kafka
+
+// Fetch, versions 4 to 12.
+//
+// Returns the stored batches as they are (a batch may start before the
+// fetch offset; clients skip those records), with the high watermark,
+// the last stable offset (equal to it: there are no transactions) and the
+// log start offset. Per-partition and per-response byte limits hold
+// except for the first batch of the response, which is whole even if
+// larger (KIP-74); the response is also bounded by Options.MaxFrameBytes.
+// When fewer than MinBytes are ready the request waits, up to MaxWait,
+// for any requested partition to grow (one WaitPartition per partition
+// with nothing new, at most maxFetchWaiters; the others are read again
+// when the wait ends), and answers at once when a partition has an error.
+// An offset outside [log start, high watermark] is OFFSET_OUT_OF_RANGE.
+//
+// Fetch sessions (KIP-227) are not supported: every response has session
+// id 0, which tells the client to keep sending full requests; a request
+// naming a session gets FETCH_SESSION_ID_NOT_FOUND. Not supported either:
+// topic IDs (v13+), follower fetching (ReplicaID, rack), leader epoch
+// checks (CurrentLeaderEpoch, LastFetchedEpoch are ignored), aborted
+// transaction lists.
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/courier-mq/courier/internal/broker"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// maxFetchWaiters bounds the partitions one long poll waits on.
+const maxFetchWaiters = 256
+
+// fetchTarget is a partition a long poll can wait on: where new data
+// would start.
+type fetchTarget struct {
+	topic  string
+	part   int
+	offset int64
+}
+
+func handleFetch(c *conn, req *kmsg.FetchRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	if req.Version >= 7 && req.SessionID != 0 {
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return resp, nil
+	}
+	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
+	for {
+		total, targets, failed := c.fillFetch(req, resp)
+		if failed || total >= int(req.MinBytes) || len(targets) == 0 || !time.Now().Before(deadline) {
+			return resp, nil
+		}
+		if !c.waitAny(deadline, targets) {
+			c.fillFetch(req, resp)
+			return resp, nil
+		}
+	}
+}
+
+// fillFetch (re)builds the response from the stored data. It returns the
+// bytes gathered, the partitions to wait on, and whether a partition
+// failed.
+func (c *conn) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) (int, []fetchTarget, bool) {
+	budget := math.MaxInt32
+	if req.Version >= 3 && req.MaxBytes > 0 {
+		budget = int(req.MaxBytes)
+	}
+	budget = min(budget, c.s.opts.MaxFrameBytes-(1<<20))
+	var (
+		total   int
+		targets []fetchTarget
+		failed  bool
+	)
+	resp.Topics = resp.Topics[:0]
+	for _, rt := range req.Topics {
+		ft := kmsg.NewFetchResponseTopic()
+		ft.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			p, next := c.fetchPartition(rt.Topic, rp, budget-total, total == 0)
+			total += len(p.RecordBatches)
+			if p.ErrorCode != 0 {
+				failed = true
+			} else if len(targets) < maxFetchWaiters {
+				targets = append(targets, fetchTarget{rt.Topic, int(rp.Partition), next})
+			}
+			ft.Partitions = append(ft.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, ft)
+	}
+	return total, targets, failed
+}
+
+// fetchPartition reads one partition within budget (any size if first)
+// and returns the answer and the offset that new data would start at.
+func (c *conn) fetchPartition(topic string, rp kmsg.FetchRequestTopicPartition, budget int, first bool) (kmsg.FetchResponseTopicPartition, int64) {
+	p := kmsg.NewFetchResponseTopicPartition()
+	p.Partition = rp.Partition
+	if checkTopic(topic) != "" {
+		p.ErrorCode = kerr.UnknownTopicOrPartition.Code
+		return p, 0
+	}
+	maxBytes := min(int(max(rp.PartitionMaxBytes, 1)), max(budget, 1))
+	ch, err := c.s.b.ReadPartition(topic, int(rp.Partition), nil, rp.FetchOffset, maxBytes)
+	p.HighWatermark, p.LastStableOffset, p.LogStartOffset = ch.HighWatermark, ch.HighWatermark, ch.StartOffset
+	if err != nil {
+		p.ErrorCode = fetchErrorCode(err)
+		if p.ErrorCode == kerr.OffsetOutOfRange.Code {
+			p.LogStartOffset, p.HighWatermark, _ = c.s.b.PartitionOffsets(topic, int(rp.Partition))
+			p.LastStableOffset = p.HighWatermark
+		}
+		return p, 0
+	}
+	if first || len(ch.Data) <= budget {
+		p.RecordBatches = ch.Data
+		return p, max(ch.Next, rp.FetchOffset)
+	}
+	return p, rp.FetchOffset
+}
+
+func fetchErrorCode(err error) int16 {
+	if errors.Is(err, broker.ErrStreamNotFound) || errors.Is(err, broker.ErrInvalid) {
+		return kerr.UnknownTopicOrPartition.Code
+	}
+	return errorCode(err)
+}
+
+// waitAny waits until one target has data, the deadline passes or the
+// connection closes. It reports whether data (or a change worth reading
+// again) arrived before the deadline.
+func (c *conn) waitAny(deadline time.Time, targets []fetchTarget) bool {
+	ctx, cancel := context.WithDeadline(c.ctx, deadline)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		woken sync.Once
+		ready bool
+	)
+	for _, t := range targets {
+		wg.Go(func() {
+			err := c.s.b.WaitPartition(ctx, t.topic, t.part, t.offset)
+			if err == nil || ctx.Err() == nil {
+				woken.Do(func() { ready = true })
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	return ready && c.ctx.Err() == nil
+}

@@ -1,0 +1,27 @@
+package kafka
+
+import (
+	"context"
+
+	"github.com/courier-mq/courier/internal/broker"
+)
+
+// Backend is what the Kafka front-end needs from the broker core. A
+// *server.Server (and a *broker.Broker) satisfies it.
+type Backend interface {
+	// Offset-level access to a stream partition.
+	AppendBatch(ctx context.Context, stream string, part int, batch []byte) (int64, error)
+	ReadPartition(stream string, part int, buf []byte, offset int64, maxBytes int) (broker.Chunk, error)
+	WaitPartition(ctx context.Context, stream string, part int, offset int64) error
+	PartitionOffsets(stream string, part int) (start, hw int64, err error)
+	OffsetForTime(stream string, part int, ts int64) (int64, error)
+
+	// Streams, which are the topics.
+	CreateStream(cfg broker.StreamConfig) (broker.StreamInfo, error)
+	UpdateStream(cfg broker.StreamConfig) (broker.StreamInfo, error)
+	DeleteStream(name string) error
+	StreamInfo(name string) (broker.StreamInfo, error)
+	Streams() []broker.StreamInfo
+}
+
+var _ Backend = (*broker.Broker)(nil)

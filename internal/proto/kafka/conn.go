@@ -1,0 +1,250 @@
+package kafka
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// outboundQueue bounds the responses waiting for a connection's writer.
+const outboundQueue = 64
+
+// maxCoalesce bounds how many bytes of responses one write gathers.
+const maxCoalesce = 1 << 20
+
+// conn is one client connection: the reader parses and handles requests
+// one at a time; the writer writes their responses in order.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	ctx    context.Context // ends when the connection closes
+	cancel context.CancelFunc
+	out    chan []byte // encoded responses; closed by the reader when it ends
+
+	closeOnce sync.Once
+	draining  atomic.Bool
+
+	clientID string
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, out: make(chan []byte, outboundQueue)}
+	c.ctx, c.cancel = context.WithCancel(s.ctx)
+	return c
+}
+
+// close closes the connection at once; pending responses are dropped.
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		c.nc.Close()
+		c.s.removeConn(c)
+	})
+}
+
+// drain asks the reader to stop after the request it is handling; the
+// writer then writes what is queued and closes the connection.
+func (c *conn) drain() {
+	c.draining.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+}
+
+// errClose is returned by a handler (or the parser) to close the
+// connection, as Kafka does on requests it cannot parse.
+type errClose struct{ err error }
+
+func (e errClose) Error() string { return e.err.Error() }
+func (e errClose) Unwrap() error { return e.err }
+
+func closeErr(format string, args ...any) error {
+	return errClose{fmt.Errorf(format, args...)}
+}
+
+func (c *conn) readLoop() {
+	defer close(c.out)
+	defer func() {
+		if r := recover(); r != nil {
+			c.s.log.Error("kafka: panic in connection, closing it", "remote", c.nc.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
+			c.close()
+		}
+	}()
+	for {
+		body, err := c.readFrame()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !c.draining.Load() && c.ctx.Err() == nil {
+				c.s.log.Debug("kafka: read", "remote", c.nc.RemoteAddr(), "err", err)
+			}
+			return
+		}
+		resp, err := c.handle(body)
+		if err != nil {
+			c.s.log.Info("kafka: closing connection", "remote", c.nc.RemoteAddr(), "client", c.clientID, "err", err)
+			return
+		}
+		if resp == nil {
+			continue
+		}
+		select {
+		case c.out <- resp:
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// readFrame reads one size-prefixed request. The size is checked before
+// anything is buffered, and the buffer grows only as bytes arrive, so a
+// large size claimed by a client that sends little costs little.
+func (c *conn) readFrame() ([]byte, error) {
+	c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout))
+	if c.draining.Load() {
+		return nil, io.EOF
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(c.nc, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := int32(binary.BigEndian.Uint32(hdr[:]))
+	if n < 8 || int64(n) > int64(c.s.opts.MaxFrameBytes) {
+		return nil, fmt.Errorf("frame of %d bytes: must be 8 to %d", n, c.s.opts.MaxFrameBytes)
+	}
+	return readGrowing(c.nc, int(n))
+}
+
+// readGrowing reads exactly n bytes, growing its buffer by at most 1 MiB
+// ahead of what has arrived.
+func readGrowing(r io.Reader, n int) ([]byte, error) {
+	const step = 1 << 20
+	buf := make([]byte, 0, min(n, step))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = append(buf, make([]byte, min(n-len(buf), max(len(buf), step)))...)[:len(buf)]
+		}
+		m, err := io.ReadFull(r, buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// request is a parsed request with its header.
+type request struct {
+	key, version int16
+	corr         int32
+	req          kmsg.Request
+}
+
+// parseRequest parses a request header (v1, or v2 for flexible versions)
+// and body. A request that cannot be served is an error that closes the
+// connection; a too-new ApiVersions is returned with req nil.
+func parseRequest(body []byte) (request, string, error) {
+	r := kbin.Reader{Src: body}
+	rq := request{key: r.Int16(), version: r.Int16(), corr: r.Int32()}
+	clientID := r.NullableString()
+	if !r.Ok() {
+		return rq, "", closeErr("request header cut short")
+	}
+	a := lookup(rq.key)
+	if a == nil {
+		return rq, "", closeErr("unsupported API key %d", rq.key)
+	}
+	if rq.key == int16(kmsg.ApiVersions) && rq.version > a.max {
+		return rq, "", nil // answered with UNSUPPORTED_VERSION
+	}
+	if rq.version < a.min || rq.version > a.max {
+		return rq, "", closeErr("API key %d version %d: supported %d to %d", rq.key, rq.version, a.min, a.max)
+	}
+	rq.req = kmsg.RequestForKey(rq.key)
+	rq.req.SetVersion(rq.version)
+	if rq.req.IsFlexible() {
+		kmsg.SkipTags(&r)
+		if !r.Ok() {
+			return rq, "", closeErr("request header tags cut short")
+		}
+	}
+	if err := rq.req.ReadFrom(r.Src); err != nil {
+		return rq, "", closeErr("parse %s v%d: %w", kmsg.NameForKey(rq.key), rq.version, err)
+	}
+	id := ""
+	if clientID != nil {
+		id = *clientID
+	}
+	return rq, id, nil
+}
+
+// handle parses and serves one request and returns its encoded response,
+// or nil when there is none (acks=0 produce).
+func (c *conn) handle(body []byte) ([]byte, error) {
+	rq, clientID, err := parseRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	c.clientID = clientID
+	var resp kmsg.Response
+	if rq.req == nil {
+		resp = unsupportedApiVersions()
+	} else if resp, err = lookup(rq.key).handle(c, rq.req); err != nil {
+		return nil, err
+	}
+	if resp == nil {
+		return nil, nil
+	}
+	return encodeResponse(rq.key, rq.corr, resp), nil
+}
+
+// encodeResponse frames a response: size, correlation id, the header's
+// empty tag section for flexible responses (never for ApiVersions, whose
+// response header is always v0), and the body.
+func encodeResponse(key int16, corr int32, resp kmsg.Response) []byte {
+	b := make([]byte, 8, 64)
+	binary.BigEndian.PutUint32(b[4:], uint32(corr))
+	if resp.IsFlexible() && key != int16(kmsg.ApiVersions) {
+		b = append(b, 0)
+	}
+	b = resp.AppendTo(b)
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	return b
+}
+
+// writeLoop writes responses in order, gathering those already queued
+// into one write. When the reader ends it writes what is left and closes
+// the connection.
+func (c *conn) writeLoop() {
+	defer c.close()
+	var buf []byte
+	for first := range c.out {
+		buf = append(buf[:0], first...)
+	gather:
+		for len(buf) < maxCoalesce {
+			select {
+			case b, ok := <-c.out:
+				if !ok {
+					break gather
+				}
+				buf = append(buf, b...)
+			default:
+				break gather
+			}
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
+		if _, err := c.nc.Write(buf); err != nil {
+			c.s.log.Debug("kafka: write", "remote", c.nc.RemoteAddr(), "err", err)
+			return
+		}
+		if cap(buf) > maxCoalesce {
+			buf = nil
+		}
+	}
+}

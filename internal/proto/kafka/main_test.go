@@ -1,0 +1,90 @@
+package kafka
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/courier-mq/courier/server"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// testEnv is an in-process Courier server with a Kafka listener.
+type testEnv struct {
+	srv  *server.Server
+	k    *Server
+	addr string
+}
+
+func startEnv(t *testing.T, o Options) *testEnv {
+	t.Helper()
+	srv, err := server.New(server.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := New(srv, o)
+	served := make(chan error, 1)
+	go func() { served <- k.Serve(ln) }()
+	t.Cleanup(func() {
+		k.Close()
+		if err := <-served; err != ErrServerClosed {
+			t.Errorf("Serve returned %v", err)
+		}
+		srv.Shutdown(context.Background())
+	})
+	return &testEnv{srv: srv, k: k, addr: ln.Addr().String()}
+}
+
+// client returns a kgo client for the env, closed at cleanup.
+func (e *testEnv) client(t *testing.T, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	base := []kgo.Opt{kgo.SeedBrokers(e.addr), kgo.MetadataMinAge(50 * time.Millisecond),
+		kgo.RetryTimeout(3 * time.Second), kgo.FetchMaxWait(500 * time.Millisecond)}
+	cl, err := kgo.NewClient(append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func (e *testEnv) createStream(t *testing.T, name string, parts int) {
+	t.Helper()
+	if _, err := e.srv.CreateStream(server.StreamConfig{Name: name, Subjects: topicSubjects(name), Partitions: parts}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// consume polls cl until n records arrived.
+func consume(t *testing.T, ctx context.Context, cl *kgo.Client, n int) []*kgo.Record {
+	t.Helper()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("got %d of %d records: %v", len(out), n, ctx.Err())
+		}
+		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s[%d]: %v", topic, p, err) })
+		out = append(out, fs.Records()...)
+	}
+	return out
+}
