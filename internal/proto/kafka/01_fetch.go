@@ -56,6 +56,9 @@ func handleFetch(c *conn, req *kmsg.FetchRequest) (kmsg.Response, error) {
 		if failed || total >= int(req.MinBytes) || len(targets) == 0 || !time.Now().Before(deadline) {
 			return resp, nil
 		}
+		if hook := c.s.onFetchWait.Load(); hook != nil {
+			(*hook)()
+		}
 		if !c.waitAny(deadline, targets) {
 			c.fillFetch(req, resp)
 			return resp, nil

@@ -88,3 +88,12 @@ func consume(t *testing.T, ctx context.Context, cl *kgo.Client, n int) []*kgo.Re
 	}
 	return out
 }
+
+func splitHostPort(addr string) (string, int32) {
+	host, ps, _ := net.SplitHostPort(addr)
+	var p int32
+	for _, c := range ps {
+		p = p*10 + int32(c-'0')
+	}
+	return host, p
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,6 +45,10 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	prod *producers
+
+	// onFetchWait, when set (by tests), is called when a fetch starts to
+	// wait for data.
+	onFetchWait atomic.Pointer[func()]
 
 	ctx    context.Context // ends at Close: wakes long polls
 	cancel context.CancelFunc
