@@ -142,30 +142,67 @@ func (g *group) drainBacklogsLocked() {
 	}
 }
 
+// deliverLocked assigns e to m and queues it for m's pump. It counts as a
+// delivery only when the pump hands it over (handedLocked); until then
+// the ack wait still runs, so a member that stops reading gives its queue
+// back.
 func (g *group) deliverLocked(e *entry, m *Member) {
-	e.deliveries++
 	e.seq++
-	e.state, e.member = stPending, m
+	e.state, e.member, e.handed = stPending, m, false
 	m.inflight++
 	m.pending[e] = struct{}{}
+	g.scheduleLocked(e, time.Now().Add(g.cfg.AckWait))
+	msg := *e.msg
+	msg.Deliveries = e.deliveries + 1
+	m.push(&Delivery{Message: msg, g: g, e: e, m: m, seq: e.seq})
+}
+
+// handedLocked records that the pump handed e's delivery to its member:
+// the delivery counts from now, and the ack wait starts again.
+func (g *group) handedLocked(e *entry) {
+	e.handed = true
+	e.deliveries++
 	g.stats.delivered++
 	if e.deliveries > 1 {
 		g.stats.redelivered++
 	}
 	g.saveDeliveries(e, time.Time{})
 	g.scheduleLocked(e, time.Now().Add(g.cfg.AckWait))
-	msg := *e.msg
-	msg.Deliveries = e.deliveries
-	m.push(&Delivery{Message: msg, g: g, e: e, m: m, seq: e.seq})
 }
 
-// undeliverLocked takes a pending entry back from its member.
-func (g *group) undeliverLocked(e *entry) {
+// undeliverLocked takes a pending entry back from its member and reports
+// whether the consumer had it: a delivery still queued, or still being
+// offered by the pump, is withdrawn and does not count.
+func (g *group) undeliverLocked(e *entry) bool {
 	m := e.member
 	m.inflight--
 	delete(m.pending, e)
+	if m.sending != nil && m.sending.e == e {
+		g.unhandLocked(e)
+		select {
+		case m.revoke <- struct{}{}:
+		default:
+		}
+	}
+	if !e.handed {
+		m.queue = slices.DeleteFunc(m.queue, func(d *Delivery) bool { return d.e == e })
+	}
 	e.member = nil
 	g.unscheduleLocked(e)
+	return e.handed
+}
+
+// unhandLocked takes back the count of a delivery the consumer never took.
+func (g *group) unhandLocked(e *entry) {
+	if !e.handed {
+		return
+	}
+	e.handed = false
+	e.deliveries--
+	g.stats.delivered--
+	if e.deliveries > 0 {
+		g.stats.redelivered--
+	}
 }
 
 // retryLocked schedules a failed delivery again, or dead-letters it.
@@ -241,8 +278,8 @@ func (g *group) takeBackLocked(m *Member) {
 	slices.SortFunc(es, byOffset)
 	for i := len(es) - 1; i >= 0; i-- {
 		e := es[i]
-		g.undeliverLocked(e)
-		if g.cfg.MaxDeliveries > 0 && e.deliveries >= g.cfg.MaxDeliveries {
+		handed := g.undeliverLocked(e)
+		if handed && g.cfg.MaxDeliveries > 0 && e.deliveries >= g.cfg.MaxDeliveries {
 			g.deadLetterLocked(e, ReasonMaxDeliveries, "")
 			continue
 		}

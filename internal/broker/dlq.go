@@ -81,7 +81,9 @@ type RedriveResult struct {
 // subject no stream captures is skipped (it would reach live subscribers
 // only), as is a message without dead-letter headers. Then, if the range
 // began at the partition's start, the start moves up to the first skipped
-// letter, so that redriven letters leave the dead-letter stream.
+// letter, and the letters moved after that one are removed, so that
+// redriven letters leave the dead-letter stream and a second redrive does
+// not send them again.
 func (b *Broker) Redrive(ctx context.Context, stream string, part int, from, to int64) (RedriveResult, error) {
 	var res RedriveResult
 	s, err := b.stream(stream)
@@ -107,6 +109,7 @@ func (b *Broker) Redrive(ctx context.Context, stream string, part int, from, to 
 		return res, err
 	}
 	keep := to // the first letter that stays in the stream
+	moved := map[int64]bool{}
 	for _, m := range letters {
 		orig, ok := undead(m)
 		if ok && !b.captured(orig.Subject) {
@@ -121,11 +124,24 @@ func (b *Broker) Redrive(ctx context.Context, stream string, part int, from, to 
 			return res, fmt.Errorf("redrive offset %d: %w", m.Offset, err)
 		}
 		res.Moved++
+		moved[m.Offset] = true
 	}
 	if from == start && keep > from {
 		err = l.AdvanceStart(keep)
 	}
+	if err == nil && hasAbove(moved, keep) { // moved letters behind one that stays
+		_, err = l.Remove(ctx, func(r *log.Record) bool { return r.Offset >= keep && moved[r.Offset] })
+	}
 	return res, err
+}
+
+func hasAbove(set map[int64]bool, off int64) bool {
+	for o := range set {
+		if o >= off {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Broker) captured(subj string) bool {

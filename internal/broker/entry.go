@@ -29,7 +29,8 @@ type entry struct {
 	deliveries int
 	state      entryState
 	member     *Member
-	seq        int // bumped at each delivery; stale Deliveries fail
+	seq        int  // bumped at each delivery; stale Deliveries fail
+	handed     bool // the pump handed the current delivery to its member
 	expires    time.Time
 	holdsKey   bool
 	counted    bool // counts against the partition's read-ahead bound
@@ -158,9 +159,13 @@ func (g *group) dueLocked(e *entry, now time.Time) {
 	switch e.state {
 	case stPending: // the ack wait ran out
 		m := e.member
-		g.undeliverLocked(e)
+		handed := g.undeliverLocked(e)
 		if g.cfg.Mode == Exclusive && len(g.members) > 1 && g.members[0] == m {
 			g.demoteLocked(m)
+		}
+		if !handed { // never reached the consumer: not a failed delivery
+			g.readyLocked(e, true)
+			return
 		}
 		g.retryLocked(e, 0, now)
 	case stWaiting:

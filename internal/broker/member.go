@@ -19,7 +19,10 @@ type Member struct {
 	max      int
 	c        chan *Delivery
 	wake     chan struct{}
+	revoke   chan struct{}       // aborts the pump's send of a delivery taken back
 	queue    []*Delivery         // guarded by g.mu: delivered, not yet handed over
+	sending  *Delivery           // guarded by g.mu: the one the pump is offering
+	pumped   chan struct{}       // closed when the pump has exited
 	inflight int                 // guarded by g.mu
 	pending  map[*entry]struct{} // guarded by g.mu
 	backlog  deque               // guarded by g.mu (keyed mode)
@@ -45,7 +48,7 @@ func (b *Broker) Join(stream, group string, maxInFlight int) (*Member, error) {
 	}
 	g.nextID++
 	m := &Member{g: g, id: g.nextID, max: maxInFlight, c: make(chan *Delivery),
-		wake: make(chan struct{}, 1), pending: map[*entry]struct{}{}, done: make(chan struct{})}
+		wake: make(chan struct{}, 1), revoke: make(chan struct{}, 1), pumped: make(chan struct{}), pending: map[*entry]struct{}{}, done: make(chan struct{})}
 	g.members = append(g.members, m)
 	g.wg.Add(1)
 	go m.pump()
@@ -87,6 +90,7 @@ func (m *Member) push(d *Delivery) {
 // pump hands queued deliveries to the member's channel.
 func (m *Member) pump() {
 	defer m.g.wg.Done()
+	defer close(m.pumped)
 	for {
 		d := m.next()
 		if d == nil {
@@ -101,11 +105,39 @@ func (m *Member) pump() {
 		}
 		select {
 		case m.c <- d:
+			m.taken()
+		case <-m.revoke:
+			m.requeue(d)
 		case <-m.done:
 			return
 		case <-m.g.ctx.Done():
 			return
 		}
+	}
+}
+
+// valid reports whether d is still m's current delivery. Caller holds g.mu.
+func (m *Member) valid(d *Delivery) bool {
+	return d.e.seq == d.seq && d.e.state == stPending && d.e.member == m
+}
+
+// taken records that the consumer took the offered delivery (its count
+// was taken when the pump picked it).
+func (m *Member) taken() {
+	m.g.mu.Lock()
+	m.sending = nil
+	m.g.mu.Unlock()
+}
+
+// requeue puts back a delivery whose offer was aborted, unless it is
+// stale (the abort may have been meant for an earlier one).
+func (m *Member) requeue(d *Delivery) {
+	m.g.mu.Lock()
+	defer m.g.mu.Unlock()
+	m.sending = nil
+	if m.valid(d) {
+		m.g.unhandLocked(d.e)
+		m.queue = append([]*Delivery{d}, m.queue...)
 	}
 }
 
@@ -119,7 +151,10 @@ func (m *Member) next() *Delivery {
 		d := m.queue[0]
 		m.queue[0] = nil
 		m.queue = m.queue[1:]
-		if d.e.seq == d.seq && d.e.state == stPending && d.e.member == m {
+		if m.valid(d) {
+			g.handedLocked(d.e)
+			d.Deliveries = d.e.deliveries
+			m.sending = d
 			return d
 		}
 	}
@@ -134,9 +169,12 @@ func (m *Member) end(err error) {
 }
 
 // Leave removes the member. Messages it had not settled go to the other
-// members at once (they count as delivered once more).
+// members at once: those it had received count as delivered once more,
+// those still queued for it do not.
 func (m *Member) Leave() {
 	g := m.g
+	m.end(ErrMemberLeft)
+	<-m.pumped // now m.sending is set only if its offer was not taken
 	g.mu.Lock()
 	if i := slices.Index(g.members, m); i >= 0 {
 		g.members = slices.Delete(g.members, i, i+1)
@@ -148,7 +186,6 @@ func (m *Member) Leave() {
 		g.dispatchLocked()
 	}
 	g.mu.Unlock()
-	m.end(ErrMemberLeft)
 }
 
 // Delivery is a message delivered to a member, to be settled exactly once
@@ -198,8 +235,11 @@ func (d *Delivery) settle(kind settleKind, delay time.Duration, errText string) 
 	if g.stopped {
 		return fmt.Errorf("%w: group %s", g.stopErr, g.id())
 	}
-	if e.seq != d.seq || e.state != stPending || e.member != d.m {
+	if !d.m.valid(d) {
 		return fmt.Errorf("%w: %s offset %d", ErrAlreadySettled, d.Stream, d.Offset)
+	}
+	if d.m.sending == d {
+		d.m.sending = nil // taken: the pump has not recorded it yet
 	}
 	now := time.Now()
 	if kind == settleProgress {
