@@ -17,9 +17,10 @@ const (
 	ReasonRejected      = "rejected"
 )
 
-// deadLetterLocked publishes e to the group's dead-letter subject and
-// settles it once that is durable. Without a dead-letter subject the
-// message is dropped (settled). If the publish fails it is retried.
+// deadLetterLocked queues e for the group's dead-letter subject; the
+// group's dead-letter goroutine publishes the letters one at a time, in
+// the order they were queued, and settles each once it is durable.
+// Without a dead-letter subject the message is dropped (settled).
 func (g *group) deadLetterLocked(e *entry, reason, errText string) {
 	g.unscheduleLocked(e)
 	if g.cfg.DeadLetter == "" {
@@ -27,25 +28,54 @@ func (g *group) deadLetterLocked(e *entry, reason, errText string) {
 		g.finishLocked(e)
 		return
 	}
-	e.state, e.dlqReason, e.dlqErr = stDLQ, reason, errText
-	msg := g.dlqMessage(e, reason, errText, time.Now())
-	g.b.goTracked(func() {
-		_, err := g.b.Publish(g.ctx, msg, Expect{})
+	e.state = stDLQ
+	g.letters = append(g.letters, letter{e: e, msg: g.dlqMessage(e, reason, errText, time.Now())})
+	select {
+	case g.dlqWake <- struct{}{}:
+	default:
+	}
+}
+
+// letter is a dead letter waiting to be published.
+type letter struct {
+	e   *entry
+	msg *Message
+}
+
+// deadLetters publishes queued letters in order. A failed publish is
+// retried after a second, holding the letters behind it.
+func (g *group) deadLetters() {
+	defer g.wg.Done()
+	for {
 		g.mu.Lock()
-		defer g.mu.Unlock()
-		if e.state != stDLQ || g.stopped {
-			return
+		var l letter
+		if len(g.letters) > 0 {
+			l = g.letters[0]
 		}
-		if err != nil {
-			g.b.lg.Warn("dead letter failed, will retry", "group", g.id(), "offset", e.off, "err", err)
-			e.state = stWaiting
-			g.scheduleLocked(e, time.Now().Add(time.Second))
-			return
+		g.mu.Unlock()
+		if l.e == nil {
+			select {
+			case <-g.dlqWake:
+				continue
+			case <-g.ctx.Done():
+				return
+			}
 		}
-		g.stats.deadLettered++
-		g.finishLocked(e)
-		g.dispatchLocked()
-	})
+		_, err := g.b.Publish(g.ctx, l.msg, Expect{})
+		if err != nil && g.ctx.Err() == nil {
+			g.b.lg.Warn("dead letter failed, will retry", "group", g.id(), "offset", l.e.off, "err", err)
+			retryPause(g.ctx)
+			continue
+		}
+		g.mu.Lock()
+		g.letters = g.letters[1:]
+		if err == nil && l.e.state == stDLQ && !g.stopped {
+			g.stats.deadLettered++
+			g.finishLocked(l.e)
+			g.dispatchLocked()
+		}
+		g.mu.Unlock()
+	}
 }
 
 // dlqMessage builds the dead letter of e: the original key, payload and

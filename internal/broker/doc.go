@@ -38,12 +38,18 @@
 //     take over, with the unsettled messages, when it leaves or lets an ack
 //     wait pass.
 //
-// A delivery is settled by Ack, Nack (with a delay, else the backoff
+// A member receives deliveries from a pump goroutine that offers them one
+// at a time on an unbuffered channel; at most MaxInFlight are the
+// member's at once. A delivery counts (Deliveries, MaxDeliveries) once the
+// pump offers it; an offer withdrawn because its ack wait passed, or
+// because it was taken back, does not count and is never handed over
+// stale. A delivery is settled by Ack, Nack (with a delay, else the backoff
 // schedule), Term or Reject (to the dead-letter subject), or extended by
 // InProgress. Past the ack wait it is delivered again; past MaxDeliveries,
 // on Term or Reject, or when its TTL passes, it is dead-lettered: published
 // to the group's dead-letter subject with courier-dlq-* headers naming its
-// origin and the reason, and settled once that publish is durable.
+// origin and the reason, and settled once that publish is durable; one
+// goroutine per group publishes its letters in order.
 //
 // # Group state
 //
@@ -62,7 +68,7 @@
 // partition.mu (AppendIf's check). No lock is held across a log append or
 // a metadata write that waits for disk, except stream.mu shared by
 // publishers (Update takes it exclusively to reopen the logs). Each group
-// has one reader goroutine per partition and one timer goroutine; members'
-// channels are sized to their in-flight bound, so dispatch never blocks.
-// Every goroutine stops on Close.
+// has one reader goroutine per partition, a timer goroutine, a dead-letter
+// goroutine and a pump per member; dispatch only queues for the pumps, so
+// it never blocks under the group lock. Every goroutine stops on Close.
 package broker

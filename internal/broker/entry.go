@@ -34,8 +34,6 @@ type entry struct {
 	expires    time.Time
 	holdsKey   bool
 	counted    bool // counts against the partition's read-ahead bound
-	dlqReason  string
-	dlqErr     string
 
 	due  time.Time
 	hidx int // index in the timer heap, -1 when absent
@@ -170,8 +168,6 @@ func (g *group) dueLocked(e *entry, now time.Time) {
 		g.retryLocked(e, 0, now)
 	case stWaiting:
 		switch {
-		case e.dlqReason != "":
-			g.deadLetterLocked(e, e.dlqReason, e.dlqErr)
 		case e.expired(now):
 			g.deadLetterLocked(e, ReasonExpired, "")
 		default:

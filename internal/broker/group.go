@@ -12,11 +12,12 @@ import (
 )
 
 // group is a durable consumer group over a stream. One mutex guards all
-// of its state; every method that ends in Locked expects it held. Three
-// kinds of goroutine work on it: one reader per partition (reads the log
-// into entries, bounded by MaxPending), one timer loop (ack deadlines,
-// delays, backoff, TTLs), and the callers of Delivery methods. None of
-// them holds mu across log or metadata I/O.
+// of its state; every method that ends in Locked expects it held. These
+// goroutines work on it: one reader per partition (reads the log into
+// entries, bounded by MaxPending), one timer loop (ack deadlines, delays,
+// backoff, TTLs), one dead-letter publisher (in order), one pump per
+// member, and the callers of Delivery methods. None of them holds mu
+// across log or metadata I/O.
 type group struct {
 	b   *Broker
 	cfg GroupConfig
@@ -27,6 +28,8 @@ type group struct {
 	members []*Member // in join order; for exclusive, the first is active
 	ready   deque     // entries that may be delivered now
 	front   []*entry  // while fire runs: entries bound for the ready front
+	letters []letter  // dead letters waiting to be published, in order
+	dlqWake chan struct{}
 	keys    map[string]*keyState
 	timers  timerHeap
 	rr      int // shared: round-robin position
@@ -108,7 +111,7 @@ func (b *Broker) CreateGroup(cfg GroupConfig) (GroupInfo, error) {
 
 func newGroup(b *Broker, cfg GroupConfig, st *stream) *group {
 	g := &group{b: b, cfg: cfg, st: st, keys: map[string]*keyState{},
-		space: make(chan struct{}), tick: make(chan struct{}, 1)}
+		space: make(chan struct{}), tick: make(chan struct{}, 1), dlqWake: make(chan struct{}, 1)}
 	g.ctx, g.cancel = context.WithCancel(b.ctx)
 	for i := range st.cfg.Partitions {
 		g.parts = append(g.parts, &gpart{idx: i, settled: map[int64]bool{}, dc: map[int64]dlvRecord{}})
@@ -180,8 +183,9 @@ func (g *group) start() {
 		g.wg.Add(1)
 		go g.read(p)
 	}
-	g.wg.Add(1)
+	g.wg.Add(2)
 	go g.timerLoop()
+	go g.deadLetters()
 }
 
 // grow follows partitions added to the stream, from their start.

@@ -209,6 +209,7 @@ func TestGroupSharedLeaveRedeliversAtOnce(t *testing.T) {
 		for i := range 5 {
 			e.pub("s", num(i))
 		}
+		synctest.Wait()           // all five are a's before b joins
 		held := grpRecvN(t, a, 3) // two more wait unread in a's channel
 		b := join(t, e.b, "s", "g", 0)
 		if x := grpQueued(b); len(x) != 0 {
