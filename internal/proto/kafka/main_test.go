@@ -12,7 +12,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	// sarama's metrics library starts a process-wide meter goroutine.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"))
 }
 
 // testEnv is an in-process Courier server with a Kafka listener.
