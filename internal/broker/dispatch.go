@@ -207,12 +207,12 @@ func (g *group) unhandLocked(e *entry) {
 
 // retryLocked schedules a failed delivery again, or dead-letters it.
 func (g *group) retryLocked(e *entry, delay time.Duration, now time.Time) {
-	if g.cfg.MaxDeliveries > 0 && e.deliveries >= g.cfg.MaxDeliveries {
-		g.deadLetterLocked(e, ReasonMaxDeliveries, "")
+	if e.expired(now) { // the more precise reason when both apply
+		g.deadLetterLocked(e, ReasonExpired, "")
 		return
 	}
-	if e.expired(now) {
-		g.deadLetterLocked(e, ReasonExpired, "")
+	if g.cfg.MaxDeliveries > 0 && e.deliveries >= g.cfg.MaxDeliveries {
+		g.deadLetterLocked(e, ReasonMaxDeliveries, "")
 		return
 	}
 	if delay <= 0 {

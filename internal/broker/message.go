@@ -77,7 +77,9 @@ func (m *Message) toRecord() log.Record {
 		hs = append(hs, Header{Key: HdrTTL, Value: strconv.AppendInt(nil, m.TTL.Milliseconds(), 10)})
 	}
 	if !m.DeliverAt.IsZero() {
-		hs = append(hs, Header{Key: HdrDeliverAt, Value: strconv.AppendInt(nil, m.DeliverAt.UnixMilli(), 10)})
+		// Rounded up to the millisecond: never delivered early.
+		ms := (m.DeliverAt.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
+		hs = append(hs, Header{Key: HdrDeliverAt, Value: strconv.AppendInt(nil, ms, 10)})
 	}
 	hs = append(hs, m.Headers...)
 	return log.Record{Key: m.Key, Value: m.Payload, Timestamp: m.Time.UnixMilli(), Headers: hs}
