@@ -134,10 +134,13 @@ func (l *Log) await(ctx context.Context, g *group) error {
 // alternate, each fsync carrying half of them. So the writer waits until
 // as many batches are queued as were active around the last fsync (those
 // it released plus those queued meanwhile), or for as long as the last
-// write and fsync took (20µs to 2ms), whichever comes first.
+// write and fsync took (20µs to 2ms), whichever comes first. Under a light
+// load the released appenders do not come back soon and the wait would
+// only add latency: after a wait that ran out, the writer skips waiting
+// for 1, 2, 4 ... up to 64 cycles, and a wait that succeeds resets that.
 func (l *Log) writer() {
 	defer l.wg.Done()
-	var want int
+	var want, skip, backoff int
 	var lastSync time.Duration
 	for {
 		select {
@@ -145,8 +148,15 @@ func (l *Log) writer() {
 		case <-l.stop:
 			return
 		}
-		if l.opts.Sync == SyncAlways && want > 1 {
-			l.gather(want, lastSync)
+		switch {
+		case l.opts.Sync != SyncAlways || want <= 1:
+		case skip > 0:
+			skip--
+		case l.gather(want, lastSync):
+			backoff = 0
+		default:
+			backoff = min(max(2*backoff, 1), 64)
+			skip = backoff
 		}
 		l.wmu.Lock()
 		start := time.Now()
@@ -163,8 +173,9 @@ func (l *Log) queued() int {
 	return l.q.count
 }
 
-// gather waits up to max for want batches to be queued.
-func (l *Log) gather(want int, wait time.Duration) {
+// gather waits up to wait for want batches to be queued, and reports
+// whether they came.
+func (l *Log) gather(want int, wait time.Duration) bool {
 	wait = min(max(wait, 20*time.Microsecond), 2*time.Millisecond)
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -172,11 +183,12 @@ func (l *Log) gather(want int, wait time.Duration) {
 		select {
 		case <-l.kick:
 		case <-t.C:
-			return
+			return false
 		case <-l.stop:
-			return
+			return false
 		}
 	}
+	return true
 }
 
 // flushLocked writes the current group, if any, and returns how many

@@ -58,6 +58,9 @@ func (l *Log) readOnce(buf []byte, offset int64, maxBytes int) (c Chunk, retry b
 	}
 	s := l.segs[l.findLocked(offset)]
 	e, end, segNext := s.seek(offset), s.meta.size, s.meta.next
+	if pos, ok := s.hints.find(offset); ok && pos < end {
+		e = indexEntry{off: offset, pos: pos}
+	}
 	s.acquire()
 	l.mu.RUnlock()
 	defer s.release()
@@ -95,7 +98,11 @@ func (s *segment) read(buf []byte, sp span, offset int64, maxBytes int) ([]byte,
 			return nil, offset, err
 		}
 		if h.NextOffset() > offset {
-			return s.readBatches(buf, sp, h, maxBytes)
+			data, next, err := s.readBatches(buf, sp, h, maxBytes)
+			if err == nil && len(data) > 0 {
+				s.hints.add(next, sp.pos+int64(len(data)))
+			}
+			return data, next, err
 		}
 		if err := sp.check(s, sp.pos, &h); err != nil {
 			return nil, offset, err

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/courier-mq/courier/internal/vfs"
@@ -30,6 +31,42 @@ type segment struct {
 	meta    segMeta
 	index   []indexEntry
 	lastIdx int64 // position of the last index entry, -1 if none
+
+	hints readHints
+}
+
+// readHints remember where recent reads ended (offset and byte position
+// of the next batch), so that a reader going on from there starts at the
+// right batch instead of scanning headers from the last index entry.
+type readHints struct {
+	mu   sync.Mutex
+	at   [8]indexEntry
+	next int
+}
+
+func (h *readHints) find(off int64) (int64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.at {
+		if e.off == off && e.pos > 0 {
+			return e.pos, true
+		}
+	}
+	return 0, false
+}
+
+func (h *readHints) add(off, pos int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.at[h.next] = indexEntry{off: off, pos: pos}
+	h.next = (h.next + 1) % len(h.at)
+}
+
+// reset forgets every hint: the segment's bytes changed.
+func (h *readHints) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.at = [8]indexEntry{}
 }
 
 func segName(base int64) string   { return fmt.Sprintf("%020d%s", base, segSuffix) }

@@ -200,6 +200,7 @@ func (s *segment) rescan(l *Log) (scanResult, error) {
 	if err != nil {
 		return scanResult{}, err
 	}
+	s.hints.reset()
 	fresh := newSegment(s.dir, s.base, s.f)
 	res, err := fresh.scan(size, l.opts.IndexInterval)
 	if err != nil {
