@@ -51,6 +51,12 @@
 // origin and the reason, and settled once that publish is durable; one
 // goroutine per group publishes its letters in order.
 //
+// A group reads at most MaxPending messages ahead of what is settled, per
+// partition. TTLs are still honoured beyond that window: a reader blocked
+// at the bound sweeps the log ahead of it and dead-letters what expired
+// (sweep.go), so an expired message is handled within a delay bounded by
+// the backlog ahead of it, not only once the group reaches it.
+//
 // # Group state
 //
 // Per partition a group keeps a floor (every offset below is settled), the

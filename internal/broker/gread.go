@@ -57,11 +57,16 @@ func (g *group) waitSpace(p *gpart) (int64, bool) {
 		}
 		ch := g.space
 		g.mu.Unlock()
+		t := time.NewTimer(sweepEvery)
 		select {
 		case <-ch:
+		case <-t.C:
+			g.sweep(p) // blocked a while: look ahead for expired messages
 		case <-g.ctx.Done():
+			t.Stop()
 			return 0, false
 		}
+		t.Stop()
 	}
 }
 
@@ -108,7 +113,7 @@ func (g *group) admitChunk(p *gpart, from int64, c log.Chunk) {
 // admitLocked turns one message into an entry, unless it is settled
 // already or the filter excludes it.
 func (g *group) admitLocked(p *gpart, m *Message, now time.Time, ttl time.Duration) {
-	if m.Offset < p.floor || p.settled[m.Offset] {
+	if m.Offset < p.floor || p.settled[m.Offset] || p.swept[m.Offset] {
 		return
 	}
 	if g.cfg.Filter != "" && !subject.Match(g.cfg.Filter, m.Subject) {

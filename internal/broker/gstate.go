@@ -44,6 +44,7 @@ func decInt(b []byte) int64 {
 // settled offset. persist is false for offsets every restart settles again
 // by itself (filtered out, compaction gaps).
 func (g *group) settleLocked(p *gpart, off int64, persist bool) {
+	delete(p.swept, off)
 	if off < p.floor {
 		return
 	}
