@@ -139,6 +139,8 @@ func fetchErrorCode(err error) int16 {
 func (c *conn) waitAny(deadline time.Time, targets []fetchTarget) bool {
 	ctx, cancel := context.WithDeadline(c.ctx, deadline)
 	defer cancel()
+	stop := context.AfterFunc(c.s.polls, cancel)
+	defer stop()
 	var (
 		wg    sync.WaitGroup
 		woken sync.Once
@@ -154,5 +156,5 @@ func (c *conn) waitAny(deadline time.Time, targets []fetchTarget) bool {
 		})
 	}
 	wg.Wait()
-	return ready && c.ctx.Err() == nil
+	return ready && c.ctx.Err() == nil && c.s.polls.Err() == nil
 }

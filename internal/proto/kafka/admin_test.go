@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func TestKafkaAdminTopics(t *testing.T) {
@@ -181,6 +182,20 @@ func TestKafkaListOffsetsByTime(t *testing.T) {
 	check("after 2m59s", lo, 3, base.Add(3*time.Minute).UnixMilli())
 	lo, _ = adm.ListOffsetsAfterMilli(ctx, time.Now().Add(time.Hour).UnixMilli(), "tm")
 	check("future", lo, 10, -1) // the server says -1; kadm answers the end offset
+	raw := kmsg.NewPtrListOffsetsRequest()
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = "tm"
+	rp := kmsg.NewListOffsetsRequestTopicPartition()
+	rp.Timestamp = time.Now().Add(time.Hour).UnixMilli()
+	rt.Partitions = append(rt.Partitions, rp)
+	raw.Topics = append(raw.Topics, rt)
+	rresp, err := raw.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rresp.Topics[0].Partitions[0]; p.Offset != -1 || p.Timestamp != -1 || p.ErrorCode != 0 {
+		t.Fatalf("raw future lookup %+v", p)
+	}
 	lo, _ = adm.ListStartOffsets(ctx, "tm")
 	check("start", lo, 0, -1)
 	lo, _ = adm.ListEndOffsets(ctx, "tm")

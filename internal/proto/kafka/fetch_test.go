@@ -44,7 +44,7 @@ func TestKafkaFetchLongPoll(t *testing.T) {
 		events <- "fetched"
 		result <- resp
 	}()
-	<-parked
+	waitParked(t, parked)
 	events <- "producing"
 	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("second")}).FirstErr(); err != nil {
 		t.Fatal(err)
@@ -66,6 +66,15 @@ func parkedFetches(e *testEnv) <-chan struct{} {
 	hook := func() { ch <- struct{}{} }
 	e.k.onFetchWait.Store(&hook)
 	return ch
+}
+
+func waitParked(t *testing.T, parked <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-parked:
+	case <-time.After(3 * time.Second):
+		t.Fatal("no fetch parked")
+	}
 }
 
 func TestKafkaFetchMaxWaitExpires(t *testing.T) {
@@ -166,7 +175,33 @@ func TestKafkaFetchCloseEndsLongPoll(t *testing.T) {
 		defer cancel()
 		fetchReq("cl", 0, 60_000, 1).RequestWith(ctx, cl)
 	}()
-	<-parked
+	waitParked(t, parked)
 	e.k.Close()
 	<-done
+}
+
+// TestKafkaShutdownAnswersLongPoll checks that Shutdown answers a parked
+// fetch (empty) instead of waiting for its MaxWait, then closes.
+func TestKafkaShutdownAnswersLongPoll(t *testing.T) {
+	e := startEnv(t, Options{})
+	e.createStream(t, "sd", 1)
+	parked := parkedFetches(e)
+	c := e.dial(t)
+	req := fetchReq("sd", 0, 60_000, 1)
+	req.Version = 4
+	c.Write(frame(5, req))
+	waitParked(t, parked)
+	if err := e.k.Shutdown(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	corr, body, err := c.read()
+	if err != nil || corr != 5 {
+		t.Fatalf("answer: corr %d, %v", corr, err)
+	}
+	resp := kmsg.NewPtrFetchResponse()
+	resp.Version = 4
+	if err := resp.ReadFrom(body); err != nil || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("fetch answer %v %+v", err, resp)
+	}
+	c.expectClosed()
 }

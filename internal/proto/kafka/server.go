@@ -50,9 +50,11 @@ type Server struct {
 	// wait for data.
 	onFetchWait atomic.Pointer[func()]
 
-	ctx    context.Context // ends at Close: wakes long polls
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx         context.Context // ends at Close: ends every request
+	cancel      context.CancelFunc
+	polls       context.Context // ends at Shutdown: long polls answer at once
+	cancelPolls context.CancelFunc
+	wg          sync.WaitGroup
 
 	mu struct {
 		sync.Mutex
@@ -84,6 +86,7 @@ func New(b Backend, o Options) *Server {
 	}
 	s := &Server{b: b, opts: o, log: o.Logger, prod: newProducers()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.polls, s.cancelPolls = context.WithCancel(s.ctx)
 	s.mu.listeners = map[net.Listener]struct{}{}
 	s.mu.conns = map[*conn]struct{}{}
 	return s
@@ -215,10 +218,12 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Shutdown stops accepting, lets each connection finish the request it is
-// handling and write its responses, then closes them. When ctx ends first
+// Shutdown stops accepting, answers parked fetches with what they have,
+// lets each connection finish the request it is handling and write its
+// responses, then closes them. When ctx ends first
 // it closes everything at once (as Close) and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancelPolls()
 	s.stop(false)
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
