@@ -17,7 +17,9 @@ import (
 // idle for producerIdle and the table is over maxProducerStates, a
 // producer's next batch starts a fresh state whatever its sequence, so a
 // retry that spans a restart may be stored twice (Kafka rebuilds this
-// state from the log; Courier does not yet).
+// state from the log; Courier does not yet). Likewise, an append that
+// times out (REQUEST_TIMED_OUT) may still have been stored, and is not
+// recorded here, so its retry is stored again.
 type producers struct {
 	mu     sync.Mutex
 	nextID int64
