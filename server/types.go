@@ -42,20 +42,22 @@ const (
 
 // Error classes: every error the server returns wraps one of these.
 var (
-	ErrInvalid         = broker.ErrInvalid
-	ErrStreamNotFound  = broker.ErrStreamNotFound
-	ErrGroupNotFound   = broker.ErrGroupNotFound
-	ErrStreamExists    = broker.ErrStreamExists
-	ErrGroupExists     = broker.ErrGroupExists
-	ErrSubjectCaptured = broker.ErrSubjectCaptured
-	ErrTooLarge        = broker.ErrTooLarge
-	ErrTooManyHeaders  = broker.ErrTooManyHeaders
-	ErrWrongLastOffset = broker.ErrWrongLastOffset
-	ErrStreamFull      = broker.ErrStreamFull
-	ErrNoResponders    = broker.ErrNoResponders
-	ErrTimeout         = broker.ErrTimeout
-	ErrClosed          = broker.ErrClosed
-	ErrSlowConsumer    = broker.ErrSlowConsumer
-	ErrAlreadySettled  = broker.ErrAlreadySettled
-	ErrReservedHeader  = broker.ErrReservedHeader
+	ErrInvalid          = broker.ErrInvalid
+	ErrStreamNotFound   = broker.ErrStreamNotFound
+	ErrGroupNotFound    = broker.ErrGroupNotFound
+	ErrStreamExists     = broker.ErrStreamExists
+	ErrGroupExists      = broker.ErrGroupExists
+	ErrSubjectCaptured  = broker.ErrSubjectCaptured
+	ErrTooLarge         = broker.ErrTooLarge
+	ErrTooManyHeaders   = broker.ErrTooManyHeaders
+	ErrWrongLastOffset  = broker.ErrWrongLastOffset
+	ErrStreamFull       = broker.ErrStreamFull
+	ErrNoResponders     = broker.ErrNoResponders
+	ErrTimeout          = broker.ErrTimeout
+	ErrClosed           = broker.ErrClosed
+	ErrSlowConsumer     = broker.ErrSlowConsumer
+	ErrAlreadySettled   = broker.ErrAlreadySettled
+	ErrReservedHeader   = broker.ErrReservedHeader
+	ErrOffsetOutOfRange = broker.ErrOffsetOutOfRange
+	ErrStorage          = broker.ErrStorage
 )

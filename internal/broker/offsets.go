@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/courier-mq/courier/internal/log"
+	"github.com/courier-mq/courier/internal/subject"
 )
 
 // Offset-level access for front-ends whose clients address partitions and
@@ -28,8 +29,11 @@ func (b *Broker) partLogOf(stream string, part int) (*stream, *log.Log, error) {
 }
 
 // AppendBatch stores a RecordBatch v2 as it is (compressed or not) in a
-// stream partition and returns its base offset once durable. Its records
-// have no subject header: their subject is the stream's name.
+// stream partition and returns its base offset once durable. A record's
+// subject is the stream's name unless it carries a courier-subject header,
+// which must name a subject this stream captures. The other courier-
+// headers (message id, TTL, deliver-at, reply-to) are how a Kafka
+// producer reaches those features, and take effect as if published.
 func (b *Broker) AppendBatch(ctx context.Context, stream string, part int, batch []byte) (int64, error) {
 	s, err := b.stream(stream)
 	if err != nil {
@@ -47,11 +51,60 @@ func (b *Broker) AppendBatch(ctx context.Context, stream string, part int, batch
 	if p.full() {
 		return 0, fmt.Errorf("%w: stream %s partition %d is at its limit", ErrStreamFull, stream, part)
 	}
-	off, err := p.log.AppendBatch(ctx, batch)
+	subs, err := s.batchSubjects(batch)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return 0, err
 	}
-	return off, nil
+	off, err := p.log.AppendBatchIf(ctx, batch, func(base int64) error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, sd := range subs {
+			p.last[sd.subject] = base + sd.delta
+		}
+		return nil
+	})
+	return off, logError(err)
+}
+
+type subjectDelta struct {
+	subject string
+	delta   int64
+}
+
+// batchSubjects returns each record's subject and offset delta, checking
+// that the stream captures them. Caller holds s.mu.
+func (s *stream) batchSubjects(batch []byte) ([]subjectDelta, error) {
+	if err := log.ValidateBatch(batch); err != nil {
+		return nil, logError(err)
+	}
+	base := log.BatchBaseOffset(batch)
+	var out []subjectDelta
+	var bad error
+	err := log.DecodeRecords(batch, base, func(r log.Record) bool {
+		subj := recordSubject(&r, s.cfg.Name)
+		if subj != s.cfg.Name && !captures(s.cfg.Subjects, subj) {
+			bad = fmt.Errorf("%w: record subject %q is not captured by stream %s", ErrInvalid, subj, s.cfg.Name)
+			return false
+		}
+		out = append(out, subjectDelta{subject: subj, delta: r.Offset - base})
+		return true
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	return out, logError(err)
+}
+
+func captures(patterns []string, subj string) bool {
+	if subject.ValidateSubject(subj) != nil {
+		return false
+	}
+	for _, p := range patterns {
+		if subject.Match(p, subj) {
+			return true
+		}
+	}
+	return false
 }
 
 // ReadPartition reads stored batches from offset, into buf when it is
@@ -61,7 +114,8 @@ func (b *Broker) ReadPartition(stream string, part int, buf []byte, offset int64
 	if err != nil {
 		return Chunk{}, err
 	}
-	return l.ReadInto(buf, offset, maxBytes)
+	c, err := l.ReadInto(buf, offset, maxBytes)
+	return c, logError(err)
 }
 
 // WaitPartition blocks until a record at offset or beyond is readable.

@@ -49,3 +49,33 @@ func TestOffsetsRawBatchesCrossToSubscribers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestOffsetsRawBatchSubjectsAndErrorClasses(t *testing.T) {
+	e := newEnv(t)
+	e.stream(StreamConfig{Name: "t", Subjects: []string{"t", "t.>"}})
+	ctx := context.Background()
+	e.pub("t", "native")
+	raw := log.EncodeBatch(nil, []log.Record{{Value: []byte("a")}, {Value: []byte("b"),
+		Headers: []log.Header{{Key: HdrSubject, Value: []byte("t.eu")}}}}, 1000)
+	if off, err := e.b.AppendBatch(ctx, "t", 0, raw); err != nil || off != 1 {
+		t.Fatalf("append: %d %v", off, err)
+	}
+	for subj, last := range map[string]int64{"t": 1, "t.eu": 2} {
+		if _, err := e.b.Publish(ctx, &Message{Subject: subj}, Expect{LastSubjectOffset: &last}); err != nil {
+			t.Fatalf("%s after a raw batch: %v", subj, err)
+		}
+	}
+	foreign := log.EncodeBatch(nil, []log.Record{{Headers: []log.Header{{Key: HdrSubject, Value: []byte("other")}}}}, 1000)
+	if _, err := e.b.AppendBatch(ctx, "t", 0, foreign); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("subject of another stream: %v", err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	// A cancelled append may still be stored; it must not read as bad input.
+	if _, err := e.b.AppendBatch(done, "t", 0, raw); errors.Is(err, ErrInvalid) {
+		t.Fatalf("a cancelled context reported as invalid input: %v", err)
+	}
+	if _, err := e.b.ReadPartition("t", 0, nil, 99, 100); !errors.Is(err, ErrOffsetOutOfRange) {
+		t.Fatalf("read past the end: %v", err)
+	}
+}

@@ -62,10 +62,15 @@ func (l *Log) AppendIf(ctx context.Context, recs []Record, check func(base int64
 // batch from a Kafka producer), after validating it. The base offset in b
 // is ignored; b is not modified.
 func (l *Log) AppendBatch(ctx context.Context, b []byte) (int64, error) {
+	return l.AppendBatchIf(ctx, b, nil)
+}
+
+// AppendBatchIf is AppendBatch with a check, as AppendIf.
+func (l *Log) AppendBatchIf(ctx context.Context, b []byte, check func(base int64) error) (int64, error) {
 	if err := ValidateBatch(b); err != nil {
 		return 0, err
 	}
-	base, done, err := l.enqueue(b, nil)
+	base, done, err := l.enqueue(b, check)
 	if err != nil {
 		return 0, err
 	}

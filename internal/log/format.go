@@ -122,6 +122,10 @@ func setBaseOffset(batch []byte, base int64) {
 	binary.BigEndian.PutUint64(batch[offBaseOffset:], uint64(base))
 }
 
+// BatchBaseOffset returns the base offset field of a batch (at least
+// BatchHeaderSize bytes).
+func BatchBaseOffset(b []byte) int64 { return int64(binary.BigEndian.Uint64(b[offBaseOffset:])) }
+
 // batchMeta is what the log needs to know of a batch it writes.
 type batchMeta struct {
 	count  int32 // records in the batch
