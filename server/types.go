@@ -24,6 +24,7 @@ type (
 	Discard              = broker.Discard
 	WrongLastOffsetError = broker.WrongLastOffsetError
 	Chunk                = broker.Chunk
+	Commit               = broker.Commit
 )
 
 // Group modes and start positions.

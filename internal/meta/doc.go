@@ -23,21 +23,24 @@
 //	group/<stream>/<group>                                group config (JSON)    PutJSON
 //	cursor/<stream>/<group>/<partition>/"floor"           EncodeInt(ack floor)   SetDeferred
 //	cursor/<stream>/<group>/<partition>/"acked"/<offset>  empty                  SetDeferred, DeleteDeferred
-//	cursor/<stream>/<group>/<partition>/"dlv"/<offset>    EncodeInt(deliveries)  SetDeferred, DeleteDeferred
-//	timer/<due>/<kind>/<id parts...>                      the broker's payload   Set, Delete
-//	dedup/<stream>/<message id>                           EncodeInt(offset)      Apply
+//	cursor/<stream>/<group>/<partition>/"dlv"/<offset>    deliveries, not-before SetDeferred, DeleteDeferred
+//	commit/<group>/<stream>/<partition>                   offset, metadata       Set, DeletePrefix
+//
+// Timers and de-duplication windows are not stored: the broker rebuilds
+// them from the logs (deliver-at and TTL headers, message ids), so the
+// timer and dedup namespaces stay reserved.
 //
 // The namespaces and cursor kinds are the NS... and Cursor... constants;
 // a new kind of record gets a namespace here first. A cursor is the ack
 // floor (every offset below it is acked), the offsets at or above the
 // floor acked out of order, and the delivery count of each pending offset.
-// When the floor advances, the broker deletes the "acked" and "dlv"
-// records below it. Timers sort by due time (Unix nanoseconds), so the due
-// ones are a scan from the start of the namespace that stops
-// (ErrStopScan) at the first one in the future. Deleting a group is one
-// Apply: DeleteOp(Key(NSGroup, s, g)) and DeletePrefixOp(Prefix(NSCursor,
-// s, g)); deleting a stream likewise removes its stream, group, cursor and
-// dedup prefixes. Its timers are dropped when they fire.
+// When the floor advances, the broker deletes the "acked" records below
+// it, and a "dlv" record when its message is settled; a "dlv" value is two
+// varints, the delivery count and the Unix ms before which the message
+// must not be delivered again (0: none). Deleting a group deletes its
+// config and DeletePrefix(Prefix(NSCursor, s, g)). A client-managed
+// group's commits (commit/...) hold a varint offset followed by the
+// client's metadata string.
 //
 // # Key encoding
 //

@@ -7,8 +7,9 @@ const (
 	NSStream = "stream" // stream configurations
 	NSGroup  = "group"  // group configurations
 	NSCursor = "cursor" // group cursors, per stream partition
-	NSTimer  = "timer"  // timers, by due time
-	NSDedup  = "dedup"  // de-duplication windows
+	NSCommit = "commit" // offsets committed by client-managed groups (Kafka)
+	NSTimer  = "timer"  // reserved: the broker rebuilds timers from the log
+	NSDedup  = "dedup"  // reserved: the broker rebuilds its windows from the log
 )
 
 // Kinds of cursor record: the part after the partition in an NSCursor key.
