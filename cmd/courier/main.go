@@ -1,10 +1,11 @@
 // Command courier runs the Courier server and, later, its command-line
 // client.
 //
-// Today `courier serve` runs the embedded server (the broker core on its
-// data folder: streams, groups, recovery), reports what it holds, and
-// waits for SIGINT or SIGTERM to shut down cleanly. It opens no network
-// listener yet: the native API and the protocol front-ends come next.
+// `courier serve` runs the embedded server (the broker core on its data
+// folder: streams, groups, recovery) with the Kafka listener (default
+// :9092, --kafka-addr), reports what it holds, and waits for SIGINT or
+// SIGTERM to shut down cleanly. The native API and the other protocol
+// front-ends come next.
 package main
 
 import (
@@ -12,11 +13,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/courier-mq/courier/internal/proto/kafka"
 	"github.com/courier-mq/courier/server"
 )
 
@@ -44,6 +47,8 @@ func run(args []string, out io.Writer) error {
 func serve(ctx context.Context, args []string, out io.Writer) error {
 	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
 	data := fl.String("data", envOr("COURIER_DATA", "./data"), "data folder")
+	kafkaAddr := fl.String("kafka-addr", envOr("COURIER_KAFKA_ADDR", ":9092"), "Kafka listener host:port (:0 for any port, off to disable)")
+	kafkaAdv := fl.String("kafka-advertised-addr", envOr("COURIER_KAFKA_ADVERTISED_ADDR", ""), "host:port given to Kafka clients (default: the address they connected to)")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -55,11 +60,34 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	report(srv, out)
-	fmt.Fprintln(out, "courier: broker core running, no network listeners yet; Ctrl-C to stop")
+	stop, err := startKafka(srv, *kafkaAddr, *kafkaAdv, out)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	fmt.Fprintln(out, "courier: running; Ctrl-C to stop")
 	<-ctx.Done()
 	shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	stop(shut)
 	return srv.Shutdown(shut)
+}
+
+// startKafka starts the Kafka listener unless addr is "off", and returns
+// how to stop it.
+func startKafka(srv *server.Server, addr, advertised string, out io.Writer) (func(context.Context), error) {
+	if addr == "off" {
+		fmt.Fprintln(out, "courier: kafka listener off")
+		return func(context.Context) {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("kafka listener: %w", err)
+	}
+	k := kafka.New(srv, kafka.Options{AdvertisedAddr: advertised})
+	go k.Serve(ln)
+	fmt.Fprintf(out, "courier: kafka listening on %s\n", ln.Addr())
+	return func(ctx context.Context) { k.Shutdown(ctx) }, nil
 }
 
 func report(srv *server.Server, w io.Writer) {

@@ -26,10 +26,11 @@ func TestCLIServeOpensDataAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // serve returns as soon as it has started and reported
 	var out bytes.Buffer
-	if err := serve(ctx, []string{"--data", data}, &out); err != nil {
+	if err := serve(ctx, []string{"--data", data, "--kafka-addr", "127.0.0.1:0"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "1 streams") || !strings.Contains(out.String(), "orders: 1 partitions, 1 messages") {
+	if !strings.Contains(out.String(), "1 streams") || !strings.Contains(out.String(), "orders: 1 partitions, 1 messages") ||
+		!strings.Contains(out.String(), "kafka listening on 127.0.0.1:") {
 		t.Fatalf("serve said:\n%s", out.String())
 	}
 	if err := run([]string{"bogus"}, &out); err == nil {
