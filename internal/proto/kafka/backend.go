@@ -22,6 +22,12 @@ type Backend interface {
 	DeleteStream(name string) error
 	StreamInfo(name string) (broker.StreamInfo, error)
 	Streams() []broker.StreamInfo
+
+	// Durable committed offsets of consumer groups.
+	CommitOffsets(cs []broker.Commit) error
+	Committed(group, stream string) ([]broker.Commit, error)
+	DeleteCommits(group, stream string) error
+	CommitGroups() ([]string, error)
 }
 
 var _ Backend = (*broker.Broker)(nil)

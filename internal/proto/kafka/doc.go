@@ -40,13 +40,25 @@
 // write that makes no progress for Options.WriteTimeout closes the
 // connection.
 //
+// # Consumer groups
+//
+// The broker is the coordinator of every group (FindCoordinator). The
+// classic protocol is supported: JoinGroup, SyncGroup, Heartbeat,
+// LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups,
+// DeleteGroups and OffsetDelete. Each group with members has one owning
+// goroutine (groups.go); committed offsets are stored durably through
+// the Backend and survive restarts, while membership and generations are
+// in memory (a restart, or a group becoming Empty, starts again at
+// generation 0; clients rejoin). Static membership is partial (see
+// 11_join_group.go). The consumer protocol of KIP-848
+// (ConsumerGroupHeartbeat) is not supported.
+//
 // # Not supported yet
 //
-// Consumer groups (FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
-// OffsetCommit, OffsetFetch), transactions, fetch sessions (every Fetch
-// answers session id 0, which tells the client to send full fetch
-// requests), topic IDs (Fetch and Produce stop at the last versions that
-// name topics), ACLs, SASL and TLS. Idempotent producers are supported
+// Transactions, fetch sessions (every Fetch answers session id 0, which
+// tells the client to send full fetch requests), topic IDs (Fetch and
+// Produce stop at the last versions that name topics), ACLs, SASL and
+// TLS. Idempotent producers are supported
 // with producer state kept in memory (see producers.go). The handlers are
 // registered in versions.go; a new API key is a new file and one line
 // there.

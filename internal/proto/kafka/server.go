@@ -29,7 +29,11 @@ type Options struct {
 	// WriteTimeout closes a connection whose client does not read a
 	// response for this long; default 30 seconds.
 	WriteTimeout time.Duration
-	Logger       *slog.Logger
+	// GroupInitialRebalanceDelay is how long a consumer group's first
+	// rebalance (from Empty) waits for more members
+	// (group.initial.rebalance.delay.ms, 3 s in Kafka); default none.
+	GroupInitialRebalanceDelay time.Duration
+	Logger                     *slog.Logger
 }
 
 // Defaults.
@@ -45,6 +49,8 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	prod *producers
+	// groups is the consumer-group coordinator (groups.go).
+	groups *coordinator
 
 	// onFetchWait, when set (by tests), is called when a fetch starts to
 	// wait for data.
@@ -87,6 +93,7 @@ func New(b Backend, o Options) *Server {
 	s := &Server{b: b, opts: o, log: o.Logger, prod: newProducers()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.polls, s.cancelPolls = context.WithCancel(s.ctx)
+	s.groups = newCoordinator(s)
 	s.mu.listeners = map[net.Listener]struct{}{}
 	s.mu.conns = map[*conn]struct{}{}
 	return s
