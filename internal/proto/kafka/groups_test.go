@@ -12,6 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/courier-mq/courier/server"
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -486,4 +487,81 @@ func TestKafkaGroupBadRequests(t *testing.T) {
 		t.Fatalf("describe: %v %+v", err, ds)
 	}
 	want("commit by a client managing its own partitions", commit("", -1), nil)
+}
+
+func TestKafkaGroupKafkaGo(t *testing.T) {
+	e := startEnv(t, Options{})
+	e.createStream(t, "kg", 2)
+	ctx := testCtx(t)
+	produceN(t, ctx, e.client(t, kgo.RecordPartitioner(kgo.ManualPartitioner())), "kg", 2, 0, 10)
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{e.addr}, GroupID: "kafkago-g", Topic: "kg",
+		MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 50 * time.Millisecond, StartOffset: kafkago.FirstOffset,
+		HeartbeatInterval: 100 * time.Millisecond, SessionTimeout: time.Second, RebalanceTimeout: time.Second,
+		JoinGroupBackoff: 50 * time.Millisecond, ReadBackoffMin: 10 * time.Millisecond, ReadBackoffMax: 50 * time.Millisecond})
+	seen := map[string]bool{}
+	for len(seen) < 10 {
+		m, err := r.ReadMessage(ctx) // commits synchronously
+		if err != nil {
+			t.Fatalf("after %d: %v", len(seen), err)
+		}
+		seen[string(m.Value)] = true
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os, err := kadm.NewClient(e.client(t)).FetchOffsets(ctx, "kafkago-g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(2) {
+		if o, _ := os.Lookup("kg", p); o.At != 5 {
+			t.Errorf("kafka-go commit on partition %d: %+v", p, o)
+		}
+	}
+}
+
+func TestKafkaGroupShutdownAnswersParkedJoin(t *testing.T) {
+	e, stop := startEnvAt(t, t.TempDir())
+	ctx := testCtx(t)
+	join := func(cl *kgo.Client, member string) (*kmsg.JoinGroupResponse, error) {
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.MemberID, req.ProtocolType = "sd", member, "consumer"
+		req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 10000, 10000
+		req.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range"}}
+		return req.RequestWith(ctx, cl)
+	}
+	cl, cl2 := e.client(t, kgo.RetryTimeout(100*time.Millisecond)), e.client(t, kgo.RetryTimeout(100*time.Millisecond))
+	r, err := join(cl, "")
+	if err == nil {
+		r, err = join(cl, r.MemberID)
+	}
+	if err != nil || r.ErrorCode != 0 {
+		t.Fatalf("join: %v %+v", err, r)
+	}
+	// The second member waits for the first, which never rejoins.
+	parked := make(chan struct{})
+	go func() {
+		defer close(parked)
+		if r2, err := join(cl2, ""); err == nil {
+			join(cl2, r2.MemberID)
+		}
+	}()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		req := kmsg.NewPtrHeartbeatRequest()
+		req.Group, req.MemberID, req.Generation = "sd", r.MemberID, r.Generation
+		if resp, err := req.RequestWith(ctx, cl); err == nil && resp.ErrorCode == kerr.RebalanceInProgress.Code {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second member did not park")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	stop() // fails the test if Shutdown times out
+	<-parked
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Shutdown took %v with a parked join", d)
+	}
 }
