@@ -59,6 +59,9 @@ func TestKafkaGroupTimers(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		ra, oka := ready(a)
 		rb, okb := ready(b)
+		if ra.leader != ra.memberID { // the leader (first id in order) is ra
+			ra, rb = rb, ra
+		}
 		if !oka || !okb || ra.generation != 1 || rb.generation != 1 || ra.leader != ra.memberID || len(ra.members) != 2 {
 			t.Fatalf("after the initial delay: %+v %v / %+v %v", ra, oka, rb, okb)
 		}
@@ -68,7 +71,7 @@ func TestKafkaGroupTimers(t *testing.T) {
 			t.Fatalf("leader sync: %+v", resp)
 		}
 
-		// a heartbeats, b does not: b's session (10 s) ends.
+		// The leader heartbeats, the follower does not: b's session (10 s) ends.
 		for range 9 {
 			time.Sleep(time.Second)
 			if code := hb(ra.memberID, 1); code != 0 {
