@@ -122,7 +122,13 @@ func (c *coordinator) do(name string, create bool, fn func(g *group)) bool {
 			case <-ran:
 				return true
 			case <-g.done:
-				return false
+				// fn may have run and ended the group (a leave, a delete).
+				select {
+				case <-ran:
+					return true
+				default:
+					return false
+				}
 			}
 		case <-g.done:
 			// The group ended while we looked it up: look again.

@@ -565,3 +565,38 @@ func TestKafkaGroupShutdownAnswersParkedJoin(t *testing.T) {
 		t.Errorf("Shutdown took %v with a parked join", d)
 	}
 }
+
+func TestKafkaGroupStaticMember(t *testing.T) {
+	e := startEnv(t, Options{})
+	ctx := testCtx(t)
+	cl := e.client(t)
+	inst := "instance-1"
+	join := func() *kmsg.JoinGroupResponse {
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.InstanceID, req.ProtocolType = "st", &inst, "consumer"
+		req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 10000, 10000
+		req.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range"}}
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil || resp.ErrorCode != 0 {
+			t.Fatalf("join: %v %+v", err, resp)
+		}
+		return resp
+	}
+	first := join() // a static member gets its id at once
+	second := join()
+	if first.MemberID == second.MemberID || second.Generation != first.Generation+1 {
+		t.Fatalf("rejoin of the instance: %+v then %+v", first, second)
+	}
+	req := kmsg.NewPtrHeartbeatRequest()
+	req.Group, req.MemberID, req.InstanceID, req.Generation = "st", first.MemberID, &inst, second.Generation
+	if resp, err := req.RequestWith(ctx, cl); err != nil || resp.ErrorCode != kerr.FencedInstanceID.Code {
+		t.Fatalf("heartbeat of the old incarnation: %v %+v", err, resp)
+	}
+	leave := kmsg.NewPtrLeaveGroupRequest()
+	leave.Group = "st"
+	leave.Members = []kmsg.LeaveGroupRequestMember{{InstanceID: &inst}, {MemberID: "nobody"}}
+	resp, err := leave.RequestWith(ctx, cl)
+	if err != nil || len(resp.Members) != 2 || resp.Members[0].ErrorCode != 0 || resp.Members[1].ErrorCode != kerr.UnknownMemberID.Code {
+		t.Fatalf("batch leave: %v %+v", err, resp)
+	}
+}
