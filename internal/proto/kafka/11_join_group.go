@@ -8,7 +8,9 @@ package kafka
 // session timeout. The join phase ends when every member has rejoined or
 // the rebalance timeout (the longest of the members') passes, which drops
 // the members that did not; a group rebalancing from Empty also waits
-// Options.GroupInitialRebalanceDelay. The protocol is the first of the
+// Options.GroupInitialRebalanceDelay, extended by each new member up to
+// the rebalance timeout, as Kafka does. A session timeout of 0 or less is
+// INVALID_SESSION_TIMEOUT. The protocol is the first of the
 // leader's that every member supports; the leader is the previous one if
 // it is still a member, else the first member id in order. A follower
 // rejoining a Stable group with unchanged protocols gets the current
@@ -52,7 +54,9 @@ func (c *conn) joinGroup(req *kmsg.JoinGroupRequest) joinResult {
 	switch {
 	case req.Group == "":
 		return joinResult{err: kerr.InvalidGroupID.Code, generation: -1}
-	case req.SessionTimeoutMillis <= 0 || len(req.Protocols) == 0 || req.ProtocolType == "":
+	case req.SessionTimeoutMillis <= 0:
+		return joinResult{err: kerr.InvalidSessionTimeout.Code, generation: -1}
+	case len(req.Protocols) == 0 || req.ProtocolType == "":
 		return joinResult{err: kerr.InconsistentGroupProtocol.Code, generation: -1}
 	}
 	m := &member{id: req.MemberID, clientID: c.clientID, host: c.remoteHost(), protocolType: req.ProtocolType,
@@ -153,6 +157,9 @@ func (g *group) join(m *member, requireID bool) (joinResult, chan joinResult) {
 	m.join = wait
 	g.members[m.id] = m
 	if g.state == groupPreparingRebalance {
+		if old == nil && !g.initialUntil.IsZero() { // a new member extends the initial delay
+			g.initialUntil = minTime(now.Add(g.c.s.opts.GroupInitialRebalanceDelay), g.rebalanceAt)
+		}
 		g.maybeCompleteJoin()
 	} else {
 		g.rebalance()
@@ -196,4 +203,11 @@ func (g *group) rejoinUnchanged(old, m *member) (joinResult, bool) {
 	}
 	old.join = nil
 	return r, true
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -49,10 +49,11 @@ func TestKafkaGroupTimers(t *testing.T) {
 			return resp.(*kmsg.HeartbeatResponse).ErrorCode
 		}
 
+		// b joins 1 s into the 3 s initial delay, which it extends to 4 s.
 		a := join("")
 		time.Sleep(time.Second)
 		b := join("")
-		time.Sleep(1900 * time.Millisecond)
+		time.Sleep(2900 * time.Millisecond)
 		if _, ok := ready(a); ok {
 			t.Fatal("join completed within the initial delay")
 		}
@@ -71,7 +72,7 @@ func TestKafkaGroupTimers(t *testing.T) {
 			t.Fatalf("leader sync: %+v", resp)
 		}
 
-		// The leader heartbeats, the follower does not: b's session (10 s) ends.
+		// The leader heartbeats, the follower does not: its session (10 s) ends.
 		for range 9 {
 			time.Sleep(time.Second)
 			if code := hb(ra.memberID, 1); code != 0 {
