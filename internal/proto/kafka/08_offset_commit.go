@@ -10,9 +10,11 @@ package kafka
 // may still commit, as eager consumers do when revoking). Generation -1
 // with no member id (and every v0 request) is a commit by a client that
 // manages its own partitions, accepted while the group has no members. A
-// partition the topic lacks is UNKNOWN_TOPIC_OR_PARTITION; metadata over
-// 4096 bytes OFFSET_METADATA_TOO_LARGE. Retention (v2-v4), the commit
-// timestamp (v1) and leader epochs are ignored.
+// group name that is empty or over 255 bytes (the Backend's bound) is
+// INVALID_GROUP_ID, in JoinGroup too. A partition the topic lacks is
+// UNKNOWN_TOPIC_OR_PARTITION; metadata over 4096 bytes
+// OFFSET_METADATA_TOO_LARGE. Retention (v2-v4), the commit timestamp (v1)
+// and leader epochs are ignored; commits never expire.
 
 import (
 	"time"
@@ -24,6 +26,11 @@ import (
 
 const maxCommitMetadata = 4096
 
+// maxGroupName bounds a group name, as the Backend's commits do.
+const maxGroupName = 255
+
+func validGroup(name string) bool { return name != "" && len(name) <= maxGroupName }
+
 func handleOffsetCommit(c *conn, req *kmsg.OffsetCommitRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
 	if req.Version == 0 {
@@ -32,7 +39,7 @@ func handleOffsetCommit(c *conn, req *kmsg.OffsetCommitRequest) (kmsg.Response, 
 	simple := req.Generation < 0 && req.MemberID == ""
 	code := int16(0)
 	switch {
-	case req.Group == "":
+	case !validGroup(req.Group):
 		code = kerr.InvalidGroupID.Code
 	case !c.s.groups.do(req.Group, false, func(g *group) { code = g.commit(req, simple, resp) }):
 		if simple {

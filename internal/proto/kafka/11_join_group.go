@@ -52,7 +52,7 @@ func handleJoinGroup(c *conn, req *kmsg.JoinGroupRequest) (kmsg.Response, error)
 
 func (c *conn) joinGroup(req *kmsg.JoinGroupRequest) joinResult {
 	switch {
-	case req.Group == "":
+	case !validGroup(req.Group):
 		return joinResult{err: kerr.InvalidGroupID.Code, generation: -1}
 	case req.SessionTimeoutMillis <= 0:
 		return joinResult{err: kerr.InvalidSessionTimeout.Code, generation: -1}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -487,6 +488,13 @@ func TestKafkaGroupBadRequests(t *testing.T) {
 		t.Fatalf("describe: %v %+v", err, ds)
 	}
 	want("commit by a client managing its own partitions", commit("", -1), nil)
+	long := kmsg.NewPtrOffsetCommitRequest()
+	long.Group = strings.Repeat("g", 256)
+	long.Generation = -1
+	long.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "bt", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 1}}}}
+	if resp, err := long.RequestWith(ctx, cl); err != nil || resp.Topics[0].Partitions[0].ErrorCode != kerr.InvalidGroupID.Code {
+		t.Fatalf("commit to a 256-byte group name: %v %+v", err, resp)
+	}
 }
 
 func TestKafkaGroupKafkaGo(t *testing.T) {
