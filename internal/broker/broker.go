@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/courier-mq/courier/internal/log"
+	"github.com/courier-mq/courier/internal/meta"
 	"github.com/courier-mq/courier/internal/subject"
 	"github.com/courier-mq/courier/internal/vfs"
 )
@@ -25,6 +26,7 @@ type KV interface {
 	Delete(key []byte) error
 	DeletePrefix(prefix []byte) error
 	Scan(prefix []byte, fn func(key, val []byte) error) error
+	Apply(ops ...meta.Op) error // one atomic, durable batch
 	SetDeferred(key, val []byte) error
 	DeleteDeferred(key []byte) error
 	Flush() error

@@ -25,18 +25,25 @@ func commitKey(group, stream string, part int) []byte {
 	return meta.Key(meta.NSCommit, group, stream, part)
 }
 
-// CommitOffsets stores commits durably, all or none.
+// CommitOffsets stores commits durably, all or none, in one write.
 func (b *Broker) CommitOffsets(cs []Commit) error {
+	ops := make([]meta.Op, 0, len(cs))
 	for _, c := range cs {
 		if c.Group == "" || len(c.Group) > 255 {
 			return invalid("group name of %d bytes", len(c.Group))
 		}
 		v := binary.AppendVarint(nil, c.Offset)
-		if err := b.kv.Set(commitKey(c.Group, c.Stream, c.Partition), append(v, c.Metadata...)); err != nil {
-			return fmt.Errorf("%w: commit: %w", ErrStorage, err)
-		}
+		ops = append(ops, meta.SetOp(commitKey(c.Group, c.Stream, c.Partition), append(v, c.Metadata...)))
+	}
+	if err := b.kv.Apply(ops...); err != nil {
+		return fmt.Errorf("%w: commit: %w", ErrStorage, err)
 	}
 	return nil
+}
+
+// DeleteCommit removes one partition's commit.
+func (b *Broker) DeleteCommit(group, stream string, part int) error {
+	return b.kv.Delete(commitKey(group, stream, part))
 }
 
 // Committed returns a group's commits, for one stream or all ("").

@@ -26,6 +26,18 @@ func TestCommitsSurviveRestartAndGiveLag(t *testing.T) {
 	if err != nil || lag[0] != in.Partitions[0].HighWatermark-2 || lag[1] != in.Partitions[1].HighWatermark-1 {
 		t.Fatalf("lag %v %v (info %+v)", lag, err, in.Partitions)
 	}
+	if err := e.b.CommitOffsets([]Commit{{Group: "app", Stream: "t", Offset: 9}, {Group: "", Stream: "t"}}); err == nil {
+		t.Fatal("a commit with an empty group name was accepted")
+	}
+	if cs, _ := e.b.Committed("app", "t"); cs[0].Offset != 2 {
+		t.Fatalf("a refused batch stored part of itself: %+v", cs)
+	}
+	if err := e.b.DeleteCommit("app", "t", 1); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := e.b.Committed("app", "t"); len(cs) != 1 {
+		t.Fatalf("after deleting partition 1: %+v", cs)
+	}
 	if err := e.b.DeleteCommits("app", ""); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sort"
 	"sync"
+
+	"github.com/courier-mq/courier/internal/meta"
 )
 
 // ErrKVNotFound is MemKV's not-found error.
@@ -72,6 +74,27 @@ func (k *MemKV) Scan(prefix []byte, fn func(key, val []byte) error) error {
 	for i, key := range keys {
 		if err := fn([]byte(key), vals[i]); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// Apply applies ops atomically.
+func (k *MemKV) Apply(ops ...meta.Op) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, op := range ops {
+		switch op.Kind {
+		case meta.OpSet:
+			k.m[string(op.Key)] = bytes.Clone(op.Val)
+		case meta.OpDelete:
+			delete(k.m, string(op.Key))
+		case meta.OpDeletePrefix:
+			for key := range k.m {
+				if bytes.HasPrefix([]byte(key), op.Key) {
+					delete(k.m, key)
+				}
+			}
 		}
 	}
 	return nil
