@@ -5,10 +5,9 @@ package kafka
 // Deletes a group's committed offsets for some partitions. A topic that a
 // member of the group subscribes to (consumer protocol metadata) is
 // GROUP_SUBSCRIBED_TO_TOPIC; a group with neither members nor commits is
-// GROUP_ID_NOT_FOUND. The Backend deletes commits per topic, so the
-// partitions kept are rewritten after the topic's commits are deleted;
-// on the group's goroutine when it has one, so no commit of the group
-// interleaves.
+// GROUP_ID_NOT_FOUND. Each named partition's commit is deleted on its
+// own (the others are not touched), on the group's goroutine when it has
+// one, so no commit of the group interleaves.
 
 import (
 	"github.com/courier-mq/courier/internal/broker"
@@ -56,30 +55,22 @@ func (c *conn) offsetDelete(req *kmsg.OffsetDeleteRequest, resp *kmsg.OffsetDele
 	}
 }
 
-// deleteTopicCommits deletes the named partitions' commits of a topic.
+// deleteTopicCommits deletes the named partitions' commits of a topic,
+// one partition at a time (the others stay as they are).
 func (c *conn) deleteTopicCommits(group string, rt kmsg.OffsetDeleteRequestTopic, cs []broker.Commit) int16 {
-	drop := map[int]bool{}
-	for _, rp := range rt.Partitions {
-		drop[int(rp.Partition)] = true
-	}
-	var keep []broker.Commit
-	found := false
+	has := map[int]bool{}
 	for _, cm := range cs {
 		if cm.Stream == rt.Topic {
-			found = found || drop[cm.Partition]
-			if !drop[cm.Partition] {
-				keep = append(keep, cm)
-			}
+			has[cm.Partition] = true
 		}
 	}
-	if !found {
-		return 0
-	}
-	if err := c.s.b.DeleteCommits(group, rt.Topic); err != nil {
-		return errorCode(err)
-	}
-	if len(keep) > 0 {
-		return errorCode(c.s.b.CommitOffsets(keep))
+	for _, rp := range rt.Partitions {
+		if !has[int(rp.Partition)] {
+			continue
+		}
+		if err := c.s.b.DeleteCommit(group, rt.Topic, int(rp.Partition)); err != nil {
+			return errorCode(err)
+		}
 	}
 	return 0
 }

@@ -27,6 +27,7 @@ type Backend interface {
 	CommitOffsets(cs []broker.Commit) error
 	Committed(group, stream string) ([]broker.Commit, error)
 	DeleteCommits(group, stream string) error
+	DeleteCommit(group, stream string, part int) error
 	CommitGroups() ([]string, error)
 }
 
