@@ -28,6 +28,9 @@ type Backend interface {
 	Committed(group, stream string) ([]broker.Commit, error)
 	DeleteCommits(group, stream string) error
 	DeleteCommit(group, stream string, part int) error
+
+	// Admin.
+	Compact(ctx context.Context, stream string) (int64, error)
 	CommitGroups() ([]string, error)
 }
 

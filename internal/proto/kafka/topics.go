@@ -49,6 +49,8 @@ const (
 	cfgRetentionMs    = "retention.ms"
 	cfgRetentionBytes = "retention.bytes"
 	cfgMaxMessage     = "max.message.bytes"
+	cfgSegmentBytes   = "segment.bytes"
+	cfgDeleteRetMs    = "delete.retention.ms"
 )
 
 // maxMessageBytes bounds max.message.bytes.
@@ -56,7 +58,8 @@ const maxMessageBytes = 64 << 20
 
 // topicConfigNames lists the supported configurations, in the order
 // DescribeConfigs answers them.
-var topicConfigNames = []string{cfgCleanupPolicy, cfgRetentionMs, cfgRetentionBytes, cfgMaxMessage}
+var topicConfigNames = []string{cfgCleanupPolicy, cfgRetentionMs, cfgRetentionBytes, cfgMaxMessage,
+	cfgSegmentBytes, cfgDeleteRetMs}
 
 // setTopicConfig applies one configuration to c; a nil value restores its
 // default.
@@ -96,6 +99,18 @@ func setTopicConfig(c *broker.StreamConfig, name string, value *string) error {
 			return fmt.Errorf("%s %d: at most %d", name, n, maxMessageBytes)
 		}
 		c.MaxMsgSize = int(n)
+	case cfgSegmentBytes:
+		n, err := parseLimit(name, v)
+		if err != nil {
+			return err
+		}
+		c.SegmentBytes = n
+	case cfgDeleteRetMs:
+		n, err := parseLimit(name, v)
+		if err != nil {
+			return err
+		}
+		c.TombstoneRetention = time.Duration(n) * time.Millisecond
 	default:
 		return fmt.Errorf("config %q is not supported; supported: %v", name, topicConfigNames)
 	}
@@ -133,6 +148,16 @@ func topicConfigValue(c broker.StreamConfig, name string) (string, bool) {
 			return "-1", true
 		}
 		return strconv.FormatInt(c.MaxBytes, 10), false
+	case cfgSegmentBytes:
+		if c.SegmentBytes == 0 {
+			return strconv.Itoa(128 << 20), true
+		}
+		return strconv.FormatInt(c.SegmentBytes, 10), false
+	case cfgDeleteRetMs:
+		if c.TombstoneRetention == 0 {
+			return strconv.FormatInt((24 * time.Hour).Milliseconds(), 10), true
+		}
+		return strconv.FormatInt(c.TombstoneRetention.Milliseconds(), 10), false
 	case cfgMaxMessage:
 		n := c.MaxMsgSize
 		if n == 0 {
