@@ -106,8 +106,10 @@ func (c *conn) producePartition(ctx context.Context, topic string, rp kmsg.Produ
 		c.appendBatch(ctx, topic, rp, out)
 		return
 	}
-	st := c.s.prod.lock(producerKey{id: info.producerID, topic: topic, part: rp.Partition})
+	k := producerKey{id: info.producerID, topic: topic, part: rp.Partition}
+	st := c.s.prod.lock(k)
 	defer st.mu.Unlock()
+	st.rebuild(c.s.b, k)
 	dup, isDup, code := st.check(info.epoch, info.baseSeq, info.count)
 	switch {
 	case code != 0:

@@ -13,13 +13,13 @@ import (
 // retried batch is answered with its first offset instead of being stored
 // twice.
 //
-// The state lives in memory. After a restart, or once a producer has been
-// idle for producerIdle and the table is over maxProducerStates, a
-// producer's next batch starts a fresh state whatever its sequence, so a
-// retry that spans a restart may be stored twice (Kafka rebuilds this
-// state from the log; Courier does not yet). Likewise, an append that
-// times out (REQUEST_TIMED_OUT) may still have been stored, and is not
-// recorded here, so its retry is stored again.
+// The state lives in memory. When a producer's batch reaches a partition
+// with no state for it (after a restart, or once an idle state was pruned),
+// the state is rebuilt from the producer's batches stored in the last
+// rebuildWindow (producers_rebuild.go), so a retry that spans a restart is
+// recognised. An append that times out (REQUEST_TIMED_OUT) may still have
+// been stored, and is not recorded here, so its retry within the same
+// process is stored again.
 type producers struct {
 	mu     sync.Mutex
 	nextID int64
@@ -50,6 +50,7 @@ type producerState struct {
 	recent  [dedupBatches]sentBatch
 	nrecent int
 	fresh   bool
+	rebuilt bool // rebuild from the log was tried
 }
 
 type sentBatch struct {
