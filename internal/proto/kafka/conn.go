@@ -35,6 +35,29 @@ type conn struct {
 	draining  atomic.Bool
 
 	clientID string
+
+	// SASL state, used by the reader only (17_sasl_handshake.go,
+	// 36_sasl_authenticate.go). closeAfter, set by a handler, closes the
+	// connection once its response is written.
+	saslMech   string // the mechanism chosen by the handshake
+	rawSASL    bool   // the next frame is a raw token (handshake v0)
+	authed     bool
+	user       string
+	closeAfter error
+}
+
+// maxUnauthFrame bounds a request's size until the connection has
+// authenticated, when authentication is required (Kafka's
+// sasl.server.max.receive.size).
+const maxUnauthFrame = 512 << 10
+
+// preAuth reports whether a request key may come before authentication.
+func preAuth(key int16) bool {
+	switch kmsg.Key(key) {
+	case kmsg.ApiVersions, kmsg.SASLHandshake, kmsg.SASLAuthenticate:
+		return true
+	}
+	return false
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -86,17 +109,26 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
-		resp, err := c.handle(body)
+		var resp []byte
+		if c.rawSASL {
+			resp, err = c.rawAuthenticate(body)
+		} else {
+			resp, err = c.handle(body)
+		}
 		if err != nil {
 			c.s.log.Info("kafka: closing connection", "remote", c.nc.RemoteAddr(), "client", c.clientID, "err", err)
 			return
 		}
-		if resp == nil {
-			continue
+		if resp != nil {
+			select {
+			case c.out <- resp:
+			case <-c.ctx.Done():
+				return
+			}
 		}
-		select {
-		case c.out <- resp:
-		case <-c.ctx.Done():
+		if c.closeAfter != nil {
+			// The writer writes the response, then closes.
+			c.s.log.Info("kafka: closing connection", "remote", c.nc.RemoteAddr(), "client", c.clientID, "err", c.closeAfter)
 			return
 		}
 	}
@@ -115,8 +147,15 @@ func (c *conn) readFrame() ([]byte, error) {
 		return nil, err
 	}
 	n := int32(binary.BigEndian.Uint32(hdr[:]))
-	if n < 8 || int64(n) > int64(c.s.opts.MaxFrameBytes) {
-		return nil, fmt.Errorf("frame of %d bytes: must be 8 to %d", n, c.s.opts.MaxFrameBytes)
+	lo, hi := int32(8), c.s.opts.MaxFrameBytes
+	if c.s.authRequired() && !c.authed {
+		hi = min(hi, maxUnauthFrame)
+	}
+	if c.rawSASL {
+		lo = 0 // a raw SASL token has no request header
+	}
+	if n < lo || int64(n) > int64(hi) {
+		return nil, fmt.Errorf("frame of %d bytes: must be %d to %d", n, lo, hi)
 	}
 	return readGrowing(c.nc, int(n))
 }
@@ -187,6 +226,11 @@ func parseRequest(body []byte) (request, string, error) {
 // handle parses and serves one request and returns its encoded response,
 // or nil when there is none (acks=0 produce).
 func (c *conn) handle(body []byte) ([]byte, error) {
+	if c.s.authRequired() && !c.authed && len(body) >= 2 {
+		if key := int16(binary.BigEndian.Uint16(body)); !preAuth(key) {
+			return nil, closeErr("API key %d (%s) before SASL authentication", key, kmsg.NameForKey(key))
+		}
+	}
 	rq, clientID, err := parseRequest(body)
 	if err != nil {
 		return nil, err

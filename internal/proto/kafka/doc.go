@@ -40,6 +40,21 @@
 // write that makes no progress for Options.WriteTimeout closes the
 // connection.
 //
+// # Authentication
+//
+// With Options.Users set, every connection must authenticate with SASL
+// PLAIN (user and password, checked in constant time) before anything
+// but ApiVersions, SaslHandshake and SaslAuthenticate; any other request
+// closes the connection, as Kafka does, and so does a failed
+// authentication (after a SASL_AUTHENTICATION_FAILED answer that says
+// why). Until then a request is bounded to 512 KiB. Both handshake
+// flows are supported: v1 with SaslAuthenticate (v0 to 2), and the
+// legacy v0 with a raw token frame (17_sasl_handshake.go). Sessions do
+// not expire (session_lifetime_ms 0). Without Users nothing changes:
+// SaslHandshake answers UNSUPPORTED_SASL_MECHANISM with no mechanisms and
+// SaslAuthenticate ILLEGAL_SASL_STATE. The authenticated user is not
+// used for authorization (there are no ACLs).
+//
 // # Consumer groups
 //
 // The broker is the coordinator of every group (FindCoordinator). The
@@ -57,9 +72,10 @@
 //
 // Transactions, fetch sessions (every Fetch answers session id 0, which
 // tells the client to send full fetch requests), topic IDs (Fetch and
-// Produce stop at the last versions that name topics), ACLs, SASL and
-// TLS. Idempotent producers are supported
-// with producer state kept in memory (see producers.go). The handlers are
-// registered in versions.go; a new API key is a new file and one line
-// there.
+// Produce stop at the last versions that name topics), ACLs, TLS (so
+// SASL PLAIN sends passwords in the clear), SASL mechanisms other than
+// PLAIN (SCRAM, GSSAPI, OAUTHBEARER) and re-authentication (KIP-368).
+// Idempotent producers are supported with producer state kept in memory
+// (see producers.go). The handlers are registered in versions.go; a new
+// API key is a new file and one line there.
 package kafka

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -33,7 +34,12 @@ type Options struct {
 	// rebalance (from Empty) waits for more members
 	// (group.initial.rebalance.delay.ms, 3 s in Kafka); default none.
 	GroupInitialRebalanceDelay time.Duration
-	Logger                     *slog.Logger
+	// Users, when not empty, requires SASL PLAIN authentication: it maps
+	// each user to its password. Until a connection authenticates it may
+	// send only ApiVersions, SaslHandshake and SaslAuthenticate. Without
+	// TLS the password crosses the network in the clear.
+	Users  map[string]string
+	Logger *slog.Logger
 }
 
 // Defaults.
@@ -86,6 +92,11 @@ func New(b Backend, o Options) *Server {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if len(o.Users) == 0 {
+		o.Users = nil
+	} else {
+		o.Users = maps.Clone(o.Users)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -152,6 +163,9 @@ func (s *Server) untrack(ln net.Listener) {
 	delete(s.mu.listeners, ln)
 	ln.Close()
 }
+
+// authRequired reports whether connections must authenticate (SASL).
+func (s *Server) authRequired() bool { return s.opts.Users != nil }
 
 func (s *Server) closed() bool {
 	s.mu.Lock()
