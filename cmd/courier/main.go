@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,6 +50,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	data := fl.String("data", envOr("COURIER_DATA", "./data"), "data folder")
 	kafkaAddr := fl.String("kafka-addr", envOr("COURIER_KAFKA_ADDR", ":9092"), "Kafka listener host:port (:0 for any port, off to disable)")
 	kafkaAdv := fl.String("kafka-advertised-addr", envOr("COURIER_KAFKA_ADVERTISED_ADDR", ""), "host:port given to Kafka clients (default: the address they connected to)")
+	kafkaUsers := fl.String("kafka-users-file", envOr("COURIER_KAFKA_USERS_FILE", ""), "file of user:password lines; Kafka clients must then authenticate (SASL PLAIN)")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -60,7 +62,12 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	report(srv, out)
-	stop, err := startKafka(srv, *kafkaAddr, *kafkaAdv, out)
+	users, err := readUsers(*kafkaUsers)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	stop, err := startKafka(srv, kafka.Options{Addr: *kafkaAddr, AdvertisedAddr: *kafkaAdv, Users: users}, out)
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return err
@@ -75,16 +82,16 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 
 // startKafka starts the Kafka listener unless addr is "off", and returns
 // how to stop it.
-func startKafka(srv *server.Server, addr, advertised string, out io.Writer) (func(context.Context), error) {
-	if addr == "off" {
+func startKafka(srv *server.Server, o kafka.Options, out io.Writer) (func(context.Context), error) {
+	if o.Addr == "off" {
 		fmt.Fprintln(out, "courier: kafka listener off")
 		return func(context.Context) {}, nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("kafka listener: %w", err)
 	}
-	k := kafka.New(srv, kafka.Options{AdvertisedAddr: advertised})
+	k := kafka.New(srv, o)
 	go k.Serve(ln)
 	fmt.Fprintf(out, "courier: kafka listening on %s\n", ln.Addr())
 	return func(ctx context.Context) { k.Shutdown(ctx) }, nil
@@ -109,4 +116,29 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// readUsers reads user:password lines (blank lines and # comments
+// skipped); no file means no authentication.
+func readUsers(path string) (map[string]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("kafka users: %w", err)
+	}
+	users := map[string]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		u, p, ok := strings.Cut(line, ":")
+		if !ok || u == "" {
+			return nil, fmt.Errorf("kafka users: %s line %d: want user:password", path, i+1)
+		}
+		users[u] = p
+	}
+	return users, nil
 }

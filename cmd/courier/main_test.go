@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -35,5 +36,21 @@ func TestCLIServeOpensDataAndStops(t *testing.T) {
 	}
 	if err := run([]string{"bogus"}, &out); err == nil {
 		t.Fatal("unknown command accepted")
+	}
+}
+
+func TestCLIReadUsers(t *testing.T) {
+	path := t.TempDir() + "/users"
+	os.WriteFile(path, []byte("# users\nalice:s3cret\n\nbob:pa:ss\n"), 0o600)
+	u, err := readUsers(path)
+	if err != nil || len(u) != 2 || u["alice"] != "s3cret" || u["bob"] != "pa:ss" {
+		t.Fatalf("%v %v", u, err)
+	}
+	os.WriteFile(path, []byte("nocolon\n"), 0o600)
+	if _, err := readUsers(path); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("bad line: %v", err)
+	}
+	if u, err := readUsers(""); u != nil || err != nil {
+		t.Fatalf("no file: %v %v", u, err)
 	}
 }
