@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -151,4 +152,64 @@ func waitSeen(t *testing.T, mu *sync.Mutex, seen map[string][]int, n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("not all %d values processed", n)
+}
+
+// TestKafkaKafkaGoGroupOfThreeRebalances does the same with kafka-go
+// readers (which commit synchronously after each ReadMessage).
+func TestKafkaKafkaGoGroupOfThreeRebalances(t *testing.T) {
+	e := startEnv(t, Options{})
+	e.createStream(t, "kg3", 6)
+	mu := &sync.Mutex{}
+	seen := map[string][]int{}
+	var wg sync.WaitGroup
+	readers := make([]*kafkago.Reader, 4)
+	start := func(id int) {
+		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{e.addr}, GroupID: "kg3-g", Topic: "kg3",
+			MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 50 * time.Millisecond, StartOffset: kafkago.FirstOffset,
+			HeartbeatInterval: 100 * time.Millisecond, SessionTimeout: 2 * time.Second, RebalanceTimeout: 2 * time.Second,
+			JoinGroupBackoff: 50 * time.Millisecond, ReadBackoffMin: 10 * time.Millisecond, ReadBackoffMax: 50 * time.Millisecond})
+		readers[id] = r
+		wg.Go(func() {
+			for {
+				m, err := r.ReadMessage(context.Background())
+				if err != nil {
+					return // closed
+				}
+				mu.Lock()
+				seen[string(m.Value)] = append(seen[string(m.Value)], id)
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range 3 {
+		start(i)
+	}
+	adm := kadm.NewClient(e.client(t))
+	waitStable(t, adm, "kg3-g", 3)
+	pr := e.client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	produceN(t, ctx, pr, "kg3", 6, 0, 60)
+	waitSeen(t, mu, seen, 60)
+	readers[0].Close()
+	start(3)
+	waitStable(t, adm, "kg3-g", 3)
+	produceN(t, ctx, pr, "kg3", 6, 60, 90)
+	waitSeen(t, mu, seen, 90)
+	for _, r := range readers[1:] {
+		r.Close()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	by := map[int]int{}
+	for v, ms := range seen {
+		if len(ms) != 1 {
+			t.Errorf("value %s processed by readers %v", v, ms)
+		}
+		by[ms[0]]++
+	}
+	if len(by) < 3 {
+		t.Errorf("work spread over %d readers: %v", len(by), by)
+	}
 }
