@@ -213,3 +213,55 @@ func TestKafkaKafkaGoGroupOfThreeRebalances(t *testing.T) {
 		t.Errorf("work spread over %d readers: %v", len(by), by)
 	}
 }
+
+// TestKafkaSaramaAndKafkaGoSurviveRestart produces with sarama and
+// commits through a kafka-go group, restarts the broker, and checks that
+// both the data and the commits are there: sarama reads every record, and
+// the kafka-go group resumes after its commit.
+func TestKafkaSaramaAndKafkaGoSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	e, stop := startEnvAt(t, dir)
+	e.createStream(t, "rr", 1)
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_6_0_0
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Consumer.MaxWaitTime = 50 * time.Millisecond
+	p, err := sarama.NewSyncProducer([]string{e.addr}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "rr", Value: sarama.StringEncoder(fmt.Sprint(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Close()
+	readGroup := func(addr string, n int) []string {
+		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{addr}, GroupID: "rr-g", Topic: "rr",
+			MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 50 * time.Millisecond, StartOffset: kafkago.FirstOffset,
+			HeartbeatInterval: 100 * time.Millisecond, SessionTimeout: 2 * time.Second, RebalanceTimeout: 2 * time.Second,
+			JoinGroupBackoff: 50 * time.Millisecond})
+		defer r.Close()
+		ctx := testCtx(t)
+		var got []string
+		for range n {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				t.Fatalf("kafka-go read after %v: %v", got, err)
+			}
+			got = append(got, string(m.Value))
+		}
+		return got
+	}
+	if got := readGroup(e.addr, 4); fmt.Sprint(got) != "[0 1 2 3]" {
+		t.Fatalf("before restart %v", got)
+	}
+	stop()
+
+	e2, _ := startEnvAt(t, dir)
+	saramaExpect(t, e2, cfg, "rr", 10) // every record is still there
+	if got := readGroup(e2.addr, 2); fmt.Sprint(got) != "[4 5]" {
+		t.Fatalf("the group resumed at %v, want [4 5]", got)
+	}
+}
