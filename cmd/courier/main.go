@@ -50,6 +50,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	data := fl.String("data", envOr("COURIER_DATA", "./data"), "data folder")
 	kafkaAddr := fl.String("kafka-addr", envOr("COURIER_KAFKA_ADDR", ":9092"), "Kafka listener host:port (:0 for any port, off to disable)")
 	kafkaAdv := fl.String("kafka-advertised-addr", envOr("COURIER_KAFKA_ADVERTISED_ADDR", ""), "host:port given to Kafka clients (default: the address they connected to)")
+	kafkaAuto := fl.Bool("kafka-auto-create", envOr("COURIER_KAFKA_AUTO_CREATE", "") == "true", "create a topic (one partition) when a Kafka client asks for an unknown one")
 	kafkaUsers := fl.String("kafka-users-file", envOr("COURIER_KAFKA_USERS_FILE", ""), "file of user:password lines; Kafka clients must then authenticate (SASL PLAIN)")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -67,7 +68,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		srv.Shutdown(context.Background())
 		return err
 	}
-	stop, err := startKafka(srv, kafka.Options{Addr: *kafkaAddr, AdvertisedAddr: *kafkaAdv, Users: users}, out)
+	stop, err := startKafka(srv, kafka.Options{Addr: *kafkaAddr, AdvertisedAddr: *kafkaAdv, Users: users, AutoCreateTopics: *kafkaAuto}, out)
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return err
