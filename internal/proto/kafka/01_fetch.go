@@ -109,7 +109,9 @@ func (c *conn) fetchPartition(topic string, rp kmsg.FetchRequestTopicPartition, 
 		return p, 0
 	}
 	maxBytes := min(int(max(rp.PartitionMaxBytes, 1)), max(budget, 1))
-	ch, err := c.s.b.ReadPartition(topic, int(rp.Partition), nil, rp.FetchOffset, maxBytes)
+	buf := c.borrowReadBuf()
+	ch, err := c.s.b.ReadPartition(topic, int(rp.Partition), buf, rp.FetchOffset, maxBytes)
+	c.keepReadBuf(ch.Data)
 	p.HighWatermark, p.LastStableOffset, p.LogStartOffset = ch.HighWatermark, ch.HighWatermark, ch.StartOffset
 	if err != nil {
 		p.ErrorCode = fetchErrorCode(err)
@@ -157,4 +159,20 @@ func (c *conn) waitAny(deadline time.Time, targets []fetchTarget) bool {
 	}
 	wg.Wait()
 	return ready && c.ctx.Err() == nil && c.s.polls.Err() == nil
+}
+
+// dataSize is the record bytes a response carries (fetches), so that its
+// encoding buffer is sized once.
+func dataSize(resp kmsg.Response) int {
+	f, ok := resp.(*kmsg.FetchResponse)
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, t := range f.Topics {
+		for _, p := range t.Partitions {
+			n += len(p.RecordBatches) + 64
+		}
+	}
+	return n
 }

@@ -44,6 +44,8 @@ type conn struct {
 	authed     bool
 	user       string
 	closeAfter error
+
+	lent [][]byte // read buffers lent to the current request's handler
 }
 
 // maxUnauthFrame bounds a request's size until the connection has
@@ -242,17 +244,39 @@ func (c *conn) handle(body []byte) ([]byte, error) {
 	} else if resp, err = lookup(rq.key).handle(c, rq.req); err != nil {
 		return nil, err
 	}
+	defer c.releaseReadBufs() // fetched data is copied into the response
 	if resp == nil {
 		return nil, nil
 	}
 	return encodeResponse(rq.key, rq.corr, resp), nil
 }
 
+// readBufs lends fetch handlers buffers to read stored batches into; the
+// batches are copied into the encoded response, after which the buffers
+// go back to the pool (the reader handles one request at a time).
+var readBufs = sync.Pool{New: func() any { return []byte(nil) }}
+
+// borrowReadBuf returns a buffer for one partition read. Reader only.
+func (c *conn) borrowReadBuf() []byte { return readBufs.Get().([]byte)[:0] }
+
+// keepReadBuf records a buffer lent out for the current request.
+func (c *conn) keepReadBuf(b []byte) { c.lent = append(c.lent, b) }
+
+func (c *conn) releaseReadBufs() {
+	for i, b := range c.lent {
+		if cap(b) <= 16<<20 {
+			readBufs.Put(b[:0])
+		}
+		c.lent[i] = nil
+	}
+	c.lent = c.lent[:0]
+}
+
 // encodeResponse frames a response: size, correlation id, the header's
 // empty tag section for flexible responses (never for ApiVersions, whose
 // response header is always v0), and the body.
 func encodeResponse(key int16, corr int32, resp kmsg.Response) []byte {
-	b := make([]byte, 8, 64)
+	b := make([]byte, 8, 64+dataSize(resp))
 	binary.BigEndian.PutUint32(b[4:], uint32(corr))
 	if resp.IsFlexible() && key != int16(kmsg.ApiVersions) {
 		b = append(b, 0)
