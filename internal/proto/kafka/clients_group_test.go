@@ -106,18 +106,7 @@ func TestKafkaSaramaGroupOfThreeRebalances(t *testing.T) {
 	produceN(t, ctx, pr, "sg3", 6, 60, 90)
 	waitSeen(t, mu, seen, 90)
 	time.Sleep(100 * time.Millisecond) // let a late duplicate show
-	mu.Lock()
-	defer mu.Unlock()
-	by := map[int]int{}
-	for v, ms := range seen {
-		if len(ms) != 1 {
-			t.Errorf("value %s processed by members %v", v, ms)
-		}
-		by[ms[0]]++
-	}
-	if len(by) < 3 {
-		t.Errorf("work spread over %d members: %v", len(by), by)
-	}
+	checkOnceEach(t, mu, seen, 3)
 }
 
 func waitStable(t *testing.T, adm *kadm.Client, group string, n int) {
@@ -200,18 +189,7 @@ func TestKafkaKafkaGoGroupOfThreeRebalances(t *testing.T) {
 		r.Close()
 	}
 	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	by := map[int]int{}
-	for v, ms := range seen {
-		if len(ms) != 1 {
-			t.Errorf("value %s processed by readers %v", v, ms)
-		}
-		by[ms[0]]++
-	}
-	if len(by) < 3 {
-		t.Errorf("work spread over %d readers: %v", len(by), by)
-	}
+	checkOnceEach(t, mu, seen, 3)
 }
 
 // TestKafkaSaramaAndKafkaGoSurviveRestart produces with sarama and
@@ -263,5 +241,23 @@ func TestKafkaSaramaAndKafkaGoSurviveRestart(t *testing.T) {
 	saramaExpect(t, e2, cfg, "rr", 10) // every record is still there
 	if got := readGroup(e2.addr, 2); fmt.Sprint(got) != "[4 5]" {
 		t.Fatalf("the group resumed at %v, want [4 5]", got)
+	}
+}
+
+// checkOnceEach asserts that every value was processed by exactly one
+// consumer, and that at least spread consumers did some of the work.
+func checkOnceEach(t *testing.T, mu *sync.Mutex, seen map[string][]int, spread int) {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	by := map[int]int{}
+	for v, ms := range seen {
+		if len(ms) != 1 {
+			t.Errorf("value %s processed by consumers %v", v, ms)
+		}
+		by[ms[0]]++
+	}
+	if len(by) < spread {
+		t.Errorf("work spread over %d consumers: %v", len(by), by)
 	}
 }

@@ -245,30 +245,7 @@ func TestKafkaIdempotentRetry(t *testing.T) {
 	e.createStream(t, "idem", 1)
 	cl := e.client(t)
 	ctx := testCtx(t)
-	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, cl)
-	if err != nil || ip.ErrorCode != 0 {
-		t.Fatalf("init: %v %+v", err, ip)
-	}
-	produce := func(seq int32) kmsg.ProduceResponseTopicPartition {
-		b := batch("x", "y")
-		binary.BigEndian.PutUint64(b[offProducerID:], uint64(ip.ProducerID))
-		binary.BigEndian.PutUint16(b[offEpoch:], uint16(ip.ProducerEpoch))
-		binary.BigEndian.PutUint32(b[offBaseSeq:], uint32(seq))
-		binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttrs:], castagnoli))
-		req := kmsg.NewPtrProduceRequest()
-		req.Acks, req.TimeoutMillis = -1, 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "idem"
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = b
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Topics[0].Partitions[0]
-	}
+	produce := idempotentProducer(t, ctx, cl, "idem")
 	if p := produce(0); p.ErrorCode != 0 || p.BaseOffset != 0 {
 		t.Fatalf("first: %+v", p)
 	}

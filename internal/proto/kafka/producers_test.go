@@ -1,11 +1,13 @@
 package kafka
 
 import (
+	"context"
 	"encoding/binary"
 	"hash/crc32"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -18,30 +20,7 @@ func TestKafkaIdempotentRetryAfterStateLoss(t *testing.T) {
 	e.createStream(t, "idem", 1)
 	cl := e.client(t)
 	ctx := testCtx(t)
-	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, cl)
-	if err != nil || ip.ErrorCode != 0 {
-		t.Fatalf("init: %v %+v", err, ip)
-	}
-	produce := func(seq int32) kmsg.ProduceResponseTopicPartition {
-		b := batch("x", "y")
-		binary.BigEndian.PutUint64(b[offProducerID:], uint64(ip.ProducerID))
-		binary.BigEndian.PutUint16(b[offEpoch:], uint16(ip.ProducerEpoch))
-		binary.BigEndian.PutUint32(b[offBaseSeq:], uint32(seq))
-		binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttrs:], castagnoli))
-		req := kmsg.NewPtrProduceRequest()
-		req.Acks, req.TimeoutMillis = -1, 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "idem"
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = b
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Topics[0].Partitions[0]
-	}
+	produce := idempotentProducer(t, ctx, cl, "idem")
 	produce(0)
 	produce(2)
 	e.k.prod = newProducers() // the state a restart loses
@@ -53,5 +32,36 @@ func TestKafkaIdempotentRetryAfterStateLoss(t *testing.T) {
 	}
 	if in, _ := e.srv.StreamInfo("idem"); in.Partitions[0].HighWatermark != 4 {
 		t.Fatalf("hw %d: the retry was stored again", in.Partitions[0].HighWatermark)
+	}
+}
+
+// idempotentProducer initialises a producer ID and returns a function that
+// sends a two-record batch with a given base sequence to partition 0 of
+// topic, as an idempotent producer (or its retry) would.
+func idempotentProducer(t *testing.T, ctx context.Context, cl *kgo.Client, topic string) func(seq int32) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
+	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, cl)
+	if err != nil || ip.ErrorCode != 0 {
+		t.Fatalf("init: %v %+v", err, ip)
+	}
+	return func(seq int32) kmsg.ProduceResponseTopicPartition {
+		b := batch("x", "y")
+		binary.BigEndian.PutUint64(b[offProducerID:], uint64(ip.ProducerID))
+		binary.BigEndian.PutUint16(b[offEpoch:], uint16(ip.ProducerEpoch))
+		binary.BigEndian.PutUint32(b[offBaseSeq:], uint32(seq))
+		binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttrs:], castagnoli))
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks, req.TimeoutMillis = -1, 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = b
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Topics[0].Partitions[0]
 	}
 }
