@@ -18,12 +18,33 @@ var forbidden = map[string][]string{
 	"internal/meta":    {"internal/log", "internal/broker", "server", "cmd"},
 	"internal/broker":  {"server", "cmd", "internal/proto", "internal/api"},
 	"server":           {"cmd"},
+	"gen/courier/v1":   {"internal", "server", "cmd", "client"},
+}
+
+// forbiddenIfPresent applies to packages that may not exist yet.
+var forbiddenIfPresent = map[string][]string{
+	"client": {"internal", "server", "cmd"},
 }
 
 func TestDepsPointOneWay(t *testing.T) {
 	for pkg, bans := range forbidden {
 		deps := listDeps(t, mod+pkg)
 		for _, d := range deps {
+			for _, ban := range bans {
+				if d == mod+ban || strings.HasPrefix(d, mod+ban+"/") {
+					t.Errorf("%s imports %s (forbidden: %s)", pkg, d, ban)
+				}
+			}
+		}
+	}
+}
+
+func TestPublicClientStaysOffTheServer(t *testing.T) {
+	for pkg, bans := range forbiddenIfPresent {
+		if exec.Command("go", "list", mod+pkg).Run() != nil {
+			continue
+		}
+		for _, d := range listDeps(t, mod+pkg) {
 			for _, ban := range bans {
 				if d == mod+ban || strings.HasPrefix(d, mod+ban+"/") {
 					t.Errorf("%s imports %s (forbidden: %s)", pkg, d, ban)
