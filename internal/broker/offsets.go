@@ -35,27 +35,38 @@ func (b *Broker) partLogOf(stream string, part int) (*stream, *log.Log, error) {
 // headers (message id, TTL, deliver-at, reply-to) are how a Kafka
 // producer reaches those features, and take effect as if published.
 func (b *Broker) AppendBatch(ctx context.Context, stream string, part int, batch []byte) (int64, error) {
-	s, err := b.stream(stream)
+	base, wait, err := b.AppendBatchAsync(stream, part, batch)
 	if err != nil {
 		return 0, err
+	}
+	return base, wait(ctx)
+}
+
+// AppendBatchAsync is AppendBatch in two halves, as PublishAsync: it
+// returns once the batch has its offsets (batch is copied by then), with a
+// wait function that returns once it is durable.
+func (b *Broker) AppendBatchAsync(stream string, part int, batch []byte) (int64, func(context.Context) error, error) {
+	s, err := b.stream(stream)
+	if err != nil {
+		return 0, nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if part < 0 || part >= len(s.parts) {
-		return 0, fmt.Errorf("%w: stream %s has no partition %d", ErrInvalid, stream, part)
+		return 0, nil, fmt.Errorf("%w: stream %s has no partition %d", ErrInvalid, stream, part)
 	}
 	p := s.parts[part]
 	if len(batch) > s.cfg.MaxMsgSize+MaxHeaderBytes {
-		return 0, fmt.Errorf("%w: batch of %d bytes, stream %s allows %d per message", ErrTooLarge, len(batch), stream, s.cfg.MaxMsgSize)
+		return 0, nil, fmt.Errorf("%w: batch of %d bytes, stream %s allows %d per message", ErrTooLarge, len(batch), stream, s.cfg.MaxMsgSize)
 	}
 	if p.full() {
-		return 0, fmt.Errorf("%w: stream %s partition %d is at its limit", ErrStreamFull, stream, part)
+		return 0, nil, fmt.Errorf("%w: stream %s partition %d is at its limit", ErrStreamFull, stream, part)
 	}
 	subs, err := s.batchSubjects(batch)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	off, err := p.log.AppendBatchIf(ctx, batch, func(base int64) error {
+	off, wait, err := p.log.AppendBatchIfAsync(batch, func(base int64) error {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		for _, sd := range subs {
@@ -63,7 +74,10 @@ func (b *Broker) AppendBatch(ctx context.Context, stream string, part int, batch
 		}
 		return nil
 	})
-	return off, logError(err)
+	if err != nil {
+		return 0, nil, logError(err)
+	}
+	return off, func(ctx context.Context) error { return logError(wait(ctx)) }, nil
 }
 
 type subjectDelta struct {

@@ -136,13 +136,14 @@ type PubAck struct {
 	Duplicate bool // the id was seen within the window: not stored again
 }
 
-// append stores m once durable, checking expectations and duplicates
-// atomically with the offset assignment.
-func (p *partition) append(ctx context.Context, m *Message, exp Expect) (PubAck, error) {
+// append gives m its offset, checking expectations and duplicates
+// atomically with the offset assignment, and returns how to wait for it
+// to be durable.
+func (p *partition) append(m *Message, exp Expect) (func(context.Context) (PubAck, error), error) {
 	ack := PubAck{Stream: p.s.cfg.Name, Partition: p.idx}
 	dup := int64(-1)
 	rec := m.toRecord()
-	off, err := p.log.AppendIf(ctx, []log.Record{rec}, func(base int64) error {
+	off, wait, err := p.log.AppendIfAsync([]log.Record{rec}, func(base int64) error {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if o, ok := p.seen(m.ID, m.Time); ok {
@@ -162,10 +163,13 @@ func (p *partition) append(ctx context.Context, m *Message, exp Expect) (PubAck,
 	if errors.Is(err, errDuplicate) {
 		// The original may still be on its way to disk: ack once it is.
 		ack.Offset, ack.Duplicate = dup, true
-		return ack, p.log.Wait(ctx, dup)
+		return func(ctx context.Context) (PubAck, error) { return ack, logError(p.log.Wait(ctx, dup)) }, nil
+	}
+	if err != nil {
+		return nil, logError(err)
 	}
 	ack.Offset = off
-	return ack, err
+	return func(ctx context.Context) (PubAck, error) { return ack, logError(wait(ctx)) }, nil
 }
 
 // seen reports a message id inside the window, expiring older ids.

@@ -13,8 +13,21 @@ import (
 // stream captures goes to current subscribers only, and the ack names no
 // stream. m.Time is set to now when zero.
 func (b *Broker) Publish(ctx context.Context, m *Message, exp Expect) (PubAck, error) {
-	if err := validateMessage(m); err != nil {
+	wait, err := b.PublishAsync(m, exp)
+	if err != nil {
 		return PubAck{}, err
+	}
+	return wait(ctx)
+}
+
+// PublishAsync is Publish in two halves. It returns once m has its offset,
+// so that messages published one after another are stored in that order,
+// with a wait function that returns the ack once m is durable (or the
+// write's error). Validation, limits and expectations fail at once. wait
+// may be called more than once; it never blocks for an uncaptured subject.
+func (b *Broker) PublishAsync(m *Message, exp Expect) (func(context.Context) (PubAck, error), error) {
+	if err := validateMessage(m); err != nil {
+		return nil, err
 	}
 	if m.Time.IsZero() {
 		m.Time = time.Now()
@@ -24,29 +37,29 @@ func (b *Broker) Publish(ctx context.Context, m *Message, exp Expect) (PubAck, e
 	closed, s := b.closed, b.capturing(m.Subject)
 	b.mu.RUnlock()
 	if closed {
-		return PubAck{}, ErrClosed
+		return nil, ErrClosed
 	}
 	if s == nil {
 		if exp.LastOffset != nil || exp.LastSubjectOffset != nil {
-			return PubAck{}, fmt.Errorf("%w: no stream captures %q, so there is no offset to expect", ErrStreamNotFound, m.Subject)
+			return nil, fmt.Errorf("%w: no stream captures %q, so there is no offset to expect", ErrStreamNotFound, m.Subject)
 		}
 		b.deliverCore(m)
-		return PubAck{Offset: -1}, nil
+		return func(context.Context) (PubAck, error) { return PubAck{Offset: -1}, nil }, nil
 	}
-	return s.publish(ctx, m, exp)
+	return s.publish(m, exp)
 }
 
-func (s *stream) publish(ctx context.Context, m *Message, exp Expect) (PubAck, error) {
+func (s *stream) publish(m *Message, exp Expect) (func(context.Context) (PubAck, error), error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if n := msgSize(m); n > s.cfg.MaxMsgSize {
-		return PubAck{}, fmt.Errorf("%w: %d bytes, stream %s allows %d", ErrTooLarge, n, s.cfg.Name, s.cfg.MaxMsgSize)
+		return nil, fmt.Errorf("%w: %d bytes, stream %s allows %d", ErrTooLarge, n, s.cfg.Name, s.cfg.MaxMsgSize)
 	}
 	p := s.parts[s.partitionFor(m)]
 	if p.full() {
-		return PubAck{}, fmt.Errorf("%w: stream %s partition %d is at its limit", ErrStreamFull, s.cfg.Name, p.idx)
+		return nil, fmt.Errorf("%w: stream %s partition %d is at its limit", ErrStreamFull, s.cfg.Name, p.idx)
 	}
-	return p.append(ctx, m, exp)
+	return p.append(m, exp)
 }
 
 // validateMessage applies the limits every message must meet.

@@ -44,8 +44,21 @@ func (l *Log) Append(ctx context.Context, recs []Record) (int64, error) {
 // quick and must not call the log. Optimistic concurrency (expected last
 // offset) and de-duplication are built on it.
 func (l *Log) AppendIf(ctx context.Context, recs []Record, check func(base int64) error) (int64, error) {
+	base, wait, err := l.AppendIfAsync(recs, check)
+	if err != nil {
+		return 0, err
+	}
+	return base, wait(ctx)
+}
+
+// AppendIfAsync is AppendIf in two halves: it returns as soon as the batch
+// has its offsets (so batches appended one after another are stored in
+// that order), with a wait function that returns once the batch is
+// durable under the sync policy, or the write's error. wait may be called
+// any number of times, from any goroutine.
+func (l *Log) AppendIfAsync(recs []Record, check func(base int64) error) (int64, func(context.Context) error, error) {
 	if len(recs) == 0 {
-		return 0, fmt.Errorf("%w: no records", ErrInvalidBatch)
+		return 0, nil, fmt.Errorf("%w: no records", ErrInvalidBatch)
 	}
 	bp := encodePool.Get().(*[]byte)
 	b := EncodeBatch((*bp)[:0], recs, l.opts.Now().UnixMilli())
@@ -53,9 +66,9 @@ func (l *Log) AppendIf(ctx context.Context, recs []Record, check func(base int64
 	*bp = b
 	encodePool.Put(bp)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return base, l.await(ctx, done)
+	return base, done.wait, nil
 }
 
 // AppendBatch stores a RecordBatch v2 as it is (for example a compressed
@@ -67,14 +80,24 @@ func (l *Log) AppendBatch(ctx context.Context, b []byte) (int64, error) {
 
 // AppendBatchIf is AppendBatch with a check, as AppendIf.
 func (l *Log) AppendBatchIf(ctx context.Context, b []byte, check func(base int64) error) (int64, error) {
-	if err := ValidateBatch(b); err != nil {
-		return 0, err
-	}
-	base, done, err := l.enqueue(b, check)
+	base, wait, err := l.AppendBatchIfAsync(b, check)
 	if err != nil {
 		return 0, err
 	}
-	return base, l.await(ctx, done)
+	return base, wait(ctx)
+}
+
+// AppendBatchIfAsync is AppendBatchIf in two halves, as AppendIfAsync. b
+// is copied before it returns.
+func (l *Log) AppendBatchIfAsync(b []byte, check func(base int64) error) (int64, func(context.Context) error, error) {
+	if err := ValidateBatch(b); err != nil {
+		return 0, nil, err
+	}
+	base, done, err := l.enqueue(b, check)
+	if err != nil {
+		return 0, nil, err
+	}
+	return base, done.wait, nil
 }
 
 // enqueue copies one validated batch into the current group and assigns
@@ -121,7 +144,8 @@ func (l *Log) refusal() error {
 	return l.q.err
 }
 
-func (l *Log) await(ctx context.Context, g *group) error {
+// wait returns once the group is written and synced, or ctx ends.
+func (g *group) wait(ctx context.Context) error {
 	select {
 	case <-g.done:
 		return g.err
