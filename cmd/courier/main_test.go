@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/courier-mq/courier/server"
+	"github.com/spf13/pflag"
 	"go.uber.org/goleak"
 )
 
@@ -26,16 +29,91 @@ func TestCLIServeOpensDataAndStops(t *testing.T) {
 	srv.Shutdown(context.Background())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // serve returns as soon as it has started and reported
-	var out bytes.Buffer
-	if err := serve(ctx, []string{"--data", data, "--kafka-addr", "127.0.0.1:0"}, &out); err != nil {
-		t.Fatal(err)
+	var out, errw bytes.Buffer
+	if code := run(ctx, []string{"serve", "--data", data, "--kafka-addr", "127.0.0.1:0", "--log-format", "json"}, nil, &out, &errw); code != 0 {
+		t.Fatalf("exit %d: %s", code, errw.String())
 	}
 	if !strings.Contains(out.String(), "1 streams") || !strings.Contains(out.String(), "orders: 1 partitions, 1 messages") ||
 		!strings.Contains(out.String(), "kafka listening on 127.0.0.1:") {
 		t.Fatalf("serve said:\n%s", out.String())
 	}
-	if err := run([]string{"bogus"}, &out); err == nil {
-		t.Fatal("unknown command accepted")
+	if !strings.Contains(errw.String(), `"msg":"listening"`) {
+		t.Fatalf("no JSON log line: %s", errw.String())
+	}
+	errw.Reset()
+	if code := run(ctx, []string{"bogus"}, nil, &out, &errw); code != 1 || !strings.HasPrefix(errw.String(), "courier: unknown command") {
+		t.Fatalf("unknown command: exit %d, %q", code, errw.String())
+	}
+}
+
+func TestCLIServeListenerInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var out, errw bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--data", t.TempDir(), "--kafka-addr", ln.Addr().String()}, nil, &out, &errw)
+	want := "courier: kafka listener: " + ln.Addr().String() + " is already in use"
+	if code != 1 || !strings.Contains(errw.String(), "\n"+want) {
+		t.Fatalf("exit %d, %q; want %q", code, errw.String(), want)
+	}
+}
+
+// parseServe parses a serve command line with the given environment.
+func parseServe(t *testing.T, args []string, env map[string]string) (serveConfig, error) {
+	t.Helper()
+	var c serveConfig
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	addServeFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	err := resolveServeConfig(fs, &c, func(k string) string { return env[k] })
+	return c, err
+}
+
+func TestCLIConfigPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "courier.yaml")
+	os.WriteFile(file, []byte("data: /from/file\nkafka-addr: file:1\nlog-level: debug\nkafka-auto-create: true\n"), 0o600)
+	env := map[string]string{"COURIER_KAFKA_ADDR": "env:2", "COURIER_LOG_LEVEL": "warn", "COURIER_CONFIG": file}
+	c, err := parseServe(t, []string{"--log-level", "error"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := serveConfig{Config: file, Data: "/from/file", KafkaAddr: "env:2", KafkaAutoCreate: true,
+		LogFormat: "text", LogLevel: "error"}
+	if c != want {
+		t.Fatalf("flag > env > file > default:\n got %+v\nwant %+v", c, want)
+	}
+	c, err = parseServe(t, nil, nil)
+	if err != nil || c.Data != "./data" || c.KafkaAddr != ":9092" || c.KafkaAutoCreate {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	c, err = parseServe(t, []string{"--config", file, "--kafka-auto-create=false"}, map[string]string{"COURIER_DATA": "/env"})
+	if err != nil || c.Data != "/env" || c.KafkaAddr != "file:1" || c.KafkaAutoCreate {
+		t.Fatalf("--config: %+v %v", c, err)
+	}
+}
+
+func TestCLIConfigErrors(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "courier.yaml")
+	os.WriteFile(file, []byte("data: x\namqp-addr: :5672\n"), 0o600)
+	if _, err := parseServe(t, []string{"--config", file}, nil); err == nil || !strings.Contains(err.Error(), "amqp-addr") {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if _, err := parseServe(t, nil, map[string]string{"COURIER_KAFKA_AUTO_CREATE": "maybe"}); err == nil ||
+		!strings.Contains(err.Error(), "COURIER_KAFKA_AUTO_CREATE") {
+		t.Fatalf("bad env value: %v", err)
+	}
+	if _, err := parseServe(t, []string{"--config", file + ".missing"}, nil); err == nil {
+		t.Fatal("missing config file accepted")
+	}
+	if _, err := newLogger("xml", "info", nil); err == nil {
+		t.Fatal("log format xml accepted")
+	}
+	if _, err := newLogger("text", "loud", nil); err == nil {
+		t.Fatal("log level loud accepted")
 	}
 }
 

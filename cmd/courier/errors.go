@@ -1,0 +1,27 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+)
+
+// describe turns an error into the one line a person should read: the
+// cause that explains it rather than the whole chain of wrapping.
+func describe(err error) string {
+	return err.Error()
+}
+
+// listenError says why a listener could not open, without the syscall
+// chain ("listen tcp 127.0.0.1:9092: bind: address already in use").
+func listenError(name, addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s listener: %s is already in use (another process listens there)", name, addr)
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return fmt.Errorf("%s listener: cannot listen on %s: %v", name, addr, op.Err)
+	}
+	return fmt.Errorf("%s listener: %w", name, err)
+}

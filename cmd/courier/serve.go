@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/courier-mq/courier/internal/proto/kafka"
+	"github.com/courier-mq/courier/server"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// serveConfig is everything `courier serve` is told.
+type serveConfig struct {
+	Config              string
+	Data                string
+	KafkaAddr           string
+	KafkaAdvertisedAddr string
+	KafkaAutoCreate     bool
+	KafkaUsersFile      string
+	LogFormat           string
+	LogLevel            string
+}
+
+// layered lists the flags that the environment and the config file may set.
+var layered = []string{"data", "kafka-addr", "kafka-advertised-addr", "kafka-auto-create",
+	"kafka-users-file", "log-format", "log-level"}
+
+func newServeCmd() *cobra.Command {
+	var c serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Courier server",
+		Long: `Run the Courier server: the broker on its data folder and every listener.
+
+Each setting comes from its flag, else from the environment (COURIER_ and the
+flag's name: --kafka-addr is COURIER_KAFKA_ADDR), else from the YAML file given
+by --config (keys are the flag names), else from its default. A listener
+address is host:port, :0 for any free port, or off.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := resolveServeConfig(cmd.Flags(), &c, os.Getenv); err != nil {
+				return err
+			}
+			return serve(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	addServeFlags(cmd.Flags(), &c)
+	return cmd
+}
+
+func addServeFlags(f *pflag.FlagSet, c *serveConfig) {
+	f.StringVar(&c.Config, "config", "", "YAML config file (also COURIER_CONFIG)")
+	f.StringVar(&c.Data, "data", "./data", "data folder")
+	f.StringVar(&c.KafkaAddr, "kafka-addr", ":9092", "Kafka listener: host:port, :0 for any port, or off")
+	f.StringVar(&c.KafkaAdvertisedAddr, "kafka-advertised-addr", "", "host:port given to Kafka clients (default: the address they connected to)")
+	f.BoolVar(&c.KafkaAutoCreate, "kafka-auto-create", false, "create a topic (one partition) when a Kafka client asks for an unknown one")
+	f.StringVar(&c.KafkaUsersFile, "kafka-users-file", "", "file of user:password lines; Kafka clients must then authenticate (SASL PLAIN)")
+	f.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// resolveServeConfig fills in what the command line left unset from the
+// environment and the config file.
+func resolveServeConfig(fs *pflag.FlagSet, c *serveConfig, getenv func(string) string) error {
+	if !fs.Changed("config") {
+		c.Config = getenv("COURIER_CONFIG")
+	}
+	file, err := readConfigFile(c.Config)
+	if err != nil {
+		return err
+	}
+	return applyLayers(fs, layered, file, getenv)
+}
+
+// newLogger makes the server's slog logger.
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// serve runs the server until ctx ends or a listener fails. It prints
+// what the data folder holds and where each listener is to out, and logs
+// to logw.
+func serve(ctx context.Context, c serveConfig, out, logw io.Writer) error {
+	log, err := newLogger(c.LogFormat, c.LogLevel, logw)
+	if err != nil {
+		return err
+	}
+	users, err := readUsers(c.KafkaUsersFile)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Options{DataDir: c.Data, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	report(srv, out)
+	ls := &listeners{out: out, log: log, failed: make(chan error, 4)}
+	err = ls.start("kafka", c.KafkaAddr, kafkaListener(srv, kafka.Options{
+		AdvertisedAddr: c.KafkaAdvertisedAddr, Users: users, AutoCreateTopics: c.KafkaAutoCreate, Logger: log}))
+	if err == nil {
+		fmt.Fprintln(out, "courier: running; Ctrl-C to stop")
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+		case err = <-ls.failed:
+		}
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ls.stop(shut)
+	return errors.Join(err, srv.Shutdown(shut))
+}
+
+func report(srv *server.Server, w io.Writer) {
+	streams := srv.Streams()
+	fmt.Fprintf(w, "courier: data in %s, %d streams\n", srv.DataDir(), len(streams))
+	for _, s := range streams {
+		var msgs, bytes int64
+		for _, p := range s.Partitions {
+			msgs += p.Messages
+			bytes += p.Bytes
+		}
+		fmt.Fprintf(w, "  %s: %d partitions, %d messages, %d bytes, %d groups\n",
+			s.Config.Name, len(s.Partitions), msgs, bytes, len(srv.Groups(s.Config.Name)))
+	}
+}
+
+// readUsers reads user:password lines (blank lines and # comments
+// skipped); no file means no authentication.
+func readUsers(path string) (map[string]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("kafka users: %w", err)
+	}
+	users := map[string]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		u, p, ok := strings.Cut(line, ":")
+		if !ok || u == "" {
+			return nil, fmt.Errorf("kafka users: %s line %d: want user:password", path, i+1)
+		}
+		users[u] = p
+	}
+	return users, nil
+}
