@@ -1,0 +1,183 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
+	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
+	"github.com/courier-mq/courier/internal/broker"
+)
+
+// consumer is one Consume stream: a group member, the deliveries it holds
+// by delivery id, and the stream. Only the handler goroutine sends on the
+// stream and touches the map; a receive goroutine hands it the settles.
+type consumer struct {
+	s      *Server
+	st     courierv1connect.MessagingServiceConsumeServerStream
+	m      *broker.Member
+	out    map[uint64]*broker.Delivery
+	lastID uint64
+}
+
+// received is one message from the client, or why the receive side ended.
+type received struct {
+	req *courierv1.ConsumeRequest
+	err error
+}
+
+// Consume joins a group with the stream's first message, then sends
+// deliveries (the member's max in flight bounds the unsettled ones) and
+// answers each settle. When the stream ends for any reason the member
+// leaves, so its unsettled messages go back to the group at once.
+func (h *messaging) Consume(ctx context.Context, st courierv1connect.MessagingServiceConsumeServerStream) error {
+	first, err := st.Receive()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return h.s.apiError(invalidArg("consume: the stream ended before a join"))
+		}
+		return err
+	}
+	join := first.GetJoin()
+	if join == nil {
+		return h.s.apiError(invalidArg("consume: the first message must be a join"))
+	}
+	m, err := h.s.b.Join(join.GetStream(), join.GetGroup(), int(join.GetMaxInFlight()))
+	if err != nil {
+		return h.s.apiError(err)
+	}
+	defer m.Leave()
+	c := &consumer{s: h.s, st: st, m: m, out: map[uint64]*broker.Delivery{}}
+	if err := c.sendJoined(join); err != nil {
+		return err
+	}
+	reqs := make(chan received, 16)
+	stop := make(chan struct{})
+	defer close(stop)
+	go receiveLoop(st, reqs, stop)
+	return c.run(ctx, reqs)
+}
+
+// receiveLoop reads the client's messages until the stream ends. It ends
+// with the handler (stop), which closes the request body.
+func receiveLoop(st courierv1connect.MessagingServiceConsumeServerStream, reqs chan<- received, stop <-chan struct{}) {
+	for {
+		req, err := st.Receive()
+		select {
+		case reqs <- received{req, err}:
+		case <-stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (c *consumer) sendJoined(j *courierv1.Join) error {
+	mif := int(j.GetMaxInFlight())
+	if mif <= 0 {
+		gi, err := c.s.b.GroupInfo(j.GetStream(), j.GetGroup())
+		if err == nil {
+			mif = gi.Config.MaxInFlight
+		}
+	}
+	return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Joined{
+		Joined: &courierv1.Joined{MaxInFlight: int32(mif)}}})
+}
+
+// run is the stream's loop: deliveries out, settles in.
+func (c *consumer) run(ctx context.Context, reqs <-chan received) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.s.quit:
+			return nil
+		case <-c.m.Done():
+			return c.s.apiError(c.m.Err())
+		case d := <-c.m.C():
+			if err := c.deliver(d); err != nil {
+				return err
+			}
+		case r := <-reqs:
+			if errors.Is(r.err, io.EOF) {
+				return nil
+			}
+			if r.err != nil {
+				return r.err
+			}
+			if err := c.handle(r.req); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (c *consumer) deliver(d *broker.Delivery) error {
+	c.lastID++
+	c.out[c.lastID] = d
+	return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Delivery{
+		Delivery: &courierv1.Delivery{DeliveryId: c.lastID, Message: fromBroker(&d.Message)}}})
+}
+
+// handle answers one client message after the join: a settle.
+func (c *consumer) handle(req *courierv1.ConsumeRequest) error {
+	s := req.GetSettle()
+	if s == nil {
+		return c.s.apiError(invalidArg("consume: after the join, only settles are accepted"))
+	}
+	res := &courierv1.Settled{DeliveryId: s.GetDeliveryId()}
+	if err := c.settle(s); err != nil {
+		res.Error = c.settleError(err)
+	}
+	return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Settled{Settled: res}})
+}
+
+// errUnknownDelivery is a settle of an id this stream never sent.
+var errUnknownDelivery = errors.New("unknown delivery")
+
+func (c *consumer) settleError(err error) *courierv1.Error {
+	if errors.Is(err, errUnknownDelivery) {
+		return &courierv1.Error{Reason: "unknown_delivery", Message: "unknown_delivery: " + err.Error()}
+	}
+	return c.s.batchError(err)
+}
+
+// settle applies a settle to its delivery. An id this stream sent and
+// already settled is already_settled; one it never sent is
+// unknown_delivery.
+func (c *consumer) settle(s *courierv1.Settle) error {
+	id := s.GetDeliveryId()
+	d, ok := c.out[id]
+	if !ok {
+		if id != 0 && id <= c.lastID {
+			return fmt.Errorf("%w: delivery %d", broker.ErrAlreadySettled, id)
+		}
+		return fmt.Errorf("%w: delivery %d was not sent on this stream", errUnknownDelivery, id)
+	}
+	err := apply(d, s)
+	if s.GetAction() != courierv1.Settle_ACTION_IN_PROGRESS && !errors.Is(err, broker.ErrInvalid) {
+		delete(c.out, id)
+	}
+	return err
+}
+
+// apply runs a settle's action on a delivery.
+func apply(d *broker.Delivery, s *courierv1.Settle) error {
+	switch s.GetAction() {
+	case courierv1.Settle_ACTION_ACK:
+		return d.Ack()
+	case courierv1.Settle_ACTION_NACK:
+		return d.Nack(duration(s.GetDelay()))
+	case courierv1.Settle_ACTION_TERM:
+		return d.Term(s.GetError())
+	case courierv1.Settle_ACTION_REJECT:
+		return d.Reject(s.GetError())
+	case courierv1.Settle_ACTION_IN_PROGRESS:
+		return d.InProgress()
+	}
+	return invalidArg("settle: action %v: must be ack, nack, term, reject or in_progress", s.GetAction())
+}

@@ -1,0 +1,92 @@
+// Package api serves Courier's native API (proto/courier/v1): the
+// MessagingService and AdminService over Connect, gRPC and gRPC-Web, with
+// binary or JSON messages, on one HTTP port (HTTP/1.1 and h2c, so gRPC
+// clients work without TLS). Extra routes (health, metrics) share the port.
+//
+// # Model
+//
+// Every RPC is a thin translation onto the broker (internal/broker):
+//
+//   - Publish stores a message (delay becomes deliver_at = now + delay;
+//     expectations check the last offset); a subject no stream captures
+//     reaches live subscribers only and the answer names no stream.
+//   - PublishBatch reads a client stream and pipelines it: each message gets
+//     its offset as it arrives (so the order received is the order stored)
+//     while a collector waits for durability in order, at most 1024 at once.
+//     There is one result per message; a failed one does not stop the others.
+//   - Subscribe streams a subscription (absent start: live only) until the
+//     client goes away or the server shuts down; a subscription the broker
+//     cuts for slowness ends with slow_consumer.
+//   - Consume is a bidi stream: the first message joins a group; the handler
+//     goroutine then sends deliveries, numbered per stream by delivery_id,
+//     and answers each settle with Settled (error reasons already_settled,
+//     unknown_delivery, ...), while a receive goroutine reads the client's
+//     messages. The member's max in flight is the flow control. When the
+//     stream ends for any reason the member leaves, so its unsettled
+//     messages go back to the group at once.
+//   - Request waits for the first reply (default timeout 5s).
+//   - AdminService administers streams, groups (Kafka consumer groups'
+//     commits are listed too, kind "kafka") and dead letters.
+//
+// A request message is bounded (Options.MaxMessageBytes, default 8 MiB)
+// before it is read; a larger one fails with resource_exhausted.
+//
+// # Errors
+//
+// One table (errors.go) maps each broker error class to a Connect code
+// (hence a gRPC code and an HTTP status) and a stable reason. The message
+// starts with the reason ("stream_not_found: stream not found: orders") and
+// an ErrorInfo detail carries the reason (and, for wrong_last_offset, the
+// offset found).
+//
+//	broker class          code                 HTTP  reason
+//	ErrInvalid            invalid_argument     400   invalid_argument
+//	ErrTooLarge           invalid_argument     400   message_too_large
+//	ErrTooManyHeaders     invalid_argument     400   too_many_headers
+//	ErrReservedHeader     invalid_argument     400   reserved_header
+//	ErrStreamNotFound     not_found            404   stream_not_found
+//	ErrGroupNotFound      not_found            404   group_not_found
+//	ErrStreamExists       already_exists       409   stream_exists
+//	ErrGroupExists        already_exists       409   group_exists
+//	ErrSubjectCaptured    already_exists       409   subject_captured
+//	ErrWrongLastOffset    failed_precondition  400   wrong_last_offset
+//	ErrStreamHasGroups    failed_precondition  400   stream_has_groups
+//	ErrAlreadySettled     failed_precondition  400   already_settled
+//	ErrStreamFull         resource_exhausted   429   stream_full
+//	ErrSlowConsumer       resource_exhausted   429   slow_consumer
+//	ErrOffsetOutOfRange   out_of_range         400   offset_out_of_range
+//	ErrNoResponders       unavailable          503   no_responders
+//	ErrTimeout            deadline_exceeded    504   timeout
+//	ErrClosed             unavailable          503   closed
+//	ErrMemberLeft         aborted              409   member_left
+//	ErrStorage            internal             500   storage_failed
+//	(server shutdown)     unavailable          503   shutting_down
+//	(anything else)       internal             500   internal
+//
+// Internal errors are logged and answered without their text. Errors the
+// Connect runtime raises itself (malformed JSON: invalid_argument; a
+// message over the read bound: resource_exhausted) carry its own message.
+// A settle that fails answers Settled.error with a reason from the same
+// table, or unknown_delivery for an id this stream never sent.
+//
+// # With curl
+//
+// Connect's unary protocol is plain HTTP POST with a JSON body; bytes
+// fields (payload, key) are base64:
+//
+//	curl -H 'Content-Type: application/json' \
+//	  -d '{"config":{"name":"orders","subjects":["orders.>"]}}' \
+//	  http://localhost:7070/courier.v1.AdminService/CreateStream
+//
+//	curl -H 'Content-Type: application/json' \
+//	  -d '{"message":{"subject":"orders.eu.created","payload":"aGVsbG8="}}' \
+//	  http://localhost:7070/courier.v1.MessagingService/Publish
+//	{"stream":"orders","offset":"0"}
+//
+//	curl -H 'Content-Type: application/json' -d '{"stream":"orders"}' \
+//	  http://localhost:7070/courier.v1.AdminService/ReadMessages
+//
+//	curl -H 'Content-Type: application/json' -d '{"name":"nope"}' \
+//	  http://localhost:7070/courier.v1.AdminService/GetStream
+//	{"code":"not_found","message":"stream_not_found: stream not found: nope","details":[...]}
+package api

@@ -1,0 +1,137 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
+	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
+	"github.com/courier-mq/courier/internal/broker"
+)
+
+// batchInFlight bounds how many messages of one PublishBatch wait for
+// durability at once; the receive loop stops reading beyond it.
+const batchInFlight = 1024
+
+// defaultRequestTimeout is Request's timeout when the request sets none.
+const defaultRequestTimeout = 5 * time.Second
+
+// messaging implements MessagingService.
+type messaging struct {
+	courierv1connect.UnimplementedMessagingServiceHandler
+	s *Server
+}
+
+// toPublish converts a publish request into a message and expectations.
+func toPublish(req *courierv1.PublishRequest) (*broker.Message, broker.Expect, error) {
+	if req.GetMessage() == nil {
+		return nil, broker.Expect{}, invalidArg("message is required")
+	}
+	m := toBroker(req.GetMessage())
+	if d := req.GetDelay(); d != nil {
+		if d.AsDuration() < 0 {
+			return nil, broker.Expect{}, invalidArg("delay %v: must not be negative", d.AsDuration())
+		}
+		m.DeliverAt = time.Now().Add(d.AsDuration())
+	}
+	return m, broker.Expect{LastOffset: req.ExpectLastOffset, LastSubjectOffset: req.ExpectLastSubjectOffset}, nil
+}
+
+func fromAck(a broker.PubAck) *courierv1.PublishResponse {
+	return &courierv1.PublishResponse{Stream: a.Stream, Partition: int32(a.Partition),
+		Offset: a.Offset, Duplicate: a.Duplicate}
+}
+
+func (h *messaging) Publish(ctx context.Context, req *courierv1.PublishRequest) (*courierv1.PublishResponse, error) {
+	m, exp, err := toPublish(req)
+	if err != nil {
+		return nil, h.s.apiError(err)
+	}
+	ack, err := h.s.b.Publish(ctx, m, exp)
+	if err != nil {
+		return nil, h.s.apiError(err)
+	}
+	return fromAck(ack), nil
+}
+
+// pendingPub is one batch message on its way: its wait, or the error it
+// failed with at once.
+type pendingPub struct {
+	wait func(context.Context) (broker.PubAck, error)
+	err  error
+}
+
+// PublishBatch stores messages in the order received, pipelined: each is
+// given its offset as it arrives (PublishAsync) while a collector waits for
+// durability in order, at most batchInFlight at once.
+func (h *messaging) PublishBatch(ctx context.Context, st courierv1connect.MessagingServicePublishBatchServerStream) (*courierv1.PublishBatchResponse, error) {
+	pending := make(chan pendingPub, batchInFlight)
+	collected := make(chan []*courierv1.PublishResult, 1)
+	go func() { collected <- h.collect(ctx, pending) }()
+	err := h.receiveBatch(st, pending)
+	close(pending)
+	results := <-collected
+	if err != nil {
+		return nil, h.s.apiError(err)
+	}
+	return &courierv1.PublishBatchResponse{Results: results}, nil
+}
+
+// receiveBatch reads the client's messages until it closes its side.
+func (h *messaging) receiveBatch(st courierv1connect.MessagingServicePublishBatchServerStream, pending chan<- pendingPub) error {
+	for {
+		req, err := st.Receive()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		m, exp, err := toPublish(req.GetPublish())
+		if err != nil {
+			pending <- pendingPub{err: err}
+			continue
+		}
+		wait, err := h.s.b.PublishAsync(m, exp)
+		pending <- pendingPub{wait: wait, err: err}
+	}
+}
+
+// collect waits for each message in order and builds the results.
+func (h *messaging) collect(ctx context.Context, pending <-chan pendingPub) []*courierv1.PublishResult {
+	var out []*courierv1.PublishResult
+	for p := range pending {
+		err := p.err
+		var ack broker.PubAck
+		if err == nil {
+			ack, err = p.wait(ctx)
+		}
+		if err != nil {
+			out = append(out, &courierv1.PublishResult{Error: h.s.batchError(err)})
+			continue
+		}
+		out = append(out, &courierv1.PublishResult{Ack: fromAck(ack)})
+	}
+	return out
+}
+
+// Request publishes with a private reply subject and answers with the
+// first reply, within the request's timeout (default 5s).
+func (h *messaging) Request(ctx context.Context, req *courierv1.RequestRequest) (*courierv1.RequestResponse, error) {
+	if req.GetMessage() == nil {
+		return nil, h.s.apiError(invalidArg("message is required"))
+	}
+	timeout := duration(req.GetTimeout())
+	if timeout <= 0 {
+		timeout = defaultRequestTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	reply, err := h.s.b.Request(ctx, toBroker(req.GetMessage()))
+	if err != nil {
+		return nil, h.s.apiError(err)
+	}
+	return &courierv1.RequestResponse{Reply: fromBroker(reply)}, nil
+}

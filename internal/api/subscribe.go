@@ -1,0 +1,40 @@
+package api
+
+import (
+	"context"
+
+	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
+	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
+	"github.com/courier-mq/courier/internal/broker"
+)
+
+// Subscribe streams every message matching the pattern, from the start
+// position (absent: live only). It ends cleanly when the client goes away
+// or the server shuts down, and with slow_consumer when the broker cuts a
+// subscription that fell a whole buffer behind.
+func (h *messaging) Subscribe(ctx context.Context, req *courierv1.SubscribeRequest, st courierv1connect.MessagingServiceSubscribeServerStream) error {
+	sub, err := h.s.b.Subscribe(req.GetPattern(), toStart(req.GetStart(), broker.StartLatest), 0)
+	if err != nil {
+		return h.s.apiError(err)
+	}
+	defer sub.Close()
+	// Headers go out now, so the client knows the subscription is live
+	// before the first message.
+	if err := st.SendHeaders(); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.s.quit:
+			return nil
+		case <-sub.Done():
+			return h.s.apiError(sub.Err())
+		case m := <-sub.Messages():
+			if err := st.Send(&courierv1.SubscribeResponse{Message: fromBroker(m)}); err != nil {
+				return err
+			}
+		}
+	}
+}
