@@ -10,7 +10,9 @@ import (
 // *server.Server (and a *broker.Broker) satisfies it.
 type Backend interface {
 	// Offset-level access to a stream partition.
-	AppendBatch(ctx context.Context, stream string, part int, batch []byte) (int64, error)
+	// AppendBatchAsync assigns a batch its offsets and copies it; the
+	// returned wait returns once the batch is durable.
+	AppendBatchAsync(stream string, part int, batch []byte) (int64, func(context.Context) error, error)
 	ReadPartition(stream string, part int, buf []byte, offset int64, maxBytes int) (broker.Chunk, error)
 	WaitPartition(ctx context.Context, stream string, part int, offset int64) error
 	PartitionOffsets(stream string, part int) (start, hw int64, err error)

@@ -16,20 +16,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// outboundQueue bounds the responses waiting for a connection's writer.
-const outboundQueue = 64
-
-// maxCoalesce bounds how many bytes of responses one write gathers.
-const maxCoalesce = 1 << 20
-
 // conn is one client connection: the reader parses and handles requests
-// one at a time; the writer writes their responses in order.
+// one at a time, in order; the writer writes their responses in the same
+// order (conn_write.go). A Produce is handled up to the assignment of its
+// offsets; the writer waits for its durability, so the reader goes on.
 type conn struct {
 	s      *Server
 	nc     net.Conn
 	ctx    context.Context // ends when the connection closes
 	cancel context.CancelFunc
-	out    chan []byte // encoded responses; closed by the reader when it ends
+	out    chan outFrame // closed by the reader when it ends
 
 	closeOnce sync.Once
 	draining  atomic.Bool
@@ -63,7 +59,7 @@ func preAuth(key int16) bool {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, out: make(chan []byte, outboundQueue)}
+	c := &conn{s: s, nc: nc, out: make(chan outFrame, outboundQueue)}
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	return c
 }
@@ -111,19 +107,21 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
-		var resp []byte
+		var f outFrame
 		if c.rawSASL {
+			var resp []byte
 			resp, err = c.rawAuthenticate(body)
+			f.bufs = net.Buffers{resp}
 		} else {
-			resp, err = c.handle(body)
+			f, err = c.handle(body)
 		}
 		if err != nil {
 			c.s.log.Info("kafka: closing connection", "remote", c.nc.RemoteAddr(), "client", c.clientID, "err", err)
 			return
 		}
-		if resp != nil {
+		if f.await != nil || len(f.bufs) > 0 {
 			select {
-			case c.out <- resp:
+			case c.out <- f:
 			case <-c.ctx.Done():
 				return
 			}
@@ -225,35 +223,54 @@ func parseRequest(body []byte) (request, string, error) {
 	return rq, id, nil
 }
 
-// handle parses and serves one request and returns its encoded response,
-// or nil when there is none (acks=0 produce).
-func (c *conn) handle(body []byte) ([]byte, error) {
+// handle parses and serves one request and returns its place in the
+// response queue: ready bytes, none (never for now: acks=0 produce still
+// waits, to close the connection if a write fails), or a deferred frame.
+func (c *conn) handle(body []byte) (outFrame, error) {
 	if c.s.authRequired() && !c.authed && len(body) >= 2 {
 		if key := int16(binary.BigEndian.Uint16(body)); !preAuth(key) {
-			return nil, closeErr("API key %d (%s) before SASL authentication", key, kmsg.NameForKey(key))
+			return outFrame{}, closeErr("API key %d (%s) before SASL authentication", key, kmsg.NameForKey(key))
 		}
 	}
 	rq, clientID, err := parseRequest(body)
 	if err != nil {
-		return nil, err
+		return outFrame{}, err
 	}
 	c.clientID = clientID
 	var resp kmsg.Response
 	if rq.req == nil {
 		resp = unsupportedApiVersions()
 	} else if resp, err = lookup(rq.key).handle(c, rq.req); err != nil {
-		return nil, err
+		c.takeReadBufs()()
+		return outFrame{}, err
 	}
-	defer c.releaseReadBufs() // fetched data is copied into the response
-	if resp == nil {
-		return nil, nil
+	switch r := resp.(type) {
+	case nil:
+		return outFrame{}, nil
+	case deferred:
+		return outFrame{await: func() (net.Buffers, error) {
+			resp, err := r.finish()
+			if err != nil || resp == nil {
+				return nil, err
+			}
+			return net.Buffers{encodeResponse(rq.key, rq.corr, resp)}, nil
+		}}, nil
+	case *kmsg.FetchResponse:
+		// The frame points into the read buffers until it is written.
+		return outFrame{bufs: encodeFetch(rq.corr, r), release: c.takeReadBufs()}, nil
 	}
-	return encodeResponse(rq.key, rq.corr, resp), nil
+	return outFrame{bufs: net.Buffers{encodeResponse(rq.key, rq.corr, resp)}}, nil
+}
+
+// deferred is a response that is complete only later: finish, called by
+// the writer in request order, waits for it and returns it (nil for no
+// response), or an error that closes the connection.
+type deferred interface {
+	finish() (kmsg.Response, error)
 }
 
 // readBufs lends fetch handlers buffers to read stored batches into; the
-// batches are copied into the encoded response, after which the buffers
-// go back to the pool (the reader handles one request at a time).
+// response is written from them, after which they go back to the pool.
 var readBufs = sync.Pool{New: func() any { return []byte(nil) }}
 
 // borrowReadBuf returns a buffer for one partition read. Reader only.
@@ -262,14 +279,18 @@ func (c *conn) borrowReadBuf() []byte { return readBufs.Get().([]byte)[:0] }
 // keepReadBuf records a buffer lent out for the current request.
 func (c *conn) keepReadBuf(b []byte) { c.lent = append(c.lent, b) }
 
-func (c *conn) releaseReadBufs() {
-	for i, b := range c.lent {
-		if cap(b) <= 16<<20 {
-			readBufs.Put(b[:0])
+// takeReadBufs hands the current request's buffers to the returned
+// function, which puts them back in the pool.
+func (c *conn) takeReadBufs() func() {
+	lent := c.lent
+	c.lent = nil
+	return func() {
+		for _, b := range lent {
+			if cap(b) <= 16<<20 {
+				readBufs.Put(b[:0])
+			}
 		}
-		c.lent[i] = nil
 	}
-	c.lent = c.lent[:0]
 }
 
 // encodeResponse frames a response: size, correlation id, the header's
@@ -284,35 +305,4 @@ func encodeResponse(key int16, corr int32, resp kmsg.Response) []byte {
 	b = resp.AppendTo(b)
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
 	return b
-}
-
-// writeLoop writes responses in order, gathering those already queued
-// into one write. When the reader ends it writes what is left and closes
-// the connection.
-func (c *conn) writeLoop() {
-	defer c.close()
-	var buf []byte
-	for first := range c.out {
-		buf = append(buf[:0], first...)
-	gather:
-		for len(buf) < maxCoalesce {
-			select {
-			case b, ok := <-c.out:
-				if !ok {
-					break gather
-				}
-				buf = append(buf, b...)
-			default:
-				break gather
-			}
-		}
-		c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
-		if _, err := c.nc.Write(buf); err != nil {
-			c.s.log.Debug("kafka: write", "remote", c.nc.RemoteAddr(), "err", err)
-			return
-		}
-		if cap(buf) > maxCoalesce {
-			buf = nil
-		}
-	}
 }

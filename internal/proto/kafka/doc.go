@@ -32,11 +32,17 @@
 // parses the request header (v1, or v2 for flexible versions) and the body
 // with kmsg, and handles requests one at a time, in order, as Kafka does;
 // the writer writes the responses in request order, so clients may
-// pipeline. An unknown API key, an unsupported version (except for
+// pipeline. A Produce is handled only up to the assignment of its
+// offsets: the writer waits for its batches to be durable before
+// answering it, while the reader goes on with the next requests, so
+// produce requests in flight on one connection share fsyncs. Fetch
+// responses are written with writev from the buffers the stored batches
+// were read into. An unknown API key, an unsupported version (except for
 // ApiVersions, which answers UNSUPPORTED_VERSION) or a request that does
 // not parse closes the connection. A panic in a handler closes only its
-// connection. Slow-consumer rule: at most outboundQueue responses wait for
-// the writer (the reader stops reading while the queue is full), and a
+// connection. Slow-consumer rule: at most outboundQueue requests are in
+// flight, handled but not answered (the reader stops reading while the
+// queue is full), and a
 // write that makes no progress for Options.WriteTimeout closes the
 // connection.
 //

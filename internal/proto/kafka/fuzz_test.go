@@ -50,6 +50,11 @@ func FuzzKafkaRequest(f *testing.F) {
 		var cancel context.CancelFunc
 		c.ctx, cancel = context.WithTimeout(c.ctx, 20*time.Millisecond) // bounds long polls
 		defer cancel()
-		c.handle(body)
+		if fr, err := c.handle(body); err == nil {
+			fr.resolve() // a Produce waits for its batches
+			if fr.release != nil {
+				fr.release()
+			}
+		}
 	})
 }

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -17,9 +18,19 @@ import (
 // with no state for it (after a restart, or once an idle state was pruned),
 // the state is rebuilt from the producer's batches stored in the last
 // rebuildWindow (producers_rebuild.go), so a retry that spans a restart is
-// recognised. An append that times out (REQUEST_TIMED_OUT) may still have
-// been stored, and is not recorded here, so its retry within the same
-// process is stored again.
+// recognised.
+//
+// Under pipelining (00_produce.go) a batch is recorded when it gets its
+// offsets, before it is durable, so that the producer's next batch, which
+// may already be on its way, is checked against it. A retry of a batch
+// still in flight is a duplicate and is answered once the original is
+// durable, with the original's offset (or its error). If the write of a
+// recorded batch fails, the record is undone (forget): the state goes
+// back to expecting that batch, so its retry is accepted, and the
+// producer's later batches, refused meanwhile with
+// OUT_OF_ORDER_SEQUENCE_NUMBER, are sent again after it, as Kafka clients
+// do. A batch whose wait times out (REQUEST_TIMED_OUT) stays recorded: it
+// is still being written, and its retry is a duplicate.
 type producers struct {
 	mu     sync.Mutex
 	nextID int64
@@ -39,9 +50,9 @@ type producerKey struct {
 }
 
 // producerState is one producer's sequence in one partition. mu is held
-// across the append of the producer's batch, so that check, append and
-// record are one step per producer and partition; only that producer
-// waits on it.
+// across the check, the assignment of offsets and the record of a batch
+// (not across its write), so that they are one step per producer and
+// partition; only that producer waits on it.
 type producerState struct {
 	mu      sync.Mutex
 	used    time.Time // guarded by producers.mu
@@ -53,9 +64,20 @@ type producerState struct {
 	rebuilt bool // rebuild from the log was tried
 }
 
+// sentBatch is a recorded batch: its sequences, its offset, and how to
+// wait for it to be durable (nil when it was read back from the log).
 type sentBatch struct {
 	first, last int32
 	offset      int64
+	wait        func(context.Context) error
+}
+
+// durable returns how to wait for the batch to be durable.
+func (b *sentBatch) durable() func(context.Context) error {
+	if b.wait == nil {
+		return func(context.Context) error { return nil }
+	}
+	return b.wait
 }
 
 func newProducers() *producers {
@@ -100,34 +122,36 @@ func (p *producers) lock(k producerKey) *producerState {
 	return st
 }
 
-// check says whether a batch may be appended: it returns the offset of
-// an earlier identical batch (dup), or an error code.
-func (st *producerState) check(epoch int16, first, count int32) (dup int64, isDup bool, code int16) {
+// check says whether a batch may be appended: it returns an earlier
+// identical batch (dup), or an error code.
+func (st *producerState) check(epoch int16, first, count int32) (dup *sentBatch, code int16) {
 	last := first + count - 1
 	switch {
 	case st.fresh:
-		return 0, false, 0
+		return nil, 0
 	case epoch < st.epoch:
-		return 0, false, kerr.InvalidProducerEpoch.Code
+		return nil, kerr.InvalidProducerEpoch.Code
 	case epoch > st.epoch:
 		if first != 0 {
-			return 0, false, kerr.OutOfOrderSequenceNumber.Code
+			return nil, kerr.OutOfOrderSequenceNumber.Code
 		}
-		return 0, false, 0
+		return nil, 0
 	}
 	for i := range st.nrecent {
-		if b := st.recent[i]; b.first == first && b.last == last {
-			return b.offset, true, 0
+		if b := &st.recent[i]; b.first == first && b.last == last {
+			d := *b
+			return &d, 0
 		}
 	}
 	if first != st.next {
-		return 0, false, kerr.OutOfOrderSequenceNumber.Code
+		return nil, kerr.OutOfOrderSequenceNumber.Code
 	}
-	return 0, false, 0
+	return nil, 0
 }
 
-// record notes an appended batch.
-func (st *producerState) record(epoch int16, first, count int32, offset int64) {
+// record notes a batch that has its offsets (wait: how to wait for it to
+// be durable, nil if it is) and returns the record.
+func (st *producerState) record(epoch int16, first, count int32, offset int64, wait func(context.Context) error) sentBatch {
 	if st.fresh || epoch != st.epoch {
 		st.nrecent = 0
 	}
@@ -141,6 +165,24 @@ func (st *producerState) record(epoch int16, first, count int32, offset int64) {
 		copy(st.recent[:], st.recent[1:])
 		st.nrecent--
 	}
-	st.recent[st.nrecent] = sentBatch{first: first, last: last, offset: offset}
+	b := sentBatch{first: first, last: last, offset: offset, wait: wait}
+	st.recent[st.nrecent] = b
 	st.nrecent++
+	return b
+}
+
+// forget undoes the record of a batch whose write failed, and of the
+// batches recorded after it: the state expects that batch again. It does
+// nothing if the batch is no longer among the recent ones (an earlier
+// failure, or a new epoch, already replaced it).
+func (st *producerState) forget(b sentBatch) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for i := range st.nrecent {
+		if r := st.recent[i]; r.first == b.first && r.last == b.last && r.offset == b.offset {
+			clear(st.recent[i:st.nrecent])
+			st.nrecent, st.next = i, b.first
+			return
+		}
+	}
 }

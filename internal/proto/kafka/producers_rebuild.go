@@ -48,7 +48,7 @@ func (st *producerState) replay(data []byte, id int64) {
 		if int64(be.Uint64(data[offProducerID:])) == id {
 			count := int32(be.Uint32(data[offLastDelta:])) + 1
 			st.record(int16(be.Uint16(data[offEpoch:])), int32(be.Uint32(data[offBaseSeq:])), count,
-				int64(be.Uint64(data[0:])))
+				int64(be.Uint64(data[0:])), nil)
 		}
 		data = data[n:]
 	}
