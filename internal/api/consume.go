@@ -20,7 +20,14 @@ type consumer struct {
 	m      *broker.Member
 	out    map[uint64]*broker.Delivery
 	lastID uint64
+	// sweepAt is the size of out at which stale deliveries (taken back by
+	// the broker, never settled here) are forgotten; it keeps out bounded
+	// by about twice what is really out.
+	sweepAt int
 }
+
+// minSweep is the smallest sweepAt.
+const minSweep = 64
 
 // received is one message from the client, or why the receive side ended.
 type received struct {
@@ -49,7 +56,7 @@ func (h *messaging) Consume(ctx context.Context, st courierv1connect.MessagingSe
 		return h.s.apiError(err)
 	}
 	defer m.Leave()
-	c := &consumer{s: h.s, st: st, m: m, out: map[uint64]*broker.Delivery{}}
+	c := &consumer{s: h.s, st: st, m: m, out: map[uint64]*broker.Delivery{}, sweepAt: minSweep}
 	if err := c.sendJoined(join); err != nil {
 		return err
 	}
@@ -119,8 +126,22 @@ func (c *consumer) run(ctx context.Context, reqs <-chan received) error {
 func (c *consumer) deliver(d *broker.Delivery) error {
 	c.lastID++
 	c.out[c.lastID] = d
+	if len(c.out) >= c.sweepAt {
+		c.sweep()
+	}
 	return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Delivery{
 		Delivery: &courierv1.Delivery{DeliveryId: c.lastID, Message: fromBroker(&d.Message)}}})
+}
+
+// sweep forgets the deliveries the broker took back. A settle of one of
+// their ids then answers already_settled, as the broker would.
+func (c *consumer) sweep() {
+	for id, d := range c.out {
+		if d.Stale() {
+			delete(c.out, id)
+		}
+	}
+	c.sweepAt = max(2*len(c.out), minSweep)
 }
 
 // handle answers one client message after the join: a settle.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect/v2"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
@@ -129,4 +130,127 @@ func TestAPIConsumeAckAndLeave(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAPIConsumeSettles(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			e := startEnv(t, Options{})
+			mc, _ := e.clients(p.opts...)
+			e.createStream(t, "jobs", "jobs.>")
+			e.createStream(t, "dlq", "dlq.>")
+			if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs", DeadLetter: "dlq.jobs"}); err != nil {
+				t.Fatal(err)
+			}
+			e.publishN(t, "jobs.a", 3)
+			c := e.join(t, mc, "jobs", "w", 2)
+			d0, d1 := c.delivery(), c.delivery()
+
+			// In progress keeps the delivery: it can still be acked.
+			if s := c.settle(d0.DeliveryId, courierv1.Settle_ACTION_IN_PROGRESS, 0); s.Error != nil {
+				t.Fatalf("in progress: %v", s.Error)
+			}
+			if len(c.queued) != 0 {
+				t.Fatalf("max in flight 2 exceeded: %v arrived", c.queued)
+			}
+			if s := c.settle(d0.DeliveryId, courierv1.Settle_ACTION_ACK, 0); s.Error != nil {
+				t.Fatalf("ack after in progress: %v", s.Error)
+			}
+			if s := c.settle(d0.DeliveryId, courierv1.Settle_ACTION_ACK, 0); s.Error.GetReason() != "already_settled" {
+				t.Fatalf("second ack: %v, want already_settled", s)
+			}
+			if s := c.settle(999, courierv1.Settle_ACTION_ACK, 0); s.Error.GetReason() != "unknown_delivery" {
+				t.Fatalf("ack of an unknown id: %v, want unknown_delivery", s)
+			}
+			if s := c.settle(d1.DeliveryId, courierv1.Settle_ACTION_UNSPECIFIED, 0); s.Error.GetReason() != "invalid_argument" {
+				t.Fatalf("settle without an action: %v, want invalid_argument", s)
+			}
+
+			// Nack with a delay: redelivered no earlier, counted twice.
+			const delay = 200 * time.Millisecond
+			nacked := time.Now()
+			if s := c.settle(d1.DeliveryId, courierv1.Settle_ACTION_NACK, delay); s.Error != nil {
+				t.Fatalf("nack: %v", s.Error)
+			}
+			d2 := c.delivery()
+			if string(d2.Message.Payload) != "m2" {
+				t.Fatalf("after the nack got %v, want m2", d2)
+			}
+			again := c.delivery()
+			if waited := time.Since(nacked); string(again.Message.Payload) != "m1" || again.Message.Deliveries != 2 || waited < delay {
+				t.Fatalf("redelivery %v after %v, want m1 on its second delivery after %v", again, waited, delay)
+			}
+			if again.DeliveryId == d1.DeliveryId {
+				t.Fatal("a redelivery reused its delivery id")
+			}
+
+			// Term dead-letters with the error text.
+			if s := c.settle(again.DeliveryId, courierv1.Settle_ACTION_TERM, 0); s.Error != nil {
+				t.Fatalf("term: %v", s.Error)
+			}
+			c.settle(d2.DeliveryId, courierv1.Settle_ACTION_ACK, 0)
+			letter := waitLetter(t, e, "dlq")
+			if string(letter.Payload) != "m1" || header(letter, "courier-dlq-reason") != "terminated" ||
+				header(letter, "courier-dlq-error") != "bad input" || header(letter, "courier-dlq-group") != "w" {
+				t.Fatalf("dead letter %v", letter)
+			}
+		})
+	}
+}
+
+// waitLetter reads the first message of a dead-letter stream through the
+// API, polling until the group's dead-letter goroutine has stored it.
+func waitLetter(t *testing.T, e *testEnv, stream string) *courierv1.Message {
+	t.Helper()
+	_, ac := e.clients()
+	ctx := testCtx(t)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		res, err := ac.ReadMessages(ctx, &courierv1.ReadMessagesRequest{Stream: stream})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Messages) > 0 {
+			return res.Messages[0]
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("no dead letter arrived")
+		}
+	}
+}
+
+func header(m *courierv1.Message, k string) string {
+	for _, h := range m.Headers {
+		if h.Key == k {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+func TestAPIConsumeBadJoins(t *testing.T) {
+	e := startEnv(t, Options{})
+	mc, _ := e.clients()
+	e.createStream(t, "jobs", "jobs.>")
+	try := func(first *courierv1.ConsumeRequest) error {
+		st, err := mc.Consume(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if err := st.Send(first); err != nil {
+			t.Fatal(err)
+		}
+		_, err = st.Receive()
+		return err
+	}
+	err := try(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Settle{Settle: &courierv1.Settle{DeliveryId: 1}}})
+	wantErr(t, err, connect.CodeInvalidArgument, "invalid_argument")
+	err = try(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Join{Join: &courierv1.Join{Stream: "jobs", Group: "nope"}}})
+	wantErr(t, err, connect.CodeNotFound, "group_not_found")
+	err = try(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Join{Join: &courierv1.Join{Stream: "nope", Group: "g"}}})
+	wantErr(t, err, connect.CodeNotFound, "group_not_found") // the broker looks the group up by stream and name
 }

@@ -29,7 +29,7 @@
 //     commits are listed too, kind "kafka") and dead letters.
 //
 // A request message is bounded (Options.MaxMessageBytes, default 8 MiB)
-// before it is read; a larger one fails with resource_exhausted.
+// before it is read; a larger one fails with request_too_large.
 //
 // # Errors
 //
@@ -61,11 +61,14 @@
 //	ErrMemberLeft         aborted              409   member_left
 //	ErrStorage            internal             500   storage_failed
 //	(server shutdown)     unavailable          503   shutting_down
+//	(undecodable request) invalid_argument     400   invalid_argument
+//	(over the read bound) resource_exhausted   429   request_too_large
 //	(anything else)       internal             500   internal
 //
 // Internal errors are logged and answered without their text. Errors the
-// Connect runtime raises itself (malformed JSON: invalid_argument; a
-// message over the read bound: resource_exhausted) carry its own message.
+// Connect runtime raises while reading a request (malformed JSON, a message
+// over the read bound) get a reason and an ErrorInfo too. Unknown JSON
+// fields are ignored, so that newer clients work with older servers.
 // A settle that fails answers Settled.error with a reason from the same
 // table, or unknown_delivery for an id this stream never sent.
 //

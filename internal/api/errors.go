@@ -103,3 +103,40 @@ func (s *Server) batchError(err error) *courierv1.Error {
 	}
 	return &courierv1.Error{Reason: reason, Message: reason + ": " + err.Error()}
 }
+
+// explainReceiveErrors gives the errors the Connect runtime raises while
+// reading a request message (malformed JSON or protobuf, a message over
+// the read bound) a reason and an ErrorInfo, like every other error.
+func (s *Server) explainReceiveErrors(next connect.ServerFunc) connect.ServerFunc {
+	return func(ctx context.Context, spec connect.Spec, st connect.ServerStream) error {
+		return next(ctx, spec, receiveErrors{st})
+	}
+}
+
+// receiveErrors is a ServerStream whose Receive explains its errors.
+type receiveErrors struct{ connect.ServerStream }
+
+func (r receiveErrors) Receive(msg any) error {
+	err := r.ServerStream.Receive(msg)
+	var ce *connect.Error
+	if err == nil || !errors.As(err, &ce) {
+		return err
+	}
+	switch ce.Code() {
+	case connect.CodeInvalidArgument:
+		return withReason(connect.CodeInvalidArgument, "invalid_argument", ce.Message(), err)
+	case connect.CodeResourceExhausted:
+		return withReason(connect.CodeResourceExhausted, "request_too_large", ce.Message(), err)
+	}
+	return err
+}
+
+// withReason builds an error whose message starts with reason and that
+// carries an ErrorInfo detail.
+func withReason(code connect.Code, reason, msg string, cause error) *connect.Error {
+	e := connect.NewError(code, reason+": "+msg).WithCause(cause)
+	if d, err := connectproto.NewErrorDetail(&courierv1.ErrorInfo{Reason: reason}); err == nil {
+		e = e.WithDetail(d)
+	}
+	return e
+}

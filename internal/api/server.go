@@ -54,7 +54,7 @@ func New(b *broker.Broker, o Options) *Server {
 		o.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	s := &Server{b: b, log: o.Logger, quit: make(chan struct{})}
-	cs := connect.NewServer(s.recoverPanics)
+	cs := connect.NewServer(s.recoverPanics, s.explainReceiveErrors)
 	courierv1connect.RegisterMessagingServiceHandler(cs, &messaging{s: s})
 	courierv1connect.RegisterAdminServiceHandler(cs, &admin{s: s})
 	mux := http.NewServeMux()
