@@ -32,12 +32,18 @@ type Options struct {
 	// MaxMessageBytes bounds one request message before it is read
 	// (default 8 MiB); a larger one fails with resource_exhausted.
 	MaxMessageBytes int
+
+	// subscriptionBuffer is each Subscribe's broker buffer (0: the
+	// broker's default); tests make it small to reach the slow-consumer
+	// rule.
+	subscriptionBuffer int
 }
 
 // Server serves the native API over HTTP/1.1 and h2c on one port.
 type Server struct {
 	b     *broker.Broker
 	log   *slog.Logger
+	opts  Options
 	http  *http.Server
 	conns atomic.Int64
 
@@ -53,7 +59,7 @@ func New(b *broker.Broker, o Options) *Server {
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = DefaultMaxMessageBytes
 	}
-	s := &Server{b: b, log: o.Logger, quit: make(chan struct{})}
+	s := &Server{b: b, log: o.Logger, opts: o, quit: make(chan struct{})}
 	cs := connect.NewServer(s.recoverPanics, s.explainReceiveErrors)
 	courierv1connect.RegisterMessagingServiceHandler(cs, &messaging{s: s})
 	courierv1connect.RegisterAdminServiceHandler(cs, &admin{s: s})

@@ -13,7 +13,7 @@ import (
 // or the server shuts down, and with slow_consumer when the broker cuts a
 // subscription that fell a whole buffer behind.
 func (h *messaging) Subscribe(ctx context.Context, req *courierv1.SubscribeRequest, st courierv1connect.MessagingServiceSubscribeServerStream) error {
-	sub, err := h.s.b.Subscribe(req.GetPattern(), toStart(req.GetStart(), broker.StartLatest), 0)
+	sub, err := h.s.b.Subscribe(req.GetPattern(), toStart(req.GetStart(), broker.StartLatest), h.s.opts.subscriptionBuffer)
 	if err != nil {
 		return h.s.apiError(err)
 	}
