@@ -56,6 +56,7 @@ type Broker struct {
 	core    subject.Index[*Subscription] // live subscribers
 	subs    map[*Subscription]struct{}
 	groups  map[string]*group // by stream + "/" + name
+	fsync   histogram         // every fsync of the partition logs (stats.go)
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -78,6 +79,7 @@ func Open(o Options) (*Broker, error) {
 	b := &Broker{opts: o, kv: o.Meta, lg: o.Logger, streams: map[string]*stream{},
 		subs: map[*Subscription]struct{}{}, groups: map[string]*group{}}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.opts.Log.OnSync = b.syncHook(o.Log.OnSync)
 	if err := b.loadStreams(); err != nil {
 		b.Close()
 		return nil, err

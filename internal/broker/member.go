@@ -103,9 +103,11 @@ func (m *Member) pump() {
 				return
 			}
 		}
+		size := int64(msgSize(&d.Message)) // before the consumer owns d
 		select {
 		case m.c <- d:
 			m.taken()
+			m.g.st.ctr.addOut(1, size)
 		case <-m.revoke:
 			m.requeue(d)
 		case <-m.done:

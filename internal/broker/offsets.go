@@ -77,6 +77,7 @@ func (b *Broker) AppendBatchAsync(stream string, part int, batch []byte) (int64,
 	if err != nil {
 		return 0, nil, logError(err)
 	}
+	s.ctr.batchIn(batch)
 	return off, func(ctx context.Context) error { return logError(wait(ctx)) }, nil
 }
 
@@ -126,11 +127,12 @@ func captures(patterns []string, subj string) bool {
 // ReadPartition reads stored batches from offset, into buf when it is
 // large enough (see log.ReadInto).
 func (b *Broker) ReadPartition(stream string, part int, buf []byte, offset int64, maxBytes int) (Chunk, error) {
-	_, l, err := b.partLogOf(stream, part)
+	s, l, err := b.partLogOf(stream, part)
 	if err != nil {
 		return Chunk{}, err
 	}
 	c, err := l.ReadInto(buf, offset, maxBytes)
+	s.ctr.chunkOut(err, c.Data, offset)
 	return c, logError(err)
 }
 

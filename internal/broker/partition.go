@@ -169,6 +169,7 @@ func (p *partition) append(m *Message, exp Expect) (func(context.Context) (PubAc
 		return nil, logError(err)
 	}
 	ack.Offset = off
+	p.s.ctr.addIn(1, int64(msgSize(m)))
 	return func(ctx context.Context) (PubAck, error) { return ack, logError(wait(ctx)) }, nil
 }
 

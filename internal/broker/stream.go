@@ -22,6 +22,7 @@ type stream struct {
 	mu    sync.RWMutex
 	cfg   StreamConfig
 	parts []*partition
+	ctr   streamCounters // traffic, for Stats (stats.go)
 }
 
 // StreamInfo describes a stream and its partitions.

@@ -207,8 +207,11 @@ func (f *follower) step(ctx context.Context, off int64) (int64, error) {
 		if !subject.Match(f.sub.pattern, recordSubject(&r, f.name)) {
 			return true
 		}
+		msg := fromRecord(&r, f.name, f.part)
+		size := int64(msgSize(msg))
 		select {
-		case f.sub.c <- fromRecord(&r, f.name, f.part):
+		case f.sub.c <- msg:
+			f.st.ctr.addOut(1, size)
 			return true
 		case <-ctx.Done():
 			return false

@@ -16,7 +16,8 @@ var forbidden = map[string][]string{
 	"internal/subject": {"internal/log", "internal/broker", "internal/meta", "internal/vfs", "server", "cmd"},
 	"internal/log":     {"internal/broker", "internal/meta", "internal/subject", "server", "cmd"},
 	"internal/meta":    {"internal/log", "internal/broker", "server", "cmd"},
-	"internal/broker":  {"server", "cmd", "internal/proto", "internal/api"},
+	"internal/broker":  {"server", "cmd", "internal/proto", "internal/api", "internal/admin"},
+	"internal/admin":   {"server", "cmd", "internal/proto", "internal/api"},
 	"server":           {"cmd"},
 	"gen/courier/v1":   {"internal", "server", "cmd", "client"},
 }

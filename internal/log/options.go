@@ -76,6 +76,10 @@ type Options struct {
 	JanitorInterval time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// OnSync, when set, is called with the duration of every fsync the log
+	// makes (segment and index files, and its directory), on the goroutine
+	// that synced, after the sync returns. It must be quick (see synctime.go).
+	OnSync func(time.Duration)
 }
 
 func (o *Options) withDefaults() Options {
@@ -101,6 +105,7 @@ func (o *Options) withDefaults() Options {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	d.FS = timeSyncs(d.FS, d.OnSync)
 	c := &d.Compaction
 	if c.TombstoneRetention <= 0 {
 		c.TombstoneRetention = 24 * time.Hour
