@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/courier-mq/courier/internal/broker"
@@ -21,6 +22,9 @@ type Options struct {
 	// Conns gives each listener's open connections ("kafka", "api"), as
 	// courier_connections{listener}.
 	Conns map[string]func() int64
+	// Logger gets the errors of a scrape (a metric that could not be
+	// collected; the others are still served). Default: discarded.
+	Logger *slog.Logger
 }
 
 // Routes returns the handlers of /healthz, /readyz and /metrics. Each call
@@ -35,7 +39,20 @@ func Routes(o Options) map[string]http.Handler {
 	return map[string]http.Handler{
 		"/healthz": http.HandlerFunc(healthz),
 		"/readyz":  readyz(o),
-		"/metrics": promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}),
+		"/metrics": promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+			ErrorHandling: promhttp.ContinueOnError,
+			ErrorLog:      scrapeLog{o.Logger},
+			Registry:      reg, // promhttp_metric_handler_errors_total
+		}),
+	}
+}
+
+// scrapeLog passes promhttp's errors to a slog.Logger.
+type scrapeLog struct{ lg *slog.Logger }
+
+func (s scrapeLog) Println(v ...any) {
+	if s.lg != nil {
+		s.lg.Warn("metrics scrape", "err", fmt.Sprint(v...))
 	}
 }
 

@@ -2,10 +2,14 @@ package admin
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/courier-mq/courier/internal/broker"
+	"github.com/courier-mq/courier/internal/vfs"
 )
 
 // TestAdminHealthz answers ok while the process serves, even when not
@@ -73,5 +77,49 @@ func TestAdminMetricsRuntime(t *testing.T) {
 		if _, ok := got[name]; !ok {
 			t.Errorf("no %s", name)
 		}
+	}
+}
+
+// failingScans is a metadata store whose scans fail on demand.
+type failingScans struct {
+	*broker.MemKV
+	fail atomic.Bool
+}
+
+func (k *failingScans) Scan(prefix []byte, fn func(k, v []byte) error) error {
+	if k.fail.Load() {
+		return errors.New("disk on fire")
+	}
+	return k.MemKV.Scan(prefix, fn)
+}
+
+// TestAdminMetricsPartialFailure serves what it could collect when the
+// Kafka groups' commits cannot be read, and logs why.
+func TestAdminMetricsPartialFailure(t *testing.T) {
+	kv := &failingScans{MemKV: broker.NewMemKV()}
+	b, err := broker.Open(broker.Options{Dir: "data", FS: vfs.NewMem(), Meta: kv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	createStreams(t, b, broker.StreamConfig{Name: "s", Subjects: []string{"s"}})
+	publish(t, b, &broker.Message{Subject: "s", Payload: []byte("abc")})
+	var logged strings.Builder
+	lg := slog.New(slog.NewTextHandler(&logged, nil))
+	srv := serve(t, Routes(Options{Broker: b, Logger: lg}))
+	kv.fail.Store(true)
+	got := scrape(t, srv)
+	if bad := got.mismatch(samples{
+		`courier_stream_messages_in_total{stream="s"}`:            1,
+		`promhttp_metric_handler_errors_total{cause="gathering"}`: 0, // counted after this scrape's body
+		`courier_stream_bytes_in_total{stream="s"}`:               3,
+	}); len(bad) > 0 {
+		t.Fatal(strings.Join(bad, "\n"))
+	}
+	if !strings.Contains(logged.String(), "disk on fire") {
+		t.Fatalf("scrape error not logged: %q", logged.String())
+	}
+	if got := scrape(t, srv); got[`promhttp_metric_handler_errors_total{cause="gathering"}`] != 1 {
+		t.Fatalf("gathering errors %v", got[`promhttp_metric_handler_errors_total{cause="gathering"}`])
 	}
 }

@@ -50,6 +50,18 @@ func (c *streamCounters) chunkOut(err error, data []byte, offset int64) {
 	}
 }
 
+// ScanPartition reads stored batches as ReadPartition does, for a
+// front-end's own use (not for a client: a timestamp lookup, rebuilding
+// state), so the stream's out counters do not count it.
+func (b *Broker) ScanPartition(stream string, part int, buf []byte, offset int64, maxBytes int) (Chunk, error) {
+	_, l, err := b.partLogOf(stream, part)
+	if err != nil {
+		return Chunk{}, err
+	}
+	c, err := l.ReadInto(buf, offset, maxBytes)
+	return c, logError(err)
+}
+
 // FsyncBuckets are the upper bounds, in seconds, of the fsync histogram.
 var FsyncBuckets = []float64{50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5}
 

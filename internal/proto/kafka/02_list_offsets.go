@@ -64,7 +64,7 @@ func (c *conn) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition
 
 // recordTime returns the timestamp of the record at offset, or -1.
 func (c *conn) recordTime(topic string, part int, offset int64) int64 {
-	ch, err := c.s.b.ReadPartition(topic, part, nil, offset, 1)
+	ch, err := c.s.b.ScanPartition(topic, part, nil, offset, 1)
 	if err != nil {
 		return -1
 	}

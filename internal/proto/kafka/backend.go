@@ -14,6 +14,7 @@ type Backend interface {
 	// returned wait returns once the batch is durable.
 	AppendBatchAsync(stream string, part int, batch []byte) (int64, func(context.Context) error, error)
 	ReadPartition(stream string, part int, buf []byte, offset int64, maxBytes int) (broker.Chunk, error)
+	ScanPartition(stream string, part int, buf []byte, offset int64, maxBytes int) (broker.Chunk, error) // not counted as delivered
 	WaitPartition(ctx context.Context, stream string, part int, offset int64) error
 	PartitionOffsets(stream string, part int) (start, hw int64, err error)
 	OffsetForTime(stream string, part int, ts int64) (int64, error)

@@ -27,7 +27,7 @@ func (st *producerState) rebuild(b Backend, k producerKey) {
 	}
 	var buf []byte
 	for {
-		c, err := b.ReadPartition(k.topic, int(k.part), buf, from, 1<<20)
+		c, err := b.ScanPartition(k.topic, int(k.part), buf, from, 1<<20)
 		if err != nil || len(c.Data) == 0 {
 			return
 		}
