@@ -8,25 +8,26 @@ import (
 )
 
 // Batch header layout (Kafka RecordBatch v2). All integers big-endian.
+// Exported for front-ends that read batch headers (the Kafka front-end).
 const (
-	offBaseOffset    = 0  // int64, assigned by the log, not covered by the CRC
-	offBatchLength   = 8  // int32, bytes after this field
-	offLeaderEpoch   = 12 // int32, not covered by the CRC
-	offMagic         = 16 // int8, always 2
-	offCRC           = 17 // uint32, CRC-32C of bytes [21, end)
-	offAttributes    = 21 // int16
-	offLastDelta     = 23 // int32
-	offBaseTimestamp = 27 // int64, ms
-	offMaxTimestamp  = 35 // int64, ms
-	offProducerID    = 43 // int64
-	offProducerEpoch = 51 // int16
-	offBaseSequence  = 53 // int32
-	offRecordCount   = 57 // int32
+	OffBaseOffset    = 0  // int64, assigned by the log, not covered by the CRC
+	OffBatchLength   = 8  // int32, bytes after this field
+	OffLeaderEpoch   = 12 // int32, not covered by the CRC
+	OffMagic         = 16 // int8, always 2
+	OffCRC           = 17 // uint32, CRC-32C of bytes [21, end)
+	OffAttributes    = 21 // int16
+	OffLastDelta     = 23 // int32
+	OffBaseTimestamp = 27 // int64, ms
+	OffMaxTimestamp  = 35 // int64, ms
+	OffProducerID    = 43 // int64
+	OffProducerEpoch = 51 // int16
+	OffBaseSequence  = 53 // int32
+	OffRecordCount   = 57 // int32
 
 	// BatchHeaderSize is the size of a RecordBatch v2 header.
 	BatchHeaderSize = 61
 	// crcStart is where the checksummed part of a batch begins.
-	crcStart = offAttributes
+	crcStart = OffAttributes
 	// magicV2 is the only batch format Courier stores.
 	magicV2 = 2
 
@@ -85,22 +86,22 @@ func parseHeader(b []byte) (batchHeader, error) {
 		return h, errShort
 	}
 	be := binary.BigEndian
-	h.BaseOffset = int64(be.Uint64(b[offBaseOffset:]))
-	h.Length = int32(be.Uint32(b[offBatchLength:])) + 12
-	if b[offMagic] != magicV2 {
-		return h, fmt.Errorf("magic %d, want 2", b[offMagic])
+	h.BaseOffset = int64(be.Uint64(b[OffBaseOffset:]))
+	h.Length = int32(be.Uint32(b[OffBatchLength:])) + 12
+	if b[OffMagic] != magicV2 {
+		return h, fmt.Errorf("magic %d, want 2", b[OffMagic])
 	}
 	if h.Length < BatchHeaderSize {
 		return h, fmt.Errorf("batch length %d below the header size", h.Length)
 	}
-	h.Attributes = int16(be.Uint16(b[offAttributes:]))
-	h.LastDelta = int32(be.Uint32(b[offLastDelta:]))
-	h.BaseTimestamp = int64(be.Uint64(b[offBaseTimestamp:]))
-	h.MaxTimestamp = int64(be.Uint64(b[offMaxTimestamp:]))
-	h.ProducerID = int64(be.Uint64(b[offProducerID:]))
-	h.ProducerEpoch = int16(be.Uint16(b[offProducerEpoch:]))
-	h.BaseSequence = int32(be.Uint32(b[offBaseSequence:]))
-	h.Count = int32(be.Uint32(b[offRecordCount:]))
+	h.Attributes = int16(be.Uint16(b[OffAttributes:]))
+	h.LastDelta = int32(be.Uint32(b[OffLastDelta:]))
+	h.BaseTimestamp = int64(be.Uint64(b[OffBaseTimestamp:]))
+	h.MaxTimestamp = int64(be.Uint64(b[OffMaxTimestamp:]))
+	h.ProducerID = int64(be.Uint64(b[OffProducerID:]))
+	h.ProducerEpoch = int16(be.Uint16(b[OffProducerEpoch:]))
+	h.BaseSequence = int32(be.Uint32(b[OffBaseSequence:]))
+	h.Count = int32(be.Uint32(b[OffRecordCount:]))
 	if h.LastDelta < 0 || h.Count < 0 || (h.Count > 0 && h.Count-1 > h.LastDelta) {
 		return h, fmt.Errorf("record count %d does not fit last offset delta %d", h.Count, h.LastDelta)
 	}
@@ -109,22 +110,22 @@ func parseHeader(b []byte) (batchHeader, error) {
 
 // checkCRC verifies the CRC-32C of a whole batch.
 func checkCRC(batch []byte) bool {
-	want := binary.BigEndian.Uint32(batch[offCRC:])
+	want := binary.BigEndian.Uint32(batch[OffCRC:])
 	return crc32.Checksum(batch[crcStart:], castagnoli) == want
 }
 
 func setCRC(batch []byte) {
-	binary.BigEndian.PutUint32(batch[offCRC:], crc32.Checksum(batch[crcStart:], castagnoli))
+	binary.BigEndian.PutUint32(batch[OffCRC:], crc32.Checksum(batch[crcStart:], castagnoli))
 }
 
 // setBaseOffset rewrites the base offset; the CRC does not cover it.
 func setBaseOffset(batch []byte, base int64) {
-	binary.BigEndian.PutUint64(batch[offBaseOffset:], uint64(base))
+	binary.BigEndian.PutUint64(batch[OffBaseOffset:], uint64(base))
 }
 
 // BatchBaseOffset returns the base offset field of a batch (at least
 // BatchHeaderSize bytes).
-func BatchBaseOffset(b []byte) int64 { return int64(binary.BigEndian.Uint64(b[offBaseOffset:])) }
+func BatchBaseOffset(b []byte) int64 { return int64(binary.BigEndian.Uint64(b[OffBaseOffset:])) }
 
 // batchMeta is what the log needs to know of a batch it writes.
 type batchMeta struct {

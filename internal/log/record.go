@@ -40,18 +40,18 @@ func encodeBatch(dst []byte, recs []Record, now int64, tmpl batchHeader, keepDel
 	}
 	b := dst[start:]
 	be := binary.BigEndian
-	be.PutUint64(b[offBaseOffset:], uint64(tmpl.BaseOffset))
-	be.PutUint32(b[offBatchLength:], uint32(len(b)-12))
-	be.PutUint32(b[offLeaderEpoch:], 0)
-	b[offMagic] = magicV2
-	be.PutUint16(b[offAttributes:], 0)
-	be.PutUint32(b[offLastDelta:], uint32(lastDelta))
-	be.PutUint64(b[offBaseTimestamp:], uint64(baseTS))
-	be.PutUint64(b[offMaxTimestamp:], uint64(maxTS))
-	be.PutUint64(b[offProducerID:], uint64(tmpl.ProducerID))
-	be.PutUint16(b[offProducerEpoch:], uint16(tmpl.ProducerEpoch))
-	be.PutUint32(b[offBaseSequence:], uint32(tmpl.BaseSequence))
-	be.PutUint32(b[offRecordCount:], uint32(len(recs)))
+	be.PutUint64(b[OffBaseOffset:], uint64(tmpl.BaseOffset))
+	be.PutUint32(b[OffBatchLength:], uint32(len(b)-12))
+	be.PutUint32(b[OffLeaderEpoch:], 0)
+	b[OffMagic] = magicV2
+	be.PutUint16(b[OffAttributes:], 0)
+	be.PutUint32(b[OffLastDelta:], uint32(lastDelta))
+	be.PutUint64(b[OffBaseTimestamp:], uint64(baseTS))
+	be.PutUint64(b[OffMaxTimestamp:], uint64(maxTS))
+	be.PutUint64(b[OffProducerID:], uint64(tmpl.ProducerID))
+	be.PutUint16(b[OffProducerEpoch:], uint16(tmpl.ProducerEpoch))
+	be.PutUint32(b[OffBaseSequence:], uint32(tmpl.BaseSequence))
+	be.PutUint32(b[OffRecordCount:], uint32(len(recs)))
 	setCRC(b)
 	return dst
 }
@@ -61,7 +61,7 @@ func encodeBatch(dst []byte, recs []Record, now int64, tmpl batchHeader, keepDel
 func appendEmptyBatch(dst []byte, h batchHeader) []byte {
 	start := len(dst)
 	dst = encodeBatch(dst, nil, 0, h, true)
-	binary.BigEndian.PutUint64(dst[start+offMaxTimestamp:], uint64(h.MaxTimestamp))
+	binary.BigEndian.PutUint64(dst[start+OffMaxTimestamp:], uint64(h.MaxTimestamp))
 	setCRC(dst[start:])
 	return dst
 }

@@ -75,7 +75,7 @@ func (s *segment) validBatchAfter(pos, fileSize int64) (bool, error) {
 		return false, err
 	}
 	for i := 1; i+BatchHeaderSize <= len(tail); i++ {
-		if tail[i+offMagic] != magicV2 {
+		if tail[i+OffMagic] != magicV2 {
 			continue
 		}
 		if s.checkBatch(tail[i:], int64(len(tail)-i), false) == "" {

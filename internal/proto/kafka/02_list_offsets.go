@@ -12,6 +12,7 @@ package kafka
 import (
 	"encoding/binary"
 
+	clog "github.com/courier-mq/courier/internal/log"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -76,10 +77,10 @@ var decompressor = kgo.DefaultDecompressor()
 
 // timestampAt finds the record at offset in stored batches.
 func timestampAt(data []byte, offset int64) (int64, bool) {
-	for len(data) >= batchHeaderSize {
+	for len(data) >= clog.BatchHeaderSize {
 		var b kmsg.RecordBatch
-		n := int(int32(binary.BigEndian.Uint32(data[offLength:]))) + 12
-		if n < batchHeaderSize || n > len(data) || b.ReadFrom(data[:n]) != nil {
+		n := int(int32(binary.BigEndian.Uint32(data[clog.OffBatchLength:]))) + 12
+		if n < clog.BatchHeaderSize || n > len(data) || b.ReadFrom(data[:n]) != nil {
 			return -1, false
 		}
 		data = data[n:]

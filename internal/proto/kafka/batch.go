@@ -5,22 +5,8 @@ import (
 	"fmt"
 	"hash/crc32"
 
+	clog "github.com/courier-mq/courier/internal/log"
 	"github.com/twmb/franz-go/pkg/kerr"
-)
-
-// RecordBatch v2 header layout (see internal/log/doc.go).
-const (
-	batchHeaderSize = 61
-	offLength       = 8
-	offMagic        = 16
-	offCRC          = 17
-	offAttrs        = 21
-	offLastDelta    = 23
-	offBaseTime     = 27
-	offProducerID   = 43
-	offEpoch        = 51
-	offBaseSeq      = 53
-	offCount        = 57
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -51,32 +37,32 @@ func badBatch(code int16, format string, args ...any) *batchError {
 // offset deltas that match the record count. The records themselves stay
 // compressed and are not read.
 func checkBatch(b []byte) (batchInfo, *batchError) {
-	if len(b) < batchHeaderSize {
-		return batchInfo{}, badBatch(kerr.CorruptMessage.Code, "record batch of %d bytes is shorter than its %d-byte header", len(b), batchHeaderSize)
+	if len(b) < clog.BatchHeaderSize {
+		return batchInfo{}, badBatch(kerr.CorruptMessage.Code, "record batch of %d bytes is shorter than its %d-byte header", len(b), clog.BatchHeaderSize)
 	}
-	if m := int8(b[offMagic]); m != 2 {
+	if m := int8(b[clog.OffMagic]); m != 2 {
 		return batchInfo{}, badBatch(kerr.CorruptMessage.Code, "record batch magic %d: only 2 is supported", m)
 	}
-	n := int64(int32(binary.BigEndian.Uint32(b[offLength:]))) + 12
+	n := int64(int32(binary.BigEndian.Uint32(b[clog.OffBatchLength:]))) + 12
 	switch {
-	case n < batchHeaderSize || n > int64(len(b)):
+	case n < clog.BatchHeaderSize || n > int64(len(b)):
 		return batchInfo{}, badBatch(kerr.CorruptMessage.Code, "record batch length %d does not match the %d bytes sent", n, len(b))
 	case n < int64(len(b)):
 		return batchInfo{}, badBatch(kerr.InvalidRecord.Code, "a produce request must hold exactly one record batch per partition")
 	}
-	if crc32.Checksum(b[offAttrs:], castagnoli) != binary.BigEndian.Uint32(b[offCRC:]) {
+	if crc32.Checksum(b[clog.OffAttributes:], castagnoli) != binary.BigEndian.Uint32(b[clog.OffCRC:]) {
 		return batchInfo{}, badBatch(kerr.CorruptMessage.Code, "record batch CRC mismatch")
 	}
-	if err := checkAttrs(int16(binary.BigEndian.Uint16(b[offAttrs:]))); err != nil {
+	if err := checkAttrs(int16(binary.BigEndian.Uint16(b[clog.OffAttributes:]))); err != nil {
 		return batchInfo{}, err
 	}
 	info := batchInfo{
-		producerID: int64(binary.BigEndian.Uint64(b[offProducerID:])),
-		epoch:      int16(binary.BigEndian.Uint16(b[offEpoch:])),
-		baseSeq:    int32(binary.BigEndian.Uint32(b[offBaseSeq:])),
-		count:      int32(binary.BigEndian.Uint32(b[offCount:])),
+		producerID: int64(binary.BigEndian.Uint64(b[clog.OffProducerID:])),
+		epoch:      int16(binary.BigEndian.Uint16(b[clog.OffProducerEpoch:])),
+		baseSeq:    int32(binary.BigEndian.Uint32(b[clog.OffBaseSequence:])),
+		count:      int32(binary.BigEndian.Uint32(b[clog.OffRecordCount:])),
 	}
-	last := int32(binary.BigEndian.Uint32(b[offLastDelta:]))
+	last := int32(binary.BigEndian.Uint32(b[clog.OffLastDelta:]))
 	if info.count < 1 || last != info.count-1 {
 		return batchInfo{}, badBatch(kerr.InvalidRecord.Code, "record batch has %d records and last offset delta %d", info.count, last)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	clog "github.com/courier-mq/courier/internal/log"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -175,8 +176,8 @@ func batch(values ...string) []byte {
 	b.FirstTimestamp, b.MaxTimestamp = time.Now().UnixMilli(), time.Now().UnixMilli()
 	b.Records = recs
 	out := b.AppendTo(nil)
-	binary.BigEndian.PutUint32(out[offLength:], uint32(len(out)-12))
-	binary.BigEndian.PutUint32(out[offCRC:], crc32.Checksum(out[offAttrs:], castagnoli))
+	binary.BigEndian.PutUint32(out[clog.OffBatchLength:], uint32(len(out)-12))
+	binary.BigEndian.PutUint32(out[clog.OffCRC:], crc32.Checksum(out[clog.OffAttributes:], castagnoli))
 	return out
 }
 
@@ -186,7 +187,7 @@ func TestKafkaProduceBadBatches(t *testing.T) {
 	good := batch("a", "b")
 	mutate := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
 	recrc := func(b []byte) []byte {
-		binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttrs:], castagnoli))
+		binary.BigEndian.PutUint32(b[clog.OffCRC:], crc32.Checksum(b[clog.OffAttributes:], castagnoli))
 		return b
 	}
 	cases := []struct {
@@ -198,13 +199,13 @@ func TestKafkaProduceBadBatches(t *testing.T) {
 	}{
 		{"good", "bb", 0, good, 0},
 		{"crc", "bb", 0, mutate(func(b []byte) []byte { b[len(b)-1] ^= 1; return b }), kerr.CorruptMessage.Code},
-		{"magic", "bb", 0, mutate(func(b []byte) []byte { b[offMagic] = 1; return b }), kerr.CorruptMessage.Code},
+		{"magic", "bb", 0, mutate(func(b []byte) []byte { b[clog.OffMagic] = 1; return b }), kerr.CorruptMessage.Code},
 		{"short", "bb", 0, good[:40], kerr.CorruptMessage.Code},
 		{"length", "bb", 0, mutate(func(b []byte) []byte { return b[:len(b)-1] }), kerr.CorruptMessage.Code},
 		{"two batches", "bb", 0, append(bytes.Clone(good), good...), kerr.InvalidRecord.Code},
-		{"count", "bb", 0, mutate(func(b []byte) []byte { b[offCount+3] = 5; return recrc(b) }), kerr.InvalidRecord.Code},
-		{"control", "bb", 0, mutate(func(b []byte) []byte { b[offAttrs+1] |= 0x20; return recrc(b) }), kerr.InvalidRecord.Code},
-		{"codec 7", "bb", 0, mutate(func(b []byte) []byte { b[offAttrs+1] |= 7; return recrc(b) }), kerr.UnsupportedCompressionType.Code},
+		{"count", "bb", 0, mutate(func(b []byte) []byte { b[clog.OffRecordCount+3] = 5; return recrc(b) }), kerr.InvalidRecord.Code},
+		{"control", "bb", 0, mutate(func(b []byte) []byte { b[clog.OffAttributes+1] |= 0x20; return recrc(b) }), kerr.InvalidRecord.Code},
+		{"codec 7", "bb", 0, mutate(func(b []byte) []byte { b[clog.OffAttributes+1] |= 7; return recrc(b) }), kerr.UnsupportedCompressionType.Code},
 		{"partition", "bb", 3, good, kerr.UnknownTopicOrPartition.Code},
 		{"topic", "nope", 0, good, kerr.UnknownTopicOrPartition.Code},
 		{"dotted", "a.b", 0, good, kerr.InvalidTopicException.Code},

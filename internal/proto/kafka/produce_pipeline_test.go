@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/courier-mq/courier/internal/broker"
+	clog "github.com/courier-mq/courier/internal/log"
 	"github.com/courier-mq/courier/internal/vfs"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -31,10 +32,10 @@ func produceReq(topic string, b []byte) *kmsg.ProduceRequest {
 // idemBatch is batch(values...) from an idempotent producer.
 func idemBatch(id int64, epoch int16, seq int32, values ...string) []byte {
 	b := batch(values...)
-	binary.BigEndian.PutUint64(b[offProducerID:], uint64(id))
-	binary.BigEndian.PutUint16(b[offEpoch:], uint16(epoch))
-	binary.BigEndian.PutUint32(b[offBaseSeq:], uint32(seq))
-	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttrs:], castagnoli))
+	binary.BigEndian.PutUint64(b[clog.OffProducerID:], uint64(id))
+	binary.BigEndian.PutUint16(b[clog.OffProducerEpoch:], uint16(epoch))
+	binary.BigEndian.PutUint32(b[clog.OffBaseSequence:], uint32(seq))
+	binary.BigEndian.PutUint32(b[clog.OffCRC:], crc32.Checksum(b[clog.OffAttributes:], castagnoli))
 	return b
 }
 

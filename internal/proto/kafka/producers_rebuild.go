@@ -3,6 +3,8 @@ package kafka
 import (
 	"encoding/binary"
 	"time"
+
+	clog "github.com/courier-mq/courier/internal/log"
 )
 
 // rebuildWindow is how far back, in record time, a producer's state is
@@ -40,14 +42,14 @@ func (st *producerState) rebuild(b Backend, k producerKey) {
 // replay records every batch of producer id found in data, in order.
 func (st *producerState) replay(data []byte, id int64) {
 	be := binary.BigEndian
-	for len(data) >= batchHeaderSize {
-		n := int(int32(be.Uint32(data[offLength:]))) + 12
-		if n < batchHeaderSize || n > len(data) {
+	for len(data) >= clog.BatchHeaderSize {
+		n := int(int32(be.Uint32(data[clog.OffBatchLength:]))) + 12
+		if n < clog.BatchHeaderSize || n > len(data) {
 			return
 		}
-		if int64(be.Uint64(data[offProducerID:])) == id {
-			count := int32(be.Uint32(data[offLastDelta:])) + 1
-			st.record(int16(be.Uint16(data[offEpoch:])), int32(be.Uint32(data[offBaseSeq:])), count,
+		if int64(be.Uint64(data[clog.OffProducerID:])) == id {
+			count := int32(be.Uint32(data[clog.OffLastDelta:])) + 1
+			st.record(int16(be.Uint16(data[clog.OffProducerEpoch:])), int32(be.Uint32(data[clog.OffBaseSequence:])), count,
 				int64(be.Uint64(data[0:])), nil)
 		}
 		data = data[n:]

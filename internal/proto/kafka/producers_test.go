@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"testing"
 
+	clog "github.com/courier-mq/courier/internal/log"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -46,10 +47,10 @@ func idempotentProducer(t *testing.T, ctx context.Context, cl *kgo.Client, topic
 	}
 	return func(seq int32) kmsg.ProduceResponseTopicPartition {
 		b := batch("x", "y")
-		binary.BigEndian.PutUint64(b[offProducerID:], uint64(ip.ProducerID))
-		binary.BigEndian.PutUint16(b[offEpoch:], uint16(ip.ProducerEpoch))
-		binary.BigEndian.PutUint32(b[offBaseSeq:], uint32(seq))
-		binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttrs:], castagnoli))
+		binary.BigEndian.PutUint64(b[clog.OffProducerID:], uint64(ip.ProducerID))
+		binary.BigEndian.PutUint16(b[clog.OffProducerEpoch:], uint16(ip.ProducerEpoch))
+		binary.BigEndian.PutUint32(b[clog.OffBaseSequence:], uint32(seq))
+		binary.BigEndian.PutUint32(b[clog.OffCRC:], crc32.Checksum(b[clog.OffAttributes:], castagnoli))
 		req := kmsg.NewPtrProduceRequest()
 		req.Acks, req.TimeoutMillis = -1, 5000
 		rt := kmsg.NewProduceRequestTopic()
