@@ -83,11 +83,12 @@ func receiveLoop(st courierv1connect.MessagingServiceConsumeServerStream, reqs c
 	}
 }
 
+// sendJoined answers the join with the member's max in flight: the one
+// asked for, bounded by the group's (0: the group's).
 func (c *consumer) sendJoined(j *courierv1.Join) error {
 	mif := int(j.GetMaxInFlight())
-	if mif <= 0 {
-		gi, err := c.s.b.GroupInfo(j.GetStream(), j.GetGroup())
-		if err == nil {
+	if gi, err := c.s.b.GroupInfo(j.GetStream(), j.GetGroup()); err == nil {
+		if mif <= 0 || mif > gi.Config.MaxInFlight {
 			mif = gi.Config.MaxInFlight
 		}
 	}
@@ -102,7 +103,9 @@ func (c *consumer) run(ctx context.Context, reqs <-chan received) error {
 		case <-ctx.Done():
 			return nil
 		case <-c.s.quit:
-			return nil
+			// An error, not a clean end: the consumer should join again
+			// (elsewhere, or once the server is back).
+			return c.s.apiError(errShutdown)
 		case <-c.m.Done():
 			return c.s.apiError(c.m.Err())
 		case d := <-c.m.C():

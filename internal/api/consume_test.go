@@ -22,6 +22,12 @@ type consumeStream struct {
 
 func (e *testEnv) join(t *testing.T, mc courierv1connect.MessagingServiceClient, stream, group string, mif int32) *consumeStream {
 	t.Helper()
+	return e.joinWant(t, mc, stream, group, mif, mif)
+}
+
+// joinWant joins and checks the max in flight the server answers.
+func (e *testEnv) joinWant(t *testing.T, mc courierv1connect.MessagingServiceClient, stream, group string, mif, want int32) *consumeStream {
+	t.Helper()
 	st, err := mc.Consume(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -35,8 +41,8 @@ func (e *testEnv) join(t *testing.T, mc courierv1connect.MessagingServiceClient,
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.GetJoined() == nil {
-		t.Fatalf("first answer %v, want joined", r)
+	if r.GetJoined().GetMaxInFlight() != want {
+		t.Fatalf("first answer %v, want joined with max in flight %d", r, want)
 	}
 	return &consumeStream{t: t, MessagingServiceConsumeClientStream: st}
 }
@@ -249,6 +255,12 @@ func TestAPIConsumeBadJoins(t *testing.T) {
 	}
 	err := try(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Settle{Settle: &courierv1.Settle{DeliveryId: 1}}})
 	wantErr(t, err, connect.CodeInvalidArgument, "invalid_argument")
+	if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "g", Stream: "jobs", MaxInFlight: 8}); err != nil {
+		t.Fatal(err)
+	}
+	e.joinWant(t, mc, "jobs", "g", 0, 8)   // the group's
+	e.joinWant(t, mc, "jobs", "g", 100, 8) // bounded by the group's
+	e.joinWant(t, mc, "jobs", "g", 3, 3)
 	err = try(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Join{Join: &courierv1.Join{Stream: "jobs", Group: "nope"}}})
 	wantErr(t, err, connect.CodeNotFound, "group_not_found")
 	err = try(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Join{Join: &courierv1.Join{Stream: "nope", Group: "g"}}})

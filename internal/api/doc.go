@@ -21,9 +21,11 @@
 //     goroutine then sends deliveries, numbered per stream by delivery_id,
 //     and answers each settle with Settled (error reasons already_settled,
 //     unknown_delivery, ...), while a receive goroutine reads the client's
-//     messages. The member's max in flight is the flow control. When the
-//     stream ends for any reason the member leaves, so its unsettled
-//     messages go back to the group at once.
+//     messages. The member's max in flight (the one asked for, bounded by
+//     the group's; Joined says which) is the flow control. When the stream
+//     ends for any reason the member leaves, so its unsettled messages go
+//     back to the group at once. On shutdown the stream ends with
+//     unavailable/shutting_down, so that the consumer joins again.
 //   - Request waits for the first reply (default timeout 5s).
 //   - AdminService administers streams, groups (Kafka consumer groups'
 //     commits are listed too, kind "kafka") and dead letters.

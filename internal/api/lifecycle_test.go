@@ -85,9 +85,11 @@ func TestAPIShutdownEndsStreams(t *testing.T) {
 	if !ends(func() error { _, err := sub.Receive(); return err }) {
 		t.Fatal("subscription still open after Shutdown")
 	}
-	if !ends(func() error { _, err := c.Receive(); return err }) {
+	var cerr error
+	if !ends(func() error { _, cerr = c.Receive(); return cerr }) {
 		t.Fatal("consume stream still open after Shutdown")
 	}
+	wantErr(t, cerr, connect.CodeUnavailable, "shutting_down")
 	// The member left: its unsettled message is the group's again.
 	waitFor(t, "the member to leave", func() bool {
 		gi, err := e.srv.GroupInfo("jobs", "w")

@@ -31,7 +31,7 @@ type testEnv struct {
 	http *http.Client // HTTP/1.1 only
 }
 
-func startEnv(t *testing.T, o Options) *testEnv {
+func startEnv(t testing.TB, o Options) *testEnv {
 	t.Helper()
 	srv, err := server.New(server.Options{DataDir: t.TempDir()})
 	if err != nil {
@@ -86,7 +86,7 @@ func (e *testEnv) clients(opts ...connecthttp.Option) (courierv1connect.Messagin
 	return courierv1connect.NewMessagingServiceClient(c), courierv1connect.NewAdminServiceClient(c)
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx

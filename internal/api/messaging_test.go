@@ -171,3 +171,39 @@ func TestAPIRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIBadRequestsGenerated sends bad requests through the generated
+// clients (Connect and gRPC over h2c): each gets its code and reason, and
+// the same connection serves the next request.
+func TestAPIBadRequestsGenerated(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			e := startEnv(t, Options{MaxMessageBytes: 4 << 10})
+			ctx := testCtx(t)
+			mc, _ := e.clients(p.opts...)
+			if _, err := e.srv.CreateStream(server.StreamConfig{Name: "orders", Subjects: []string{"orders.>"}, MaxMsgSize: 100}); err != nil {
+				t.Fatal(err)
+			}
+			cases := []struct {
+				req    *courierv1.PublishRequest
+				code   connect.Code
+				reason string
+			}{
+				{pub("orders.eu", string(make([]byte, 8<<10))), connect.CodeResourceExhausted, "request_too_large"},
+				{pub("orders.eu", string(make([]byte, 200))), connect.CodeInvalidArgument, "message_too_large"},
+				{pub("orders..eu", ""), connect.CodeInvalidArgument, "invalid_argument"},
+				{pub("", ""), connect.CodeInvalidArgument, "invalid_argument"},
+			}
+			for _, c := range cases {
+				_, err := mc.Publish(ctx, c.req)
+				wantErr(t, err, c.code, c.reason)
+				if _, err := mc.Publish(ctx, pub("orders.eu", "ok")); err != nil {
+					t.Fatalf("after %s: %v", c.reason, err)
+				}
+			}
+			if n := e.api.Conns(); n != 1 {
+				t.Fatalf("%d connections, want 1", n)
+			}
+		})
+	}
+}
