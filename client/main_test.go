@@ -1,0 +1,45 @@
+package client
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// env is a server and a client connected to it.
+type env struct {
+	ts *testServer
+	c  *Client
+}
+
+func newEnv(t *testing.T, opts ...Option) *env {
+	t.Helper()
+	ts := startServer(t, t.TempDir(), "127.0.0.1:0")
+	t.Cleanup(ts.stop)
+	c, err := Connect(ctxT(t), ts.addr, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &env{ts: ts, c: c}
+}
+
+// ctxT is the test's context, bounded so that a hang fails the test.
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func (e *env) stream(t *testing.T, name string, partitions int, subjects ...string) {
+	t.Helper()
+	if _, err := e.c.CreateStream(ctxT(t), StreamConfig{Name: name, Subjects: subjects, Partitions: partitions}); err != nil {
+		t.Fatal(err)
+	}
+}

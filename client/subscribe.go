@@ -1,0 +1,203 @@
+package client
+
+import (
+	"context"
+
+	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
+	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
+)
+
+// Subscription receives every message matching a pattern (broadcast: no
+// group, no acks). After the server restarts it resubscribes and resumes
+// each stream partition after the last message it delivered; messages of
+// subjects no stream captures are live only, so those published while
+// the server was away are missed.
+type Subscription struct {
+	c       *Client
+	pattern string
+	start   Start
+
+	ctx    context.Context // ends at Close or the client's Close
+	cancel context.CancelFunc
+	ch     chan *Message // filled by the reader
+	done   chan struct{} // closed when the reader ends
+	err    error         // why the reader ended; read after done
+
+	last map[partKey]int64 // last offset delivered per stream partition; reader only
+}
+
+type partKey struct {
+	stream    string
+	partition int
+}
+
+type subStream = courierv1connect.MessagingServiceSubscribeClientStream
+
+// Subscribe starts receiving the messages matching pattern, from start
+// (zero: live only). It returns once the server has set the
+// subscription up, so a message published after it returns is received;
+// a pattern the server refuses fails the first Next.
+func (c *Client) Subscribe(ctx context.Context, pattern string, start Start) (*Subscription, error) {
+	if c.isClosed() {
+		return nil, errorf(ErrClosed, "client is closed")
+	}
+	s := &Subscription{c: c, pattern: pattern, start: start,
+		ch: make(chan *Message, 64), done: make(chan struct{}), last: map[partKey]int64{}}
+	s.ctx, s.cancel = context.WithCancel(c.ctx)
+	var stream subStream
+	var err error
+	for attempt := 0; ; attempt++ {
+		if stream, err = s.open(ctx, start); err == nil {
+			break
+		}
+		if attempt >= c.o.retries || !isUnavailable(err) || sleep(ctx, backoff(c.o.backoff, attempt)) != nil {
+			s.cancel()
+			return nil, c.wrap(ctx, err)
+		}
+	}
+	c.goBackground(func() { s.read(stream) })
+	return s, nil
+}
+
+// open starts the server stream and waits until the server answered with
+// its headers (the subscription is live), the call failed, or ctx ended.
+func (s *Subscription) open(ctx context.Context, start Start) (subStream, error) {
+	sctx, sig := withHeadersSignal(s.ctx)
+	req := &courierv1.SubscribeRequest{Pattern: s.pattern, Start: start.toProto()}
+	stream, err := s.c.msg.Subscribe(sctx, req)
+	if err != nil {
+		return stream, err
+	}
+	select {
+	case <-sig.ch:
+	case <-ctx.Done():
+		stream.Close()
+		return stream, ctx.Err()
+	}
+	if sig.err != nil {
+		// The round trip failed: Receive returns it as a Connect error.
+		_, err := stream.Receive()
+		stream.Close()
+		return stream, err
+	}
+	return stream, nil
+}
+
+// Next returns the next message, waiting until one arrives, ctx ends or
+// the subscription ends (with the reason, or ErrClosed after Close).
+func (s *Subscription) Next(ctx context.Context) (*Message, error) {
+	select {
+	case m := <-s.ch:
+		return m, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.done:
+		select {
+		case m := <-s.ch:
+			return m, nil
+		default:
+		}
+		return nil, s.err
+	}
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() error {
+	s.cancel()
+	<-s.done
+	return nil
+}
+
+// read receives from the server, reopening the stream after the server
+// went away, until the subscription is closed or fails.
+func (s *Subscription) read(stream subStream) {
+	defer close(s.done)
+	for {
+		err := s.receive(stream)
+		stream.Close()
+		if s.ctx.Err() != nil {
+			s.err = errorf(ErrClosed, "subscription closed")
+			return
+		}
+		if !transient(err) {
+			s.err = toError(err)
+			return
+		}
+		s.c.o.log.Info("courier: subscription lost, resubscribing", "pattern", s.pattern, "err", err)
+		if stream, err = s.reopen(); err != nil {
+			s.err = err
+			return
+		}
+	}
+}
+
+// receive hands messages to Next until the stream fails.
+func (s *Subscription) receive(stream subStream) error {
+	for {
+		res, err := stream.Receive()
+		if err != nil {
+			return err
+		}
+		m := messageFromProto(res.GetMessage())
+		if m == nil || s.seen(m) {
+			continue
+		}
+		select {
+		case s.ch <- m:
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		}
+	}
+}
+
+// seen records m's position and reports whether it was delivered before
+// (a replay after resubscribing).
+func (s *Subscription) seen(m *Message) bool {
+	if m.Stream == "" {
+		return false
+	}
+	k := partKey{m.Stream, m.Partition}
+	if last, ok := s.last[k]; ok && m.Offset <= last {
+		return true
+	}
+	s.last[k] = m.Offset
+	return false
+}
+
+// resumeStart is where a resubscription starts: after the lowest last
+// delivered offset across partitions (what a partition already delivered
+// is skipped by seen), or the original start when nothing stored was
+// delivered yet.
+func (s *Subscription) resumeStart() Start {
+	if len(s.last) == 0 {
+		return s.start
+	}
+	first := true
+	var lowest int64
+	for _, off := range s.last {
+		if first || off < lowest {
+			lowest, first = off, false
+		}
+	}
+	return StartAt(lowest + 1)
+}
+
+// reopen resubscribes with backoff until it succeeds, the subscription is
+// closed, or the server refuses it for good.
+func (s *Subscription) reopen() (subStream, error) {
+	for attempt := 0; ; attempt++ {
+		if sleep(s.ctx, backoff(s.c.o.backoff, min(attempt, 6))) != nil {
+			return subStream{}, errorf(ErrClosed, "subscription closed")
+		}
+		stream, err := s.open(s.ctx, s.resumeStart())
+		if err == nil {
+			return stream, nil
+		}
+		if s.ctx.Err() != nil {
+			return stream, errorf(ErrClosed, "subscription closed")
+		}
+		if !transient(err) {
+			return stream, toError(err)
+		}
+	}
+}

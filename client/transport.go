@@ -1,0 +1,56 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"sync"
+)
+
+// The HTTP transport tells a waiting call when the server's response
+// headers arrived: a Courier server sends them once it has set a stream
+// up (a subscription is live), so Subscribe can return only then.
+
+type headersKey struct{}
+
+// headersSignal is closed when the response headers arrived or the
+// request failed.
+type headersSignal struct {
+	once sync.Once
+	ch   chan struct{}
+	err  error
+}
+
+func withHeadersSignal(ctx context.Context) (context.Context, *headersSignal) {
+	s := &headersSignal{ch: make(chan struct{})}
+	return context.WithValue(ctx, headersKey{}, s), s
+}
+
+func (s *headersSignal) fire(err error) {
+	s.once.Do(func() {
+		s.err = err
+		close(s.ch)
+	})
+}
+
+// notifyTransport fires the request's headers signal, if any, when its
+// round trip returns.
+type notifyTransport struct{ inner http.RoundTripper }
+
+func (t notifyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := t.inner.RoundTrip(r)
+	if s, ok := r.Context().Value(headersKey{}).(*headersSignal); ok {
+		s.fire(err)
+	}
+	return res, err
+}
+
+// withNotify returns a copy of hc whose transport fires headers signals.
+func withNotify(hc *http.Client) *http.Client {
+	c := *hc
+	inner := c.Transport
+	if inner == nil {
+		inner = http.DefaultTransport
+	}
+	c.Transport = notifyTransport{inner: inner}
+	return &c
+}
