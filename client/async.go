@@ -288,7 +288,7 @@ var reasonCodes = func() map[string]string {
 		ErrSubjectCaptured, ErrStreamHasGroups, ErrInvalid, ErrTooLarge, ErrTooManyHeaders,
 		ErrReservedHeader, ErrWrongLastOffset, ErrStreamFull, ErrOffsetOutOfRange,
 		ErrNoResponders, ErrTimeout, ErrAlreadySettled, ErrUnknownDelivery, ErrSlowConsumer,
-		ErrMemberLeft, ErrShuttingDown} {
+		ErrMemberLeft, ErrShuttingDown, ErrRequestTooLarge, ErrInternal} {
 		m[s.Reason] = s.Code
 	}
 	return m

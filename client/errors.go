@@ -95,6 +95,8 @@ var (
 	ErrSlowConsumer     = sentinel("resource_exhausted", "slow_consumer")
 	ErrMemberLeft       = sentinel("aborted", "member_left")
 	ErrShuttingDown     = sentinel("unavailable", "shutting_down")
+	ErrRequestTooLarge  = sentinel("resource_exhausted", "request_too_large")
+	ErrInternal         = sentinel("internal", "internal")
 
 	// ErrStaleDelivery is returned when settling a delivery whose
 	// connection to the server ended: the group gives it again (to this
