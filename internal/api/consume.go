@@ -96,34 +96,77 @@ func (c *consumer) sendJoined(j *courierv1.Join) error {
 		Joined: &courierv1.Joined{MaxInFlight: int32(mif)}}})
 }
 
-// run is the stream's loop: deliveries out, settles in.
+// run is the stream's loop: deliveries out, settles in. Flushes are held
+// while more is ready at once (see flush.go).
 func (c *consumer) run(ctx context.Context, reqs <-chan received) error {
+	fc := flushControlOf(ctx)
+	fc.hold()
+	defer fc.release()
 	for {
+		var ev event
 		select {
+		case d := <-c.m.C():
+			ev.d = d
+		case r := <-reqs:
+			ev.r = &r
 		case <-ctx.Done():
 			return nil
 		case <-c.s.quit:
-			// An error, not a clean end: the consumer should join again
-			// (elsewhere, or once the server is back).
 			return c.s.apiError(errShutdown)
-		case <-c.m.Done():
-			return c.s.apiError(c.m.Err())
-		case d := <-c.m.C():
-			if err := c.deliver(d); err != nil {
-				return err
-			}
-		case r := <-reqs:
-			if errors.Is(r.err, io.EOF) {
-				return nil
-			}
-			if r.err != nil {
-				return r.err
-			}
-			if err := c.handle(r.req); err != nil {
-				return err
+		default:
+			fc.flush() // nothing more at once: send what was held
+			if ev = c.wait(ctx, reqs); ev.end {
+				return ev.err
 			}
 		}
+		if done, err := c.on(ev); done {
+			return err
+		}
 	}
+}
+
+// event is what the loop does next: a delivery to send, a client message
+// to handle, or the end of the stream (with its error).
+type event struct {
+	d   *broker.Delivery
+	r   *received
+	end bool
+	err error
+}
+
+// wait blocks for the next event.
+func (c *consumer) wait(ctx context.Context, reqs <-chan received) event {
+	select {
+	case <-ctx.Done():
+		return event{end: true}
+	case <-c.s.quit:
+		// An error, not a clean end: the consumer should join again
+		// (elsewhere, or once the server is back).
+		return event{end: true, err: c.s.apiError(errShutdown)}
+	case <-c.m.Done():
+		return event{end: true, err: c.s.apiError(c.m.Err())}
+	case d := <-c.m.C():
+		return event{d: d}
+	case r := <-reqs:
+		return event{r: &r}
+	}
+}
+
+// on handles a delivery or a client message; done says the stream ends
+// (with err): it failed, or the client closed its side.
+func (c *consumer) on(ev event) (done bool, err error) {
+	if ev.d != nil {
+		err = c.deliver(ev.d)
+		return err != nil, err
+	}
+	switch r := ev.r; {
+	case errors.Is(r.err, io.EOF):
+		return true, nil
+	case r.err != nil:
+		return true, r.err
+	}
+	err = c.handle(ev.r.req)
+	return err != nil, err
 }
 
 func (c *consumer) deliver(d *broker.Delivery) error {

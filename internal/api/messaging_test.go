@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
@@ -206,4 +207,31 @@ func TestAPIBadRequestsGenerated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAPISubscribeHTTP1 streams over HTTP/1.1 (no h2c): replay, then a
+// lone live message, which must not wait behind a held flush.
+func TestAPISubscribeHTTP1(t *testing.T) {
+	e := startEnv(t, Options{})
+	ctx := testCtx(t)
+	mc := courierv1connect.NewMessagingServiceClient(connect.NewClient(connecthttp.NewTransport(e.http, e.url)))
+	e.createStream(t, "orders", "orders.>")
+	for i := range 3 {
+		if _, err := mc.Publish(ctx, pub("orders.eu", fmt.Sprint("old", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub, err := mc.Subscribe(ctx, &courierv1.SubscribeRequest{Pattern: "orders.>",
+		Start: &courierv1.Start{Position: &courierv1.Start_Earliest{Earliest: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for i := range 3 {
+		wantSub(t, sub, fmt.Sprint("old", i), int64(i))
+	}
+	if _, err := mc.Publish(ctx, pub("orders.us", "live")); err != nil {
+		t.Fatal(err)
+	}
+	wantSub(t, sub, "live", 3)
 }

@@ -20,6 +20,11 @@ import (
 // DefaultMaxMessageBytes bounds one request message when Options leave it 0.
 const DefaultMaxMessageBytes = 8 << 20
 
+// compressMinBytes is the smallest response message compressed when the
+// client accepts gzip: below it, compressing costs more than it saves
+// (a compressor's reset alone outweighs a small message).
+const compressMinBytes = 4 << 10
+
 // ErrServerClosed is what Serve returns after Shutdown.
 var ErrServerClosed = http.ErrServerClosed
 
@@ -64,7 +69,8 @@ func New(b *broker.Broker, o Options) *Server {
 	courierv1connect.RegisterMessagingServiceHandler(cs, &messaging{s: s})
 	courierv1connect.RegisterAdminServiceHandler(cs, &admin{s: s})
 	mux := http.NewServeMux()
-	connecthttp.Mount(mux, cs, connecthttp.WithReadMaxBytes(o.MaxMessageBytes))
+	connecthttp.Mount(mux, cs, connecthttp.WithReadMaxBytes(o.MaxMessageBytes),
+		connecthttp.WithCompressMinBytes(compressMinBytes))
 	for pattern, h := range o.Routes {
 		mux.Handle(pattern, h)
 	}
@@ -72,7 +78,7 @@ func New(b *broker.Broker, o Options) *Server {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler:           lazyFlush(mux),
 		Protocols:         protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -23,18 +23,31 @@ func (h *messaging) Subscribe(ctx context.Context, req *courierv1.SubscribeReque
 	if err := st.SendHeaders(); err != nil {
 		return err
 	}
+	fc := flushControlOf(ctx)
+	fc.hold()
+	defer fc.release()
 	for {
+		var m *broker.Message
 		select {
+		case m = <-sub.Messages():
 		case <-ctx.Done():
 			return nil
 		case <-h.s.quit:
 			return nil
-		case <-sub.Done():
-			return h.s.apiError(sub.Err())
-		case m := <-sub.Messages():
-			if err := st.Send(&courierv1.SubscribeResponse{Message: fromBroker(m)}); err != nil {
-				return err
+		default:
+			fc.flush() // nothing more at once: send what was held
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-h.s.quit:
+				return nil
+			case <-sub.Done():
+				return h.s.apiError(sub.Err())
+			case m = <-sub.Messages():
 			}
+		}
+		if err := st.Send(&courierv1.SubscribeResponse{Message: fromBroker(m)}); err != nil {
+			return err
 		}
 	}
 }
