@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
+	"github.com/courier-mq/courier/internal/broker"
 	"github.com/courier-mq/courier/server"
 )
 
@@ -265,4 +267,68 @@ func TestAPIConsumeBadJoins(t *testing.T) {
 	wantErr(t, err, connect.CodeNotFound, "group_not_found")
 	err = try(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Join{Join: &courierv1.Join{Stream: "nope", Group: "g"}}})
 	wantErr(t, err, connect.CodeNotFound, "group_not_found") // the broker looks the group up by stream and name
+}
+
+// TestAPIConsumeAckWaitPassed lets an ack wait pass: the message comes
+// again under a new id, and a settle of the old id is already_settled.
+func TestAPIConsumeAckWaitPassed(t *testing.T) {
+	e := startEnv(t, Options{})
+	mc, _ := e.clients()
+	e.createStream(t, "jobs", "jobs.>")
+	if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs", AckWait: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	e.publishN(t, "jobs.a", 1)
+	c := e.join(t, mc, "jobs", "w", 1)
+	first := c.delivery()
+	again := c.delivery() // after the ack wait
+	if again.DeliveryId == first.DeliveryId || again.Message.Offset != first.Message.Offset || again.Message.Deliveries != 2 {
+		t.Fatalf("first %v, again %v", first, again)
+	}
+	if s := c.settle(first.DeliveryId, courierv1.Settle_ACTION_ACK, 0); s.Error.GetReason() != "already_settled" {
+		t.Fatalf("ack of the timed-out delivery: %v, want already_settled", s)
+	}
+	if s := c.settle(again.DeliveryId, courierv1.Settle_ACTION_ACK, 0); s.Error != nil {
+		t.Fatalf("ack of the redelivery: %v", s.Error)
+	}
+}
+
+// TestAPIConsumeSweep checks that a consumer forgets deliveries settled
+// behind its back (as the broker's taking back does) and answers their
+// ids already_settled.
+func TestAPIConsumeSweep(t *testing.T) {
+	e := startEnv(t, Options{})
+	e.createStream(t, "jobs", "jobs.>")
+	if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs"}); err != nil {
+		t.Fatal(err)
+	}
+	e.publishN(t, "jobs.a", 3)
+	m, err := e.srv.Join("jobs", "w", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Leave()
+	c := &consumer{s: e.api, m: m, out: map[uint64]*broker.Delivery{}}
+	for range 3 {
+		select {
+		case d := <-m.C():
+			c.lastID++
+			c.out[c.lastID] = d
+		case <-testCtx(t).Done():
+			t.Fatal("no delivery")
+		}
+	}
+	c.out[1].Ack()
+	c.out[2].Ack()
+	c.sweep()
+	if len(c.out) != 1 || c.out[3] == nil || c.sweepAt != minSweep {
+		t.Fatalf("after the sweep: %v (sweep at %d)", c.out, c.sweepAt)
+	}
+	err = c.settle(&courierv1.Settle{DeliveryId: 1, Action: courierv1.Settle_ACTION_ACK})
+	if !errors.Is(err, broker.ErrAlreadySettled) {
+		t.Fatalf("settle of a swept id: %v", err)
+	}
+	if err := c.settle(&courierv1.Settle{DeliveryId: 3, Action: courierv1.Settle_ACTION_ACK}); err != nil {
+		t.Fatal(err)
+	}
 }

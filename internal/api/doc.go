@@ -30,6 +30,11 @@
 //   - AdminService administers streams, groups (Kafka consumer groups'
 //     commits are listed too, kind "kafka") and dead letters.
 //
+// Streams (Subscribe, Consume) hold the flush Connect does after each
+// message while more is ready at once, and flush before they wait, so a
+// burst leaves in a few writes and a lone message at once (flush.go).
+// Responses under 4 KiB are not compressed.
+//
 // A request message is bounded (Options.MaxMessageBytes, default 8 MiB)
 // before it is read; a larger one fails with request_too_large.
 //
