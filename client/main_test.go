@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,4 +44,16 @@ func (e *env) stream(t *testing.T, name string, partitions int, subjects ...stri
 	if _, err := e.c.CreateStream(ctxT(t), StreamConfig{Name: name, Subjects: subjects, Partitions: partitions}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testLogger logs to the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, nil))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

@@ -30,6 +30,8 @@ func newRestartable(t *testing.T) *restartable {
 
 func (r *restartable) restart() {
 	addr := r.ts.addr
+	t0 := time.Now()
+	defer func() { r.t.Logf("restart took %v", time.Since(t0)) }()
 	r.ts.stop()
 	r.ts = nil
 	r.ts = startServer(r.t, r.dir, addr)
@@ -38,7 +40,7 @@ func (r *restartable) restart() {
 func TestReconnectConsumeResumesAcrossRestart(t *testing.T) {
 	r := newRestartable(t)
 	ctx := ctxT(t)
-	c, err := Connect(ctx, r.ts.addr, WithRetries(100, 10*time.Millisecond))
+	c, err := Connect(ctx, r.ts.addr, WithRetries(100, 10*time.Millisecond), WithLogger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +53,17 @@ func TestReconnectConsumeResumesAcrossRestart(t *testing.T) {
 	}
 	const half, maxInFlight = 100, 4
 	publish := func(from int) {
-		for i := from; i < from+half; i++ {
-			if _, err := c.Publish(ctx, &Message{Subject: fmt.Sprintf("jobs.%d", i%3), Payload: fmt.Appendf(nil, "%d", i)}); err != nil {
+		// The first message goes alone (retried while the server
+		// restarts), the rest in batches.
+		if _, err := c.Publish(ctx, &Message{Subject: "jobs.0", Payload: fmt.Appendf(nil, "%d", from)}); err != nil {
+			t.Fatal(err)
+		}
+		var fs []*PubFuture
+		for i := from + 1; i < from+half; i++ {
+			fs = append(fs, c.PublishAsync(&Message{Subject: fmt.Sprintf("jobs.%d", i%3), Payload: fmt.Appendf(nil, "%d", i)}))
+		}
+		for _, f := range fs {
+			if _, err := f.Wait(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -143,7 +154,7 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestReconnectStaleSettle(t *testing.T) {
 	r := newRestartable(t)
 	ctx := ctxT(t)
-	c, err := Connect(ctx, r.ts.addr, WithRetries(100, 10*time.Millisecond))
+	c, err := Connect(ctx, r.ts.addr, WithRetries(100, 10*time.Millisecond), WithLogger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
