@@ -26,7 +26,7 @@ func BenchmarkNetJetStreamAsync(b *testing.B) {
 		for _, size := range harness.Sizes {
 			for _, pubs := range harness.AsyncPublishers {
 				b.Run(key(mode.always, pubs, size), func(b *testing.B) {
-					t := startNetJetStream(b, mode.always, pubs)
+					t := startNetJetStream(b, mode.always, pubs, harness.Consumers)
 					defer t.stop(b)
 					load := harness.Load{Publishers: pubs, Size: size}
 					r, _ := harness.Interleave(b, func(n int) (*harness.Run, error) {
@@ -37,6 +37,35 @@ func BenchmarkNetJetStreamAsync(b *testing.B) {
 					b.ReportMetric(float64(r.Extra), "redelivered")
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkNetJetStreamPublishAsync: one publisher pipelining
+// js.PublishAsync, no consumers. Compared with bench/api's
+// BenchmarkAPIPublishAsync.
+func BenchmarkNetJetStreamPublishAsync(b *testing.B) {
+	for _, mode := range syncModes {
+		for _, size := range harness.Sizes {
+			b.Run(key(mode.always, 1, size), func(b *testing.B) {
+				t := startNetJetStream(b, mode.always, 1, 0)
+				defer t.stop(b)
+				src := harness.Payload(size)
+				r, _ := harness.Interleave(b, func(n int) (*harness.Run, error) {
+					t0 := time.Now()
+					for range n {
+						if err := t.Publish(0, src); err != nil {
+							return nil, err
+						}
+					}
+					if err := t.Flush(0); err != nil {
+						return nil, err
+					}
+					return &harness.Run{Msgs: int64(n), Elapsed: time.Since(t0)}, nil
+				})
+				b.ReportMetric(r.Rate(), "msgs/s")
+				b.ReportMetric(r.Rate()*float64(size)/1e6, "MB/s")
+			})
 		}
 	}
 }
@@ -98,7 +127,7 @@ func dial(b *testing.B, ns *server.Server) *nats.Conn {
 	return nc
 }
 
-func startNetJetStream(b *testing.B, always bool, pubs int) *netJetStream {
+func startNetJetStream(b *testing.B, always bool, pubs, consumers int) *netJetStream {
 	b.Helper()
 	t := &netJetStream{ns: startNetServer(b, always)}
 	ctx := context.Background()
@@ -116,11 +145,14 @@ func startNetJetStream(b *testing.B, always bool, pubs int) *netJetStream {
 		Storage: jetstream.FileStorage, Replicas: 1}); err != nil {
 		b.Fatal(err)
 	}
+	if consumers == 0 {
+		return t
+	}
 	if _, err := js.CreateOrUpdateConsumer(ctx, "BENCH", jetstream.ConsumerConfig{Durable: "workers",
 		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverAllPolicy}); err != nil {
 		b.Fatal(err)
 	}
-	for range harness.Consumers {
+	for range consumers {
 		nc := dial(b, t.ns)
 		t.conns = append(t.conns, nc)
 		cjs, err := jetstream.New(nc)

@@ -1,0 +1,20 @@
+// Package api benchmarks Courier's native API end to end: a server with
+// its API listener on 127.0.0.1 (real TCP, h2c), driven by the Go client
+// (package client), with the same workloads (bench/core/harness) as its
+// peer in bench/peers/nats (nats-server listening on 127.0.0.1, driven by
+// nats.go):
+//
+//   - BenchmarkAPIAsync: harness.AsyncPublishers publishers, each with its
+//     own client, pipelining PublishAsync (batched, several batches in
+//     flight), into a shared group of harness.Consumers members, each with
+//     its own client, acking every message. Peer: BenchmarkNetJetStreamAsync.
+//   - BenchmarkAPIPublishAsync: one publisher, no consumers: how fast one
+//     stream takes pipelined publishes. Peer: BenchmarkNetJetStreamPublishAsync.
+//   - BenchmarkAPIPingPong: one requester paced at harness.PingPongRate,
+//     one responder (a subscription that replies). Peer:
+//     BenchmarkNetCorePingPong (core NATS request/reply).
+//
+// Courier fsyncs before every acknowledgement (its default); the peer runs
+// with SyncAlways and with JetStream's default (no fsync before the ack).
+// bench/run-api.sh runs both and prints the ratios.
+package api
