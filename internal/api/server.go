@@ -35,7 +35,8 @@ type Options struct {
 	// ("/healthz", "/readyz", "/metrics").
 	Routes map[string]http.Handler
 	// MaxMessageBytes bounds one request message before it is read
-	// (default 8 MiB); a larger one fails with resource_exhausted.
+	// (default 8 MiB); a larger one fails with resource_exhausted
+	// (reason request_too_large).
 	MaxMessageBytes int
 
 	// subscriptionBuffer is each Subscribe's broker buffer (0: the
