@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,29 +17,115 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// TestCLIBinaryServesKafka builds the courier binary, runs `courier serve`
-// as the README's first command does (with a temporary data folder and an
-// ephemeral Kafka port), produces and consumes through it with a Kafka
-// client, and stops it with SIGTERM.
-func TestCLIBinaryServesKafka(t *testing.T) {
+var (
+	buildOnce sync.Once
+	binDir    string
+	binErr    error
+)
+
+// courierBinary builds the courier binary once for the package's tests
+// (TestMain removes it).
+func courierBinary(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "courier")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "courier-bin"); binErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "courier"), ".").CombinedOutput()
+		if err != nil {
+			binErr = &buildError{err, string(out)}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
 	}
-	cmd := exec.Command(bin, "serve", "--data", filepath.Join(dir, "data"), "--kafka-addr", "127.0.0.1:0")
+	return filepath.Join(binDir, "courier")
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return "build: " + e.err.Error() + "\n" + e.out }
+
+// served is a running `courier serve` process and where it listens.
+type served struct {
+	cmd        *exec.Cmd
+	api, kafka string
+	lines      chan string
+}
+
+// startServe runs `courier serve` on dir with the given listener flags
+// and waits for the lines naming its listeners. It is stopped with
+// SIGTERM at the end of the test, and must exit cleanly.
+func startServe(t *testing.T, dir string, args ...string) *served {
+	t.Helper()
+	cmd := exec.Command(courierBinary(t), append([]string{"serve", "--data", dir}, args...)...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	addr := waitForLine(t, bufio.NewScanner(stdout), "kafka listening on ")
+	s := &served{cmd: cmd, lines: make(chan string, 100)}
+	go scanLines(stdout, s.lines)
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("courier serve did not exit cleanly: %v", err)
+		}
+	})
+	for s.api == "" || s.kafka == "" {
+		line := nextLine(t, s.lines, "courier: running")
+		if a, ok := strings.CutPrefix(line, "courier: api listening on "); ok {
+			s.api = a
+		} else if a, ok := strings.CutPrefix(line, "courier: kafka listening on "); ok {
+			s.kafka = a
+		} else if strings.HasPrefix(line, "courier: running") {
+			break
+		}
+	}
+	return s
+}
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("cli"))
+// scanLines sends each line of r to lines until r ends.
+func scanLines(r io.Reader, lines chan<- string) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		select {
+		case lines <- sc.Text():
+		default: // nobody is reading any more
+		}
+	}
+	close(lines)
+}
+
+// nextLine returns the next line, failing the test after 20 s or at the
+// end of the output.
+func nextLine(t *testing.T, lines <-chan string, waitingFor string) string {
+	t.Helper()
+	select {
+	case l, ok := <-lines:
+		if !ok {
+			t.Fatalf("output ended before %q", waitingFor)
+		}
+		return l
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no %q line", waitingFor)
+	}
+	return ""
+}
+
+// TestCLIBinaryServesKafka runs `courier serve` as the README's first
+// command does (with a temporary data folder and an ephemeral Kafka port),
+// produces and consumes through it with a Kafka client, and stops it with
+// SIGTERM.
+func TestCLIBinaryServesKafka(t *testing.T) {
+	s := startServe(t, filepath.Join(t.TempDir(), "data"), "--kafka-addr", "127.0.0.1:0", "--api-addr", "off")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.kafka), kgo.ConsumeTopics("cli"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,28 +146,4 @@ func TestCLIBinaryServesKafka(t *testing.T) {
 	if recs := fs.Records(); len(recs) != 1 || string(recs[0].Value) != "hello" {
 		t.Fatalf("consumed %v", recs)
 	}
-	cl.Close()
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("courier serve did not exit cleanly: %v", err)
-	}
-}
-
-func waitForLine(t *testing.T, sc *bufio.Scanner, prefix string) string {
-	t.Helper()
-	found := make(chan string, 1)
-	go func() {
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "courier: "+prefix); ok {
-				found <- rest
-			}
-		}
-	}()
-	select {
-	case a := <-found:
-		return a
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no %q line from courier serve", prefix)
-	}
-	return ""
 }

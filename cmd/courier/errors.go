@@ -5,11 +5,19 @@ import (
 	"fmt"
 	"net"
 	"syscall"
+
+	"github.com/courier-mq/courier/client"
 )
 
 // describe turns an error into the one line a person should read: the
 // cause that explains it rather than the whole chain of wrapping.
+// A server's error prints as the server's message; a server that cannot be reached prints as
+// the client says it ("nothing listens at localhost:7070").
 func describe(err error) string {
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Message != "" {
+		return ce.Message
+	}
 	return err.Error()
 }
 
@@ -24,4 +32,11 @@ func listenError(name, addr string, err error) error {
 		return fmt.Errorf("%s listener: cannot listen on %s: %v", name, addr, op.Err)
 	}
 	return fmt.Errorf("%s listener: %w", name, err)
+}
+
+// refused reports whether err says the server's address refused the
+// connection or could not be dialled at all.
+func refused(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &op) && op.Op == "dial"
 }

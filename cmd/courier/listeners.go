@@ -9,9 +9,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-
-	"github.com/courier-mq/courier/internal/proto/kafka"
-	"github.com/courier-mq/courier/server"
 )
 
 // A listener serves one protocol on a net.Listener until shut down.
@@ -31,6 +28,28 @@ type listeners struct {
 	mu     sync.Mutex
 	open   []listener // guarded by mu
 	closed bool       // guarded by mu
+	isUp   bool       // guarded by mu: every listener has started
+}
+
+// up records that every listener has started.
+func (ls *listeners) up() {
+	ls.mu.Lock()
+	ls.isUp = true
+	ls.mu.Unlock()
+}
+
+// ready says why the server is not ready (for /readyz): still starting
+// or shutting down.
+func (ls *listeners) ready() error {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	switch {
+	case ls.closed:
+		return errors.New("shutting down")
+	case !ls.isUp:
+		return errors.New("starting")
+	}
+	return nil
 }
 
 // start opens addr (or prints that the listener is off) and serves l on it.
@@ -74,8 +93,4 @@ func (ls *listeners) stop(ctx context.Context) {
 		}
 	}
 	ls.wg.Wait()
-}
-
-func kafkaListener(srv *server.Server, o kafka.Options) listener {
-	return kafka.New(srv, o)
 }

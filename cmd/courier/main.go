@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -51,6 +52,30 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.AddCommand(newServeCmd())
+	root.AddCommand(newServeCmd(), newPubCmd(), newSubCmd(), newConsumeCmd(), newReqCmd(), newReplyCmd(),
+		newStreamCmd(), newGroupCmd(), newDLQCmd(), newBenchCmd())
+	// cobra adds `courier completion bash|zsh|fish|powershell`.
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, err) })
+	withUsage(root)
 	return root
+}
+
+// withUsage makes the argument checks of c and its subcommands say how
+// the command is used.
+func withUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError(cmd, err)
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		withUsage(sub)
+	}
+}
+
+func usageError(cmd *cobra.Command, err error) error {
+	return fmt.Errorf("%s: %v (usage: %s)", strings.TrimPrefix(cmd.CommandPath(), "courier "), err, cmd.UseLine())
 }

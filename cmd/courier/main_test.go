@@ -14,7 +14,14 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if binDir != "" {
+			os.RemoveAll(binDir)
+		}
+		os.Exit(code)
+	}))
+}
 
 func TestCLIServeOpensDataAndStops(t *testing.T) {
 	data := t.TempDir()
@@ -81,7 +88,7 @@ func TestCLIConfigPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{Config: file, Data: "/from/file", KafkaAddr: "env:2", KafkaAutoCreate: true,
+	want := serveConfig{Config: file, Data: "/from/file", APIAddr: ":7070", KafkaAddr: "env:2", KafkaAutoCreate: true,
 		LogFormat: "text", LogLevel: "error"}
 	if c != want {
 		t.Fatalf("flag > env > file > default:\n got %+v\nwant %+v", c, want)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/courier-mq/courier/internal/admin"
+	"github.com/courier-mq/courier/internal/api"
 	"github.com/courier-mq/courier/internal/proto/kafka"
 	"github.com/courier-mq/courier/server"
 	"github.com/spf13/cobra"
@@ -20,6 +22,7 @@ import (
 type serveConfig struct {
 	Config              string
 	Data                string
+	APIAddr             string
 	KafkaAddr           string
 	KafkaAdvertisedAddr string
 	KafkaAutoCreate     bool
@@ -29,7 +32,7 @@ type serveConfig struct {
 }
 
 // layered lists the flags that the environment and the config file may set.
-var layered = []string{"data", "kafka-addr", "kafka-advertised-addr", "kafka-auto-create",
+var layered = []string{"data", "api-addr", "kafka-addr", "kafka-advertised-addr", "kafka-auto-create",
 	"kafka-users-file", "log-format", "log-level"}
 
 func newServeCmd() *cobra.Command {
@@ -58,6 +61,7 @@ address is host:port, :0 for any free port, or off.`,
 func addServeFlags(f *pflag.FlagSet, c *serveConfig) {
 	f.StringVar(&c.Config, "config", "", "YAML config file (also COURIER_CONFIG)")
 	f.StringVar(&c.Data, "data", "./data", "data folder")
+	f.StringVar(&c.APIAddr, "api-addr", ":7070", "native API listener (gRPC, Connect, HTTP/JSON): host:port, :0 for any port, or off")
 	f.StringVar(&c.KafkaAddr, "kafka-addr", ":9092", "Kafka listener: host:port, :0 for any port, or off")
 	f.StringVar(&c.KafkaAdvertisedAddr, "kafka-advertised-addr", "", "host:port given to Kafka clients (default: the address they connected to)")
 	f.BoolVar(&c.KafkaAutoCreate, "kafka-auto-create", false, "create a topic (one partition) when a Kafka client asks for an unknown one")
@@ -116,9 +120,8 @@ func serve(ctx context.Context, c serveConfig, out, logw io.Writer) error {
 	}
 	report(srv, out)
 	ls := &listeners{out: out, log: log, failed: make(chan error, 4)}
-	err = ls.start("kafka", c.KafkaAddr, kafkaListener(srv, kafka.Options{
-		AdvertisedAddr: c.KafkaAdvertisedAddr, Users: users, AutoCreateTopics: c.KafkaAutoCreate, Logger: log}))
-	if err == nil {
+	if err = startListeners(srv, c, users, ls, log); err == nil {
+		ls.up()
 		fmt.Fprintln(out, "courier: running; Ctrl-C to stop")
 		select {
 		case <-ctx.Done():
@@ -130,6 +133,21 @@ func serve(ctx context.Context, c serveConfig, out, logw io.Writer) error {
 	defer cancel()
 	ls.stop(shut)
 	return errors.Join(err, srv.Shutdown(shut))
+}
+
+// startListeners starts the native API (with /healthz, /readyz and
+// /metrics on its port) and the Kafka listener.
+func startListeners(srv *server.Server, c serveConfig, users map[string]string, ls *listeners, log *slog.Logger) error {
+	k := kafka.New(srv, kafka.Options{AdvertisedAddr: c.KafkaAdvertisedAddr, Users: users,
+		AutoCreateTopics: c.KafkaAutoCreate, Logger: log})
+	conns := map[string]func() int64{"kafka": k.Conns}
+	routes := admin.Routes(admin.Options{Broker: srv.Broker, Ready: ls.ready, Conns: conns})
+	a := api.New(srv.Broker, api.Options{Logger: log, Routes: routes})
+	conns["api"] = a.Conns
+	if err := ls.start("api", c.APIAddr, a); err != nil {
+		return err
+	}
+	return ls.start("kafka", c.KafkaAddr, k)
 }
 
 func report(srv *server.Server, w io.Writer) {
