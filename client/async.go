@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"google.golang.org/protobuf/proto"
 	"hash/fnv"
 	"io"
 	"sync"
@@ -257,8 +258,10 @@ func (p *asyncPublisher) publishBatchOnce(ctx context.Context, batch []pending) 
 	if err != nil {
 		return nil, err
 	}
-	for _, pd := range batch {
-		if err := stream.Send(&courierv1.PublishBatchRequest{Publish: pd.req}); err != nil {
+	for rest := batch; len(rest) > 0; {
+		req, n := batchChunk(rest)
+		rest = rest[n:]
+		if err := stream.Send(req); err != nil {
 			if errors.Is(err, io.EOF) {
 				break // the server ended the call: its error comes with the answer
 			}
@@ -275,6 +278,26 @@ func (p *asyncPublisher) publishBatchOnce(ctx context.Context, batch []pending) 
 			"the server answered %d results for a batch of %d", len(res.GetResults()), len(batch))
 	}
 	return res.GetResults(), nil
+}
+
+// chunkBytes bounds one PublishBatch stream message, well under the
+// server's default read bound of 8 MiB.
+const chunkBytes = 1 << 20
+
+// batchChunk puts the head of batch into one stream message of at most
+// chunkBytes (but at least one publish), and says how many it took.
+func batchChunk(batch []pending) (*courierv1.PublishBatchRequest, int) {
+	req := &courierv1.PublishBatchRequest{Publishes: make([]*courierv1.PublishRequest, 0, len(batch))}
+	size := 0
+	for _, pd := range batch {
+		n := proto.Size(pd.req)
+		if len(req.Publishes) > 0 && size+n > chunkBytes {
+			break
+		}
+		req.Publishes = append(req.Publishes, pd.req)
+		size += n
+	}
+	return req, len(req.Publishes)
 }
 
 // batchItemError converts one failed item of a batch.

@@ -111,7 +111,9 @@ func Connect(ctx context.Context, addr string, opts ...Option) (*Client, error) 
 	if c.hc == nil {
 		c.hc, c.ownHC = newH2CClient(), true
 	}
-	cc := connect.NewClient(connecthttp.NewTransport(withNotify(c.hc), baseURL(addr)))
+	// No compression: on the networks a broker runs on, gzip costs more
+	// CPU than the bytes it saves.
+	cc := connect.NewClient(connecthttp.NewTransport(withNotify(c.hc), baseURL(addr), connecthttp.WithCompressors()))
 	c.msg = courierv1connect.NewMessagingServiceClient(cc)
 	c.adm = courierv1connect.NewAdminServiceClient(cc)
 	c.ctx, c.cancel = context.WithCancel(context.Background())

@@ -36,7 +36,7 @@ func TestAPIPublishBatch(t *testing.T) {
 				case 40:
 					req.Message.Subject = "elsewhere"
 				}
-				if err := st.Send(&courierv1.PublishBatchRequest{Publish: req}); err != nil {
+				if err := st.Send(&courierv1.PublishBatchRequest{Publishes: []*courierv1.PublishRequest{req}}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -40,8 +40,8 @@ func BenchmarkAPIPublish(b *testing.B) {
 func BenchmarkAPIPublishBatch(b *testing.B) {
 	e := benchEnv(b)
 	mc, _ := e.clients()
-	req := &courierv1.PublishBatchRequest{Publish: &courierv1.PublishRequest{
-		Message: &courierv1.Message{Subject: "bench.a", Payload: bytes.Repeat([]byte("x"), 128)}}}
+	req := &courierv1.PublishBatchRequest{Publishes: []*courierv1.PublishRequest{{
+		Message: &courierv1.Message{Subject: "bench.a", Payload: bytes.Repeat([]byte("x"), 128)}}}}
 	b.SetBytes(128)
 	b.ResetTimer()
 	st, err := mc.PublishBatch(b.Context())
@@ -66,8 +66,8 @@ func (e *testEnv) fill(b *testing.B, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := &courierv1.PublishBatchRequest{Publish: &courierv1.PublishRequest{
-		Message: &courierv1.Message{Subject: "bench.a", Payload: bytes.Repeat([]byte("x"), 128)}}}
+	req := &courierv1.PublishBatchRequest{Publishes: []*courierv1.PublishRequest{{
+		Message: &courierv1.Message{Subject: "bench.a", Payload: bytes.Repeat([]byte("x"), 128)}}}}
 	for range n {
 		if err := st.Send(req); err != nil {
 			b.Fatal(err)

@@ -89,13 +89,15 @@ func (h *messaging) receiveBatch(st courierv1connect.MessagingServicePublishBatc
 		if err != nil {
 			return err
 		}
-		m, exp, err := toPublish(req.GetPublish())
-		if err != nil {
-			pending <- pendingPub{err: err}
-			continue
+		for _, pr := range req.GetPublishes() {
+			m, exp, err := toPublish(pr)
+			if err != nil {
+				pending <- pendingPub{err: err}
+				continue
+			}
+			wait, err := h.s.b.PublishAsync(m, exp)
+			pending <- pendingPub{wait: wait, err: err}
 		}
-		wait, err := h.s.b.PublishAsync(m, exp)
-		pending <- pendingPub{wait: wait, err: err}
 	}
 }
 

@@ -449,9 +449,12 @@ func (x *PublishResponse) GetDuplicate() bool {
 	return false
 }
 
+// PublishBatchRequest carries one or more messages of a batch; a client
+// sends a batch in one or a few of them, so that a message costs no frame
+// of its own.
 type PublishBatchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Publish       *PublishRequest        `protobuf:"bytes,1,opt,name=publish,proto3" json:"publish,omitempty"`
+	Publishes     []*PublishRequest      `protobuf:"bytes,1,rep,name=publishes,proto3" json:"publishes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -486,9 +489,9 @@ func (*PublishBatchRequest) Descriptor() ([]byte, []int) {
 	return file_courier_v1_courier_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *PublishBatchRequest) GetPublish() *PublishRequest {
+func (x *PublishBatchRequest) GetPublishes() []*PublishRequest {
 	if x != nil {
-		return x.Publish
+		return x.Publishes
 	}
 	return nil
 }
@@ -3287,9 +3290,9 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
 	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x1c\n" +
-	"\tduplicate\x18\x04 \x01(\bR\tduplicate\"K\n" +
-	"\x13PublishBatchRequest\x124\n" +
-	"\apublish\x18\x01 \x01(\v2\x1a.courier.v1.PublishRequestR\apublish\"g\n" +
+	"\tduplicate\x18\x04 \x01(\bR\tduplicate\"O\n" +
+	"\x13PublishBatchRequest\x128\n" +
+	"\tpublishes\x18\x01 \x03(\v2\x1a.courier.v1.PublishRequestR\tpublishes\"g\n" +
 	"\rPublishResult\x12-\n" +
 	"\x03ack\x18\x01 \x01(\v2\x1b.courier.v1.PublishResponseR\x03ack\x12'\n" +
 	"\x05error\x18\x02 \x01(\v2\x11.courier.v1.ErrorR\x05error\"K\n" +
@@ -3582,7 +3585,7 @@ var file_courier_v1_courier_proto_depIdxs = []int32{
 	53, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
 	2,  // 4: courier.v1.PublishRequest.message:type_name -> courier.v1.Message
 	54, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
-	3,  // 6: courier.v1.PublishBatchRequest.publish:type_name -> courier.v1.PublishRequest
+	3,  // 6: courier.v1.PublishBatchRequest.publishes:type_name -> courier.v1.PublishRequest
 	4,  // 7: courier.v1.PublishResult.ack:type_name -> courier.v1.PublishResponse
 	8,  // 8: courier.v1.PublishResult.error:type_name -> courier.v1.Error
 	6,  // 9: courier.v1.PublishBatchResponse.results:type_name -> courier.v1.PublishResult

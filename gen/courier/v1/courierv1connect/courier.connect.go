@@ -121,8 +121,8 @@ type MessagingServiceClient interface {
 	// answers once it is durable; a subject no stream captures goes to live
 	// subscribers only (the answer then has no stream).
 	Publish(context.Context, *v1.PublishRequest) (*v1.PublishResponse, error)
-	// PublishBatch takes a stream of messages and answers with one result per
-	// message, in order. Messages are stored in the order they were sent; a
+	// PublishBatch takes a stream of batches of messages and answers with one
+	// result per message, in order. Messages are stored in the order they were sent; a
 	// failed message does not stop the others.
 	PublishBatch(context.Context) (MessagingServicePublishBatchClientStream, error)
 	// Subscribe streams every message matching a pattern, replayed from a
@@ -236,8 +236,8 @@ type MessagingServiceHandler interface {
 	// answers once it is durable; a subject no stream captures goes to live
 	// subscribers only (the answer then has no stream).
 	Publish(context.Context, *v1.PublishRequest) (*v1.PublishResponse, error)
-	// PublishBatch takes a stream of messages and answers with one result per
-	// message, in order. Messages are stored in the order they were sent; a
+	// PublishBatch takes a stream of batches of messages and answers with one
+	// result per message, in order. Messages are stored in the order they were sent; a
 	// failed message does not stop the others.
 	PublishBatch(context.Context, MessagingServicePublishBatchServerStream) (*v1.PublishBatchResponse, error)
 	// Subscribe streams every message matching a pattern, replayed from a
