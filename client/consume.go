@@ -42,6 +42,7 @@ type Consumer struct {
 	notify chan struct{} // a delivery was queued
 
 	sendMu sync.Mutex // serializes Send on conn
+	out    settleQueue
 	mu     struct {
 		sync.Mutex
 		gen         uint64 // connection generation; deliveries carry theirs
@@ -217,20 +218,30 @@ func (k *Consumer) receive(conn *consumeConn) error {
 		switch r := res.GetResponse().(type) {
 		case *courierv1.ConsumeResponse_Delivery:
 			k.queue(r.Delivery)
+		case *courierv1.ConsumeResponse_Deliveries:
+			k.queue(r.Deliveries.GetDeliveries()...)
 		case *courierv1.ConsumeResponse_Settled:
 			k.settled(r.Settled)
+		case *courierv1.ConsumeResponse_SettledBatch:
+			k.settled(r.SettledBatch.GetSettled()...)
 		}
 	}
 }
 
-func (k *Consumer) queue(pd *courierv1.Delivery) {
-	m := messageFromProto(pd.GetMessage())
-	if m == nil {
-		m = &Message{}
+func (k *Consumer) queue(pds ...*courierv1.Delivery) {
+	ds := make([]*Delivery, len(pds))
+	for i, pd := range pds {
+		m := messageFromProto(pd.GetMessage())
+		if m == nil {
+			m = &Message{}
+		}
+		ds[i] = &Delivery{Message: *m, k: k, id: pd.GetDeliveryId()}
 	}
 	k.mu.Lock()
-	d := &Delivery{Message: *m, k: k, id: pd.GetDeliveryId(), gen: k.mu.gen}
-	k.mu.queue = append(k.mu.queue, d)
+	for _, d := range ds {
+		d.gen = k.mu.gen
+	}
+	k.mu.queue = append(k.mu.queue, ds...)
 	k.mu.Unlock()
 	k.wake()
 }
@@ -242,23 +253,25 @@ func (k *Consumer) wake() {
 	}
 }
 
-// settled hands a Settled answer to the oldest settle waiting for it.
-func (k *Consumer) settled(s *courierv1.Settled) {
-	var err error
-	if s.GetError() != nil {
-		err = batchItemError(s.GetError())
-	}
+// settled hands each Settled answer to the oldest settle waiting for it.
+func (k *Consumer) settled(ss ...*courierv1.Settled) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	ws := k.mu.waiters[s.GetDeliveryId()]
-	if len(ws) == 0 {
-		return
-	}
-	ws[0] <- err
-	if len(ws) == 1 {
-		delete(k.mu.waiters, s.GetDeliveryId())
-	} else {
-		k.mu.waiters[s.GetDeliveryId()] = ws[1:]
+	for _, s := range ss {
+		var err error
+		if s.GetError() != nil {
+			err = batchItemError(s.GetError())
+		}
+		ws := k.mu.waiters[s.GetDeliveryId()]
+		if len(ws) == 0 {
+			continue
+		}
+		ws[0] <- err
+		if len(ws) == 1 {
+			delete(k.mu.waiters, s.GetDeliveryId())
+		} else {
+			k.mu.waiters[s.GetDeliveryId()] = ws[1:]
+		}
 	}
 }
 
@@ -319,14 +332,7 @@ func (k *Consumer) settle(ctx context.Context, d *Delivery, s *courierv1.Settle)
 	k.mu.waiters[d.id] = append(k.mu.waiters[d.id], w)
 	k.mu.Unlock()
 
-	k.sendMu.Lock()
-	err := conn.stream.Send(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Settle{Settle: s}})
-	k.sendMu.Unlock()
-	if err != nil {
-		// The stream broke: the reader drops the generation, which
-		// answers w with ErrStaleDelivery.
-		conn.cancel()
-	}
+	k.send(conn, s)
 	select {
 	case err := <-w:
 		return err

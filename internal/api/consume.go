@@ -169,16 +169,6 @@ func (c *consumer) on(ev event) (done bool, err error) {
 	return err != nil, err
 }
 
-func (c *consumer) deliver(d *broker.Delivery) error {
-	c.lastID++
-	c.out[c.lastID] = d
-	if len(c.out) >= c.sweepAt {
-		c.sweep()
-	}
-	return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Delivery{
-		Delivery: &courierv1.Delivery{DeliveryId: c.lastID, Message: fromBroker(&d.Message)}}})
-}
-
 // sweep forgets the deliveries the broker took back. A settle of one of
 // their ids then answers already_settled, as the broker would.
 func (c *consumer) sweep() {
@@ -188,19 +178,6 @@ func (c *consumer) sweep() {
 		}
 	}
 	c.sweepAt = max(2*len(c.out), minSweep)
-}
-
-// handle answers one client message after the join: a settle.
-func (c *consumer) handle(req *courierv1.ConsumeRequest) error {
-	s := req.GetSettle()
-	if s == nil {
-		return c.s.apiError(invalidArg("consume: after the join, only settles are accepted"))
-	}
-	res := &courierv1.Settled{DeliveryId: s.GetDeliveryId()}
-	if err := c.settle(s); err != nil {
-		res.Error = c.settleError(err)
-	}
-	return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Settled{Settled: res}})
 }
 
 // errUnknownDelivery is a settle of an id this stream never sent.
@@ -216,8 +193,7 @@ func (c *consumer) settleError(err error) *courierv1.Error {
 // settle applies a settle to its delivery. An id this stream sent and
 // already settled is already_settled; one it never sent is
 // unknown_delivery.
-func (c *consumer) settle(s *courierv1.Settle) error {
-	id := s.GetDeliveryId()
+func (c *consumer) settle(s *courierv1.Settle, id uint64) error {
 	d, ok := c.out[id]
 	if !ok {
 		if id != 0 && id <= c.lastID {

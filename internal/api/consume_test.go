@@ -60,10 +60,24 @@ func (c *consumeStream) delivery() *courierv1.Delivery {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if r.GetDelivery() == nil {
+	if !c.queue(r) {
 		c.t.Fatalf("got %v, want a delivery", r)
 	}
-	return r.GetDelivery()
+	return c.delivery()
+}
+
+// queue keeps the deliveries of r (one, or a Deliveries frame) and says
+// whether it had any.
+func (c *consumeStream) queue(r *courierv1.ConsumeResponse) bool {
+	switch {
+	case r.GetDelivery() != nil:
+		c.queued = append(c.queued, r.GetDelivery())
+	case r.GetDeliveries() != nil:
+		c.queued = append(c.queued, r.GetDeliveries().GetDeliveries()...)
+	default:
+		return false
+	}
+	return true
 }
 
 func (c *consumeStream) settle(id uint64, a courierv1.Settle_Action, delay time.Duration) *courierv1.Settled {
@@ -76,8 +90,7 @@ func (c *consumeStream) settle(id uint64, a courierv1.Settle_Action, delay time.
 		c.t.Fatal(err)
 	}
 	r, err := c.Receive()
-	for err == nil && r.GetDelivery() != nil {
-		c.queued = append(c.queued, r.GetDelivery())
+	for err == nil && c.queue(r) {
 		r, err = c.Receive()
 	}
 	if err != nil {
@@ -324,11 +337,11 @@ func TestAPIConsumeSweep(t *testing.T) {
 	if len(c.out) != 1 || c.out[3] == nil || c.sweepAt != minSweep {
 		t.Fatalf("after the sweep: %v (sweep at %d)", c.out, c.sweepAt)
 	}
-	err = c.settle(&courierv1.Settle{DeliveryId: 1, Action: courierv1.Settle_ACTION_ACK})
+	err = c.settle(&courierv1.Settle{DeliveryId: 1, Action: courierv1.Settle_ACTION_ACK}, 1)
 	if !errors.Is(err, broker.ErrAlreadySettled) {
 		t.Fatalf("settle of a swept id: %v", err)
 	}
-	if err := c.settle(&courierv1.Settle{DeliveryId: 3, Action: courierv1.Settle_ACTION_ACK}); err != nil {
+	if err := c.settle(&courierv1.Settle{DeliveryId: 3, Action: courierv1.Settle_ACTION_ACK}, 3); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -95,7 +95,7 @@ func (x Settle_Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Settle_Action.Descriptor instead.
 func (Settle_Action) EnumDescriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{14, 0}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{16, 0}
 }
 
 // Header is one message header. Headers are ordered and may repeat. A value
@@ -593,6 +593,97 @@ func (x *PublishBatchResponse) GetResults() []*PublishResult {
 	return nil
 }
 
+// PublishStreamRequest is one batch of a PublishStream.
+type PublishStreamRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Publishes     []*PublishRequest      `protobuf:"bytes,1,rep,name=publishes,proto3" json:"publishes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishStreamRequest) Reset() {
+	*x = PublishStreamRequest{}
+	mi := &file_courier_v1_courier_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishStreamRequest) ProtoMessage() {}
+
+func (x *PublishStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishStreamRequest.ProtoReflect.Descriptor instead.
+func (*PublishStreamRequest) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PublishStreamRequest) GetPublishes() []*PublishRequest {
+	if x != nil {
+		return x.Publishes
+	}
+	return nil
+}
+
+// PublishStreamResponse answers one PublishStreamRequest: a result per
+// message, in order.
+type PublishStreamResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*PublishResult       `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishStreamResponse) Reset() {
+	*x = PublishStreamResponse{}
+	mi := &file_courier_v1_courier_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishStreamResponse) ProtoMessage() {}
+
+func (x *PublishStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishStreamResponse.ProtoReflect.Descriptor instead.
+func (*PublishStreamResponse) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PublishStreamResponse) GetResults() []*PublishResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 // Error describes one failed item of a batch.
 type Error struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -605,7 +696,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_courier_v1_courier_proto_msgTypes[7]
+	mi := &file_courier_v1_courier_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +708,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[7]
+	mi := &file_courier_v1_courier_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +721,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{7}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Error) GetReason() string {
@@ -660,7 +751,7 @@ type ErrorInfo struct {
 
 func (x *ErrorInfo) Reset() {
 	*x = ErrorInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[8]
+	mi := &file_courier_v1_courier_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +763,7 @@ func (x *ErrorInfo) String() string {
 func (*ErrorInfo) ProtoMessage() {}
 
 func (x *ErrorInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[8]
+	mi := &file_courier_v1_courier_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +776,7 @@ func (x *ErrorInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorInfo.ProtoReflect.Descriptor instead.
 func (*ErrorInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{8}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ErrorInfo) GetReason() string {
@@ -719,7 +810,7 @@ type Start struct {
 
 func (x *Start) Reset() {
 	*x = Start{}
-	mi := &file_courier_v1_courier_proto_msgTypes[9]
+	mi := &file_courier_v1_courier_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +822,7 @@ func (x *Start) String() string {
 func (*Start) ProtoMessage() {}
 
 func (x *Start) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[9]
+	mi := &file_courier_v1_courier_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +835,7 @@ func (x *Start) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Start.ProtoReflect.Descriptor instead.
 func (*Start) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{9}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Start) GetPosition() isStart_Position {
@@ -845,7 +936,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[10]
+	mi := &file_courier_v1_courier_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +948,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[10]
+	mi := &file_courier_v1_courier_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +961,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{10}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SubscribeRequest) GetPattern() string {
@@ -896,7 +987,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[11]
+	mi := &file_courier_v1_courier_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +999,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[11]
+	mi := &file_courier_v1_courier_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1012,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{11}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SubscribeResponse) GetMessage() *Message {
@@ -944,7 +1035,7 @@ type ConsumeRequest struct {
 
 func (x *ConsumeRequest) Reset() {
 	*x = ConsumeRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[12]
+	mi := &file_courier_v1_courier_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1047,7 @@ func (x *ConsumeRequest) String() string {
 func (*ConsumeRequest) ProtoMessage() {}
 
 func (x *ConsumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[12]
+	mi := &file_courier_v1_courier_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1060,7 @@ func (x *ConsumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeRequest.ProtoReflect.Descriptor instead.
 func (*ConsumeRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{12}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ConsumeRequest) GetRequest() isConsumeRequest_Request {
@@ -1026,7 +1117,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_courier_v1_courier_proto_msgTypes[13]
+	mi := &file_courier_v1_courier_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1129,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[13]
+	mi := &file_courier_v1_courier_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1142,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{13}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Join) GetStream() string {
@@ -1082,14 +1173,17 @@ type Settle struct {
 	Action     Settle_Action          `protobuf:"varint,2,opt,name=action,proto3,enum=courier.v1.Settle_Action" json:"action,omitempty"`
 	Delay      *durationpb.Duration   `protobuf:"bytes,3,opt,name=delay,proto3" json:"delay,omitempty"`
 	// Reason recorded in the dead letter (term, reject).
-	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Error string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// More deliveries settled with the same action, after delivery_id. A settle
+	// with more ids is answered by one SettledBatch instead of a Settled.
+	MoreDeliveryIds []uint64 `protobuf:"varint,5,rep,packed,name=more_delivery_ids,json=moreDeliveryIds,proto3" json:"more_delivery_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Settle) Reset() {
 	*x = Settle{}
-	mi := &file_courier_v1_courier_proto_msgTypes[14]
+	mi := &file_courier_v1_courier_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1195,7 @@ func (x *Settle) String() string {
 func (*Settle) ProtoMessage() {}
 
 func (x *Settle) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[14]
+	mi := &file_courier_v1_courier_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1208,7 @@ func (x *Settle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settle.ProtoReflect.Descriptor instead.
 func (*Settle) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{14}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Settle) GetDeliveryId() uint64 {
@@ -1145,6 +1239,13 @@ func (x *Settle) GetError() string {
 	return ""
 }
 
+func (x *Settle) GetMoreDeliveryIds() []uint64 {
+	if x != nil {
+		return x.MoreDeliveryIds
+	}
+	return nil
+}
+
 type ConsumeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Response:
@@ -1152,6 +1253,8 @@ type ConsumeResponse struct {
 	//	*ConsumeResponse_Joined
 	//	*ConsumeResponse_Delivery
 	//	*ConsumeResponse_Settled
+	//	*ConsumeResponse_Deliveries
+	//	*ConsumeResponse_SettledBatch
 	Response      isConsumeResponse_Response `protobuf_oneof:"response"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1159,7 +1262,7 @@ type ConsumeResponse struct {
 
 func (x *ConsumeResponse) Reset() {
 	*x = ConsumeResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[15]
+	mi := &file_courier_v1_courier_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1274,7 @@ func (x *ConsumeResponse) String() string {
 func (*ConsumeResponse) ProtoMessage() {}
 
 func (x *ConsumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[15]
+	mi := &file_courier_v1_courier_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +1287,7 @@ func (x *ConsumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeResponse.ProtoReflect.Descriptor instead.
 func (*ConsumeResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{15}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ConsumeResponse) GetResponse() isConsumeResponse_Response {
@@ -1221,6 +1324,24 @@ func (x *ConsumeResponse) GetSettled() *Settled {
 	return nil
 }
 
+func (x *ConsumeResponse) GetDeliveries() *Deliveries {
+	if x != nil {
+		if x, ok := x.Response.(*ConsumeResponse_Deliveries); ok {
+			return x.Deliveries
+		}
+	}
+	return nil
+}
+
+func (x *ConsumeResponse) GetSettledBatch() *SettledBatch {
+	if x != nil {
+		if x, ok := x.Response.(*ConsumeResponse_SettledBatch); ok {
+			return x.SettledBatch
+		}
+	}
+	return nil
+}
+
 type isConsumeResponse_Response interface {
 	isConsumeResponse_Response()
 }
@@ -1237,11 +1358,115 @@ type ConsumeResponse_Settled struct {
 	Settled *Settled `protobuf:"bytes,3,opt,name=settled,proto3,oneof"`
 }
 
+type ConsumeResponse_Deliveries struct {
+	// Several deliveries ready at once.
+	Deliveries *Deliveries `protobuf:"bytes,4,opt,name=deliveries,proto3,oneof"`
+}
+
+type ConsumeResponse_SettledBatch struct {
+	// The answer to a settle of several deliveries.
+	SettledBatch *SettledBatch `protobuf:"bytes,5,opt,name=settled_batch,json=settledBatch,proto3,oneof"`
+}
+
 func (*ConsumeResponse_Joined) isConsumeResponse_Response() {}
 
 func (*ConsumeResponse_Delivery) isConsumeResponse_Response() {}
 
 func (*ConsumeResponse_Settled) isConsumeResponse_Response() {}
+
+func (*ConsumeResponse_Deliveries) isConsumeResponse_Response() {}
+
+func (*ConsumeResponse_SettledBatch) isConsumeResponse_Response() {}
+
+type Deliveries struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deliveries    []*Delivery            `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Deliveries) Reset() {
+	*x = Deliveries{}
+	mi := &file_courier_v1_courier_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Deliveries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Deliveries) ProtoMessage() {}
+
+func (x *Deliveries) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Deliveries.ProtoReflect.Descriptor instead.
+func (*Deliveries) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Deliveries) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+// SettledBatch answers a Settle with more_delivery_ids: one Settled per id,
+// in the order of the settle's ids.
+type SettledBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Settled       []*Settled             `protobuf:"bytes,1,rep,name=settled,proto3" json:"settled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettledBatch) Reset() {
+	*x = SettledBatch{}
+	mi := &file_courier_v1_courier_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettledBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettledBatch) ProtoMessage() {}
+
+func (x *SettledBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettledBatch.ProtoReflect.Descriptor instead.
+func (*SettledBatch) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SettledBatch) GetSettled() []*Settled {
+	if x != nil {
+		return x.Settled
+	}
+	return nil
+}
 
 type Joined struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1252,7 +1477,7 @@ type Joined struct {
 
 func (x *Joined) Reset() {
 	*x = Joined{}
-	mi := &file_courier_v1_courier_proto_msgTypes[16]
+	mi := &file_courier_v1_courier_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1489,7 @@ func (x *Joined) String() string {
 func (*Joined) ProtoMessage() {}
 
 func (x *Joined) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[16]
+	mi := &file_courier_v1_courier_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1502,7 @@ func (x *Joined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Joined.ProtoReflect.Descriptor instead.
 func (*Joined) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{16}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Joined) GetMaxInFlight() int32 {
@@ -1297,7 +1522,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_courier_v1_courier_proto_msgTypes[17]
+	mi := &file_courier_v1_courier_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1534,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[17]
+	mi := &file_courier_v1_courier_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1547,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{17}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Delivery) GetDeliveryId() uint64 {
@@ -1351,7 +1576,7 @@ type Settled struct {
 
 func (x *Settled) Reset() {
 	*x = Settled{}
-	mi := &file_courier_v1_courier_proto_msgTypes[18]
+	mi := &file_courier_v1_courier_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1588,7 @@ func (x *Settled) String() string {
 func (*Settled) ProtoMessage() {}
 
 func (x *Settled) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[18]
+	mi := &file_courier_v1_courier_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1601,7 @@ func (x *Settled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settled.ProtoReflect.Descriptor instead.
 func (*Settled) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{18}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Settled) GetDeliveryId() uint64 {
@@ -1404,7 +1629,7 @@ type RequestRequest struct {
 
 func (x *RequestRequest) Reset() {
 	*x = RequestRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[19]
+	mi := &file_courier_v1_courier_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1641,7 @@ func (x *RequestRequest) String() string {
 func (*RequestRequest) ProtoMessage() {}
 
 func (x *RequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[19]
+	mi := &file_courier_v1_courier_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1654,7 @@ func (x *RequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRequest.ProtoReflect.Descriptor instead.
 func (*RequestRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{19}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RequestRequest) GetMessage() *Message {
@@ -1455,7 +1680,7 @@ type RequestResponse struct {
 
 func (x *RequestResponse) Reset() {
 	*x = RequestResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[20]
+	mi := &file_courier_v1_courier_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1467,7 +1692,7 @@ func (x *RequestResponse) String() string {
 func (*RequestResponse) ProtoMessage() {}
 
 func (x *RequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[20]
+	mi := &file_courier_v1_courier_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1480,7 +1705,7 @@ func (x *RequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestResponse.ProtoReflect.Descriptor instead.
 func (*RequestResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{20}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RequestResponse) GetReply() *Message {
@@ -1516,7 +1741,7 @@ type StreamConfig struct {
 
 func (x *StreamConfig) Reset() {
 	*x = StreamConfig{}
-	mi := &file_courier_v1_courier_proto_msgTypes[21]
+	mi := &file_courier_v1_courier_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1753,7 @@ func (x *StreamConfig) String() string {
 func (*StreamConfig) ProtoMessage() {}
 
 func (x *StreamConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[21]
+	mi := &file_courier_v1_courier_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1766,7 @@ func (x *StreamConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamConfig.ProtoReflect.Descriptor instead.
 func (*StreamConfig) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{21}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StreamConfig) GetName() string {
@@ -1656,7 +1881,7 @@ type PartitionInfo struct {
 
 func (x *PartitionInfo) Reset() {
 	*x = PartitionInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[22]
+	mi := &file_courier_v1_courier_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1893,7 @@ func (x *PartitionInfo) String() string {
 func (*PartitionInfo) ProtoMessage() {}
 
 func (x *PartitionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[22]
+	mi := &file_courier_v1_courier_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1906,7 @@ func (x *PartitionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionInfo.ProtoReflect.Descriptor instead.
 func (*PartitionInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{22}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PartitionInfo) GetPartition() int32 {
@@ -1736,7 +1961,7 @@ type StreamInfo struct {
 
 func (x *StreamInfo) Reset() {
 	*x = StreamInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[23]
+	mi := &file_courier_v1_courier_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1748,7 +1973,7 @@ func (x *StreamInfo) String() string {
 func (*StreamInfo) ProtoMessage() {}
 
 func (x *StreamInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[23]
+	mi := &file_courier_v1_courier_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1761,7 +1986,7 @@ func (x *StreamInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamInfo.ProtoReflect.Descriptor instead.
 func (*StreamInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{23}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StreamInfo) GetConfig() *StreamConfig {
@@ -1787,7 +2012,7 @@ type CreateStreamRequest struct {
 
 func (x *CreateStreamRequest) Reset() {
 	*x = CreateStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[24]
+	mi := &file_courier_v1_courier_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +2024,7 @@ func (x *CreateStreamRequest) String() string {
 func (*CreateStreamRequest) ProtoMessage() {}
 
 func (x *CreateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[24]
+	mi := &file_courier_v1_courier_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +2037,7 @@ func (x *CreateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStreamRequest.ProtoReflect.Descriptor instead.
 func (*CreateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{24}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateStreamRequest) GetConfig() *StreamConfig {
@@ -1831,7 +2056,7 @@ type CreateStreamResponse struct {
 
 func (x *CreateStreamResponse) Reset() {
 	*x = CreateStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[25]
+	mi := &file_courier_v1_courier_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +2068,7 @@ func (x *CreateStreamResponse) String() string {
 func (*CreateStreamResponse) ProtoMessage() {}
 
 func (x *CreateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[25]
+	mi := &file_courier_v1_courier_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +2081,7 @@ func (x *CreateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStreamResponse.ProtoReflect.Descriptor instead.
 func (*CreateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{25}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateStreamResponse) GetStream() *StreamInfo {
@@ -1875,7 +2100,7 @@ type UpdateStreamRequest struct {
 
 func (x *UpdateStreamRequest) Reset() {
 	*x = UpdateStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[26]
+	mi := &file_courier_v1_courier_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1887,7 +2112,7 @@ func (x *UpdateStreamRequest) String() string {
 func (*UpdateStreamRequest) ProtoMessage() {}
 
 func (x *UpdateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[26]
+	mi := &file_courier_v1_courier_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1900,7 +2125,7 @@ func (x *UpdateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStreamRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{26}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UpdateStreamRequest) GetConfig() *StreamConfig {
@@ -1919,7 +2144,7 @@ type UpdateStreamResponse struct {
 
 func (x *UpdateStreamResponse) Reset() {
 	*x = UpdateStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[27]
+	mi := &file_courier_v1_courier_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1931,7 +2156,7 @@ func (x *UpdateStreamResponse) String() string {
 func (*UpdateStreamResponse) ProtoMessage() {}
 
 func (x *UpdateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[27]
+	mi := &file_courier_v1_courier_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1944,7 +2169,7 @@ func (x *UpdateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStreamResponse.ProtoReflect.Descriptor instead.
 func (*UpdateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{27}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateStreamResponse) GetStream() *StreamInfo {
@@ -1963,7 +2188,7 @@ type DeleteStreamRequest struct {
 
 func (x *DeleteStreamRequest) Reset() {
 	*x = DeleteStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[28]
+	mi := &file_courier_v1_courier_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2200,7 @@ func (x *DeleteStreamRequest) String() string {
 func (*DeleteStreamRequest) ProtoMessage() {}
 
 func (x *DeleteStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[28]
+	mi := &file_courier_v1_courier_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2213,7 @@ func (x *DeleteStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStreamRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{28}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeleteStreamRequest) GetName() string {
@@ -2006,7 +2231,7 @@ type DeleteStreamResponse struct {
 
 func (x *DeleteStreamResponse) Reset() {
 	*x = DeleteStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	mi := &file_courier_v1_courier_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2018,7 +2243,7 @@ func (x *DeleteStreamResponse) String() string {
 func (*DeleteStreamResponse) ProtoMessage() {}
 
 func (x *DeleteStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	mi := &file_courier_v1_courier_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2031,7 +2256,7 @@ func (x *DeleteStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStreamResponse.ProtoReflect.Descriptor instead.
 func (*DeleteStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{29}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{33}
 }
 
 type GetStreamRequest struct {
@@ -2043,7 +2268,7 @@ type GetStreamRequest struct {
 
 func (x *GetStreamRequest) Reset() {
 	*x = GetStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	mi := &file_courier_v1_courier_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2055,7 +2280,7 @@ func (x *GetStreamRequest) String() string {
 func (*GetStreamRequest) ProtoMessage() {}
 
 func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	mi := &file_courier_v1_courier_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2068,7 +2293,7 @@ func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamRequest.ProtoReflect.Descriptor instead.
 func (*GetStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{30}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetStreamRequest) GetName() string {
@@ -2087,7 +2312,7 @@ type GetStreamResponse struct {
 
 func (x *GetStreamResponse) Reset() {
 	*x = GetStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[31]
+	mi := &file_courier_v1_courier_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2099,7 +2324,7 @@ func (x *GetStreamResponse) String() string {
 func (*GetStreamResponse) ProtoMessage() {}
 
 func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[31]
+	mi := &file_courier_v1_courier_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2112,7 +2337,7 @@ func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamResponse.ProtoReflect.Descriptor instead.
 func (*GetStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{31}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetStreamResponse) GetStream() *StreamInfo {
@@ -2130,7 +2355,7 @@ type ListStreamsRequest struct {
 
 func (x *ListStreamsRequest) Reset() {
 	*x = ListStreamsRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[32]
+	mi := &file_courier_v1_courier_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2142,7 +2367,7 @@ func (x *ListStreamsRequest) String() string {
 func (*ListStreamsRequest) ProtoMessage() {}
 
 func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[32]
+	mi := &file_courier_v1_courier_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2155,7 +2380,7 @@ func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsRequest.ProtoReflect.Descriptor instead.
 func (*ListStreamsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{32}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{36}
 }
 
 type ListStreamsResponse struct {
@@ -2167,7 +2392,7 @@ type ListStreamsResponse struct {
 
 func (x *ListStreamsResponse) Reset() {
 	*x = ListStreamsResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[33]
+	mi := &file_courier_v1_courier_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2179,7 +2404,7 @@ func (x *ListStreamsResponse) String() string {
 func (*ListStreamsResponse) ProtoMessage() {}
 
 func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[33]
+	mi := &file_courier_v1_courier_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2192,7 +2417,7 @@ func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsResponse.ProtoReflect.Descriptor instead.
 func (*ListStreamsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{33}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListStreamsResponse) GetStreams() []*StreamInfo {
@@ -2218,7 +2443,7 @@ type PurgeStreamRequest struct {
 
 func (x *PurgeStreamRequest) Reset() {
 	*x = PurgeStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[34]
+	mi := &file_courier_v1_courier_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2230,7 +2455,7 @@ func (x *PurgeStreamRequest) String() string {
 func (*PurgeStreamRequest) ProtoMessage() {}
 
 func (x *PurgeStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[34]
+	mi := &file_courier_v1_courier_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2243,7 +2468,7 @@ func (x *PurgeStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeStreamRequest.ProtoReflect.Descriptor instead.
 func (*PurgeStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{34}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PurgeStreamRequest) GetName() string {
@@ -2289,7 +2514,7 @@ type PurgeStreamResponse struct {
 
 func (x *PurgeStreamResponse) Reset() {
 	*x = PurgeStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[35]
+	mi := &file_courier_v1_courier_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2526,7 @@ func (x *PurgeStreamResponse) String() string {
 func (*PurgeStreamResponse) ProtoMessage() {}
 
 func (x *PurgeStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[35]
+	mi := &file_courier_v1_courier_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2539,7 @@ func (x *PurgeStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeStreamResponse.ProtoReflect.Descriptor instead.
 func (*PurgeStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{35}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{39}
 }
 
 type CompactStreamRequest struct {
@@ -2326,7 +2551,7 @@ type CompactStreamRequest struct {
 
 func (x *CompactStreamRequest) Reset() {
 	*x = CompactStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[36]
+	mi := &file_courier_v1_courier_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2338,7 +2563,7 @@ func (x *CompactStreamRequest) String() string {
 func (*CompactStreamRequest) ProtoMessage() {}
 
 func (x *CompactStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[36]
+	mi := &file_courier_v1_courier_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2351,7 +2576,7 @@ func (x *CompactStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactStreamRequest.ProtoReflect.Descriptor instead.
 func (*CompactStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{36}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CompactStreamRequest) GetName() string {
@@ -2370,7 +2595,7 @@ type CompactStreamResponse struct {
 
 func (x *CompactStreamResponse) Reset() {
 	*x = CompactStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[37]
+	mi := &file_courier_v1_courier_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2607,7 @@ func (x *CompactStreamResponse) String() string {
 func (*CompactStreamResponse) ProtoMessage() {}
 
 func (x *CompactStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[37]
+	mi := &file_courier_v1_courier_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2620,7 @@ func (x *CompactStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactStreamResponse.ProtoReflect.Descriptor instead.
 func (*CompactStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{37}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CompactStreamResponse) GetRemoved() int64 {
@@ -2418,7 +2643,7 @@ type ReadMessagesRequest struct {
 
 func (x *ReadMessagesRequest) Reset() {
 	*x = ReadMessagesRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[38]
+	mi := &file_courier_v1_courier_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2655,7 @@ func (x *ReadMessagesRequest) String() string {
 func (*ReadMessagesRequest) ProtoMessage() {}
 
 func (x *ReadMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[38]
+	mi := &file_courier_v1_courier_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2668,7 @@ func (x *ReadMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ReadMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{38}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ReadMessagesRequest) GetStream() string {
@@ -2485,7 +2710,7 @@ type ReadMessagesResponse struct {
 
 func (x *ReadMessagesResponse) Reset() {
 	*x = ReadMessagesResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[39]
+	mi := &file_courier_v1_courier_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2497,7 +2722,7 @@ func (x *ReadMessagesResponse) String() string {
 func (*ReadMessagesResponse) ProtoMessage() {}
 
 func (x *ReadMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[39]
+	mi := &file_courier_v1_courier_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2510,7 +2735,7 @@ func (x *ReadMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ReadMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{39}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ReadMessagesResponse) GetMessages() []*Message {
@@ -2551,7 +2776,7 @@ type GroupConfig struct {
 
 func (x *GroupConfig) Reset() {
 	*x = GroupConfig{}
-	mi := &file_courier_v1_courier_proto_msgTypes[40]
+	mi := &file_courier_v1_courier_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +2788,7 @@ func (x *GroupConfig) String() string {
 func (*GroupConfig) ProtoMessage() {}
 
 func (x *GroupConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[40]
+	mi := &file_courier_v1_courier_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +2801,7 @@ func (x *GroupConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupConfig.ProtoReflect.Descriptor instead.
 func (*GroupConfig) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{40}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GroupConfig) GetName() string {
@@ -2676,7 +2901,7 @@ type GroupInfo struct {
 
 func (x *GroupInfo) Reset() {
 	*x = GroupInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[41]
+	mi := &file_courier_v1_courier_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2688,7 +2913,7 @@ func (x *GroupInfo) String() string {
 func (*GroupInfo) ProtoMessage() {}
 
 func (x *GroupInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[41]
+	mi := &file_courier_v1_courier_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2701,7 +2926,7 @@ func (x *GroupInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInfo.ProtoReflect.Descriptor instead.
 func (*GroupInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{41}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GroupInfo) GetConfig() *GroupConfig {
@@ -2776,7 +3001,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[42]
+	mi := &file_courier_v1_courier_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2788,7 +3013,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[42]
+	mi := &file_courier_v1_courier_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2801,7 +3026,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{42}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CreateGroupRequest) GetConfig() *GroupConfig {
@@ -2820,7 +3045,7 @@ type CreateGroupResponse struct {
 
 func (x *CreateGroupResponse) Reset() {
 	*x = CreateGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[43]
+	mi := &file_courier_v1_courier_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2832,7 +3057,7 @@ func (x *CreateGroupResponse) String() string {
 func (*CreateGroupResponse) ProtoMessage() {}
 
 func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[43]
+	mi := &file_courier_v1_courier_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2845,7 +3070,7 @@ func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupResponse.ProtoReflect.Descriptor instead.
 func (*CreateGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{43}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CreateGroupResponse) GetGroup() *GroupInfo {
@@ -2865,7 +3090,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[44]
+	mi := &file_courier_v1_courier_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2877,7 +3102,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[44]
+	mi := &file_courier_v1_courier_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2890,7 +3115,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{44}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeleteGroupRequest) GetStream() string {
@@ -2915,7 +3140,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[45]
+	mi := &file_courier_v1_courier_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2927,7 +3152,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[45]
+	mi := &file_courier_v1_courier_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2940,7 +3165,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{45}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{49}
 }
 
 type GetGroupRequest struct {
@@ -2953,7 +3178,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[46]
+	mi := &file_courier_v1_courier_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2965,7 +3190,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[46]
+	mi := &file_courier_v1_courier_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2978,7 +3203,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{46}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetGroupRequest) GetStream() string {
@@ -3004,7 +3229,7 @@ type GetGroupResponse struct {
 
 func (x *GetGroupResponse) Reset() {
 	*x = GetGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[47]
+	mi := &file_courier_v1_courier_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3016,7 +3241,7 @@ func (x *GetGroupResponse) String() string {
 func (*GetGroupResponse) ProtoMessage() {}
 
 func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[47]
+	mi := &file_courier_v1_courier_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3029,7 +3254,7 @@ func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupResponse.ProtoReflect.Descriptor instead.
 func (*GetGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{47}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetGroupResponse) GetGroup() *GroupInfo {
@@ -3049,7 +3274,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[48]
+	mi := &file_courier_v1_courier_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3061,7 +3286,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[48]
+	mi := &file_courier_v1_courier_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3074,7 +3299,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{48}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListGroupsRequest) GetStream() string {
@@ -3093,7 +3318,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[49]
+	mi := &file_courier_v1_courier_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3105,7 +3330,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[49]
+	mi := &file_courier_v1_courier_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3118,7 +3343,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{49}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*GroupInfo {
@@ -3143,7 +3368,7 @@ type RedriveRequest struct {
 
 func (x *RedriveRequest) Reset() {
 	*x = RedriveRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[50]
+	mi := &file_courier_v1_courier_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3155,7 +3380,7 @@ func (x *RedriveRequest) String() string {
 func (*RedriveRequest) ProtoMessage() {}
 
 func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[50]
+	mi := &file_courier_v1_courier_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3168,7 +3393,7 @@ func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveRequest.ProtoReflect.Descriptor instead.
 func (*RedriveRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{50}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RedriveRequest) GetStream() string {
@@ -3209,7 +3434,7 @@ type RedriveResponse struct {
 
 func (x *RedriveResponse) Reset() {
 	*x = RedriveResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[51]
+	mi := &file_courier_v1_courier_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3221,7 +3446,7 @@ func (x *RedriveResponse) String() string {
 func (*RedriveResponse) ProtoMessage() {}
 
 func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[51]
+	mi := &file_courier_v1_courier_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3234,7 +3459,7 @@ func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveResponse.ProtoReflect.Descriptor instead.
 func (*RedriveResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{51}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RedriveResponse) GetMoved() int64 {
@@ -3297,6 +3522,10 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\x03ack\x18\x01 \x01(\v2\x1b.courier.v1.PublishResponseR\x03ack\x12'\n" +
 	"\x05error\x18\x02 \x01(\v2\x11.courier.v1.ErrorR\x05error\"K\n" +
 	"\x14PublishBatchResponse\x123\n" +
+	"\aresults\x18\x01 \x03(\v2\x19.courier.v1.PublishResultR\aresults\"P\n" +
+	"\x14PublishStreamRequest\x128\n" +
+	"\tpublishes\x18\x01 \x03(\v2\x1a.courier.v1.PublishRequestR\tpublishes\"L\n" +
+	"\x15PublishStreamResponse\x123\n" +
 	"\aresults\x18\x01 \x03(\v2\x19.courier.v1.PublishResultR\aresults\"9\n" +
 	"\x05Error\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
@@ -3325,13 +3554,14 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\x04Join\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x14\n" +
 	"\x05group\x18\x02 \x01(\tR\x05group\x12\"\n" +
-	"\rmax_in_flight\x18\x03 \x01(\x05R\vmaxInFlight\"\xa2\x02\n" +
+	"\rmax_in_flight\x18\x03 \x01(\x05R\vmaxInFlight\"\xce\x02\n" +
 	"\x06Settle\x12\x1f\n" +
 	"\vdelivery_id\x18\x01 \x01(\x04R\n" +
 	"deliveryId\x121\n" +
 	"\x06action\x18\x02 \x01(\x0e2\x19.courier.v1.Settle.ActionR\x06action\x12/\n" +
 	"\x05delay\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x12\x14\n" +
-	"\x05error\x18\x04 \x01(\tR\x05error\"}\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12*\n" +
+	"\x11more_delivery_ids\x18\x05 \x03(\x04R\x0fmoreDeliveryIds\"}\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -3339,13 +3569,24 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\vACTION_NACK\x10\x02\x12\x0f\n" +
 	"\vACTION_TERM\x10\x03\x12\x11\n" +
 	"\rACTION_REJECT\x10\x04\x12\x16\n" +
-	"\x12ACTION_IN_PROGRESS\x10\x05\"\xb0\x01\n" +
+	"\x12ACTION_IN_PROGRESS\x10\x05\"\xab\x02\n" +
 	"\x0fConsumeResponse\x12,\n" +
 	"\x06joined\x18\x01 \x01(\v2\x12.courier.v1.JoinedH\x00R\x06joined\x122\n" +
 	"\bdelivery\x18\x02 \x01(\v2\x14.courier.v1.DeliveryH\x00R\bdelivery\x12/\n" +
-	"\asettled\x18\x03 \x01(\v2\x13.courier.v1.SettledH\x00R\asettledB\n" +
+	"\asettled\x18\x03 \x01(\v2\x13.courier.v1.SettledH\x00R\asettled\x128\n" +
 	"\n" +
-	"\bresponse\",\n" +
+	"deliveries\x18\x04 \x01(\v2\x16.courier.v1.DeliveriesH\x00R\n" +
+	"deliveries\x12?\n" +
+	"\rsettled_batch\x18\x05 \x01(\v2\x18.courier.v1.SettledBatchH\x00R\fsettledBatchB\n" +
+	"\n" +
+	"\bresponse\"B\n" +
+	"\n" +
+	"Deliveries\x124\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2\x14.courier.v1.DeliveryR\n" +
+	"deliveries\"=\n" +
+	"\fSettledBatch\x12-\n" +
+	"\asettled\x18\x01 \x03(\v2\x13.courier.v1.SettledR\asettled\",\n" +
 	"\x06Joined\x12\"\n" +
 	"\rmax_in_flight\x18\x01 \x01(\x05R\vmaxInFlight\"Z\n" +
 	"\bDelivery\x12\x1f\n" +
@@ -3484,10 +3725,11 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"_partition\"A\n" +
 	"\x0fRedriveResponse\x12\x14\n" +
 	"\x05moved\x18\x01 \x01(\x03R\x05moved\x12\x18\n" +
-	"\askipped\x18\x02 \x01(\x03R\askipped2\x83\x03\n" +
+	"\askipped\x18\x02 \x01(\x03R\askipped2\xdd\x03\n" +
 	"\x10MessagingService\x12B\n" +
 	"\aPublish\x12\x1a.courier.v1.PublishRequest\x1a\x1b.courier.v1.PublishResponse\x12S\n" +
-	"\fPublishBatch\x12\x1f.courier.v1.PublishBatchRequest\x1a .courier.v1.PublishBatchResponse(\x01\x12J\n" +
+	"\fPublishBatch\x12\x1f.courier.v1.PublishBatchRequest\x1a .courier.v1.PublishBatchResponse(\x01\x12X\n" +
+	"\rPublishStream\x12 .courier.v1.PublishStreamRequest\x1a!.courier.v1.PublishStreamResponse(\x010\x01\x12J\n" +
 	"\tSubscribe\x12\x1c.courier.v1.SubscribeRequest\x1a\x1d.courier.v1.SubscribeResponse0\x01\x12F\n" +
 	"\aConsume\x12\x1a.courier.v1.ConsumeRequest\x1a\x1b.courier.v1.ConsumeResponse(\x010\x01\x12B\n" +
 	"\aRequest\x12\x1a.courier.v1.RequestRequest\x1a\x1b.courier.v1.RequestResponse2\x92\b\n" +
@@ -3520,7 +3762,7 @@ func file_courier_v1_courier_proto_rawDescGZIP() []byte {
 }
 
 var file_courier_v1_courier_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_courier_v1_courier_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_courier_v1_courier_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_courier_v1_courier_proto_goTypes = []any{
 	(Settle_Action)(0),            // 0: courier.v1.Settle.Action
 	(*Header)(nil),                // 1: courier.v1.Header
@@ -3530,142 +3772,154 @@ var file_courier_v1_courier_proto_goTypes = []any{
 	(*PublishBatchRequest)(nil),   // 5: courier.v1.PublishBatchRequest
 	(*PublishResult)(nil),         // 6: courier.v1.PublishResult
 	(*PublishBatchResponse)(nil),  // 7: courier.v1.PublishBatchResponse
-	(*Error)(nil),                 // 8: courier.v1.Error
-	(*ErrorInfo)(nil),             // 9: courier.v1.ErrorInfo
-	(*Start)(nil),                 // 10: courier.v1.Start
-	(*SubscribeRequest)(nil),      // 11: courier.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),     // 12: courier.v1.SubscribeResponse
-	(*ConsumeRequest)(nil),        // 13: courier.v1.ConsumeRequest
-	(*Join)(nil),                  // 14: courier.v1.Join
-	(*Settle)(nil),                // 15: courier.v1.Settle
-	(*ConsumeResponse)(nil),       // 16: courier.v1.ConsumeResponse
-	(*Joined)(nil),                // 17: courier.v1.Joined
-	(*Delivery)(nil),              // 18: courier.v1.Delivery
-	(*Settled)(nil),               // 19: courier.v1.Settled
-	(*RequestRequest)(nil),        // 20: courier.v1.RequestRequest
-	(*RequestResponse)(nil),       // 21: courier.v1.RequestResponse
-	(*StreamConfig)(nil),          // 22: courier.v1.StreamConfig
-	(*PartitionInfo)(nil),         // 23: courier.v1.PartitionInfo
-	(*StreamInfo)(nil),            // 24: courier.v1.StreamInfo
-	(*CreateStreamRequest)(nil),   // 25: courier.v1.CreateStreamRequest
-	(*CreateStreamResponse)(nil),  // 26: courier.v1.CreateStreamResponse
-	(*UpdateStreamRequest)(nil),   // 27: courier.v1.UpdateStreamRequest
-	(*UpdateStreamResponse)(nil),  // 28: courier.v1.UpdateStreamResponse
-	(*DeleteStreamRequest)(nil),   // 29: courier.v1.DeleteStreamRequest
-	(*DeleteStreamResponse)(nil),  // 30: courier.v1.DeleteStreamResponse
-	(*GetStreamRequest)(nil),      // 31: courier.v1.GetStreamRequest
-	(*GetStreamResponse)(nil),     // 32: courier.v1.GetStreamResponse
-	(*ListStreamsRequest)(nil),    // 33: courier.v1.ListStreamsRequest
-	(*ListStreamsResponse)(nil),   // 34: courier.v1.ListStreamsResponse
-	(*PurgeStreamRequest)(nil),    // 35: courier.v1.PurgeStreamRequest
-	(*PurgeStreamResponse)(nil),   // 36: courier.v1.PurgeStreamResponse
-	(*CompactStreamRequest)(nil),  // 37: courier.v1.CompactStreamRequest
-	(*CompactStreamResponse)(nil), // 38: courier.v1.CompactStreamResponse
-	(*ReadMessagesRequest)(nil),   // 39: courier.v1.ReadMessagesRequest
-	(*ReadMessagesResponse)(nil),  // 40: courier.v1.ReadMessagesResponse
-	(*GroupConfig)(nil),           // 41: courier.v1.GroupConfig
-	(*GroupInfo)(nil),             // 42: courier.v1.GroupInfo
-	(*CreateGroupRequest)(nil),    // 43: courier.v1.CreateGroupRequest
-	(*CreateGroupResponse)(nil),   // 44: courier.v1.CreateGroupResponse
-	(*DeleteGroupRequest)(nil),    // 45: courier.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),   // 46: courier.v1.DeleteGroupResponse
-	(*GetGroupRequest)(nil),       // 47: courier.v1.GetGroupRequest
-	(*GetGroupResponse)(nil),      // 48: courier.v1.GetGroupResponse
-	(*ListGroupsRequest)(nil),     // 49: courier.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),    // 50: courier.v1.ListGroupsResponse
-	(*RedriveRequest)(nil),        // 51: courier.v1.RedriveRequest
-	(*RedriveResponse)(nil),       // 52: courier.v1.RedriveResponse
-	(*timestamppb.Timestamp)(nil), // 53: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 54: google.protobuf.Duration
+	(*PublishStreamRequest)(nil),  // 8: courier.v1.PublishStreamRequest
+	(*PublishStreamResponse)(nil), // 9: courier.v1.PublishStreamResponse
+	(*Error)(nil),                 // 10: courier.v1.Error
+	(*ErrorInfo)(nil),             // 11: courier.v1.ErrorInfo
+	(*Start)(nil),                 // 12: courier.v1.Start
+	(*SubscribeRequest)(nil),      // 13: courier.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),     // 14: courier.v1.SubscribeResponse
+	(*ConsumeRequest)(nil),        // 15: courier.v1.ConsumeRequest
+	(*Join)(nil),                  // 16: courier.v1.Join
+	(*Settle)(nil),                // 17: courier.v1.Settle
+	(*ConsumeResponse)(nil),       // 18: courier.v1.ConsumeResponse
+	(*Deliveries)(nil),            // 19: courier.v1.Deliveries
+	(*SettledBatch)(nil),          // 20: courier.v1.SettledBatch
+	(*Joined)(nil),                // 21: courier.v1.Joined
+	(*Delivery)(nil),              // 22: courier.v1.Delivery
+	(*Settled)(nil),               // 23: courier.v1.Settled
+	(*RequestRequest)(nil),        // 24: courier.v1.RequestRequest
+	(*RequestResponse)(nil),       // 25: courier.v1.RequestResponse
+	(*StreamConfig)(nil),          // 26: courier.v1.StreamConfig
+	(*PartitionInfo)(nil),         // 27: courier.v1.PartitionInfo
+	(*StreamInfo)(nil),            // 28: courier.v1.StreamInfo
+	(*CreateStreamRequest)(nil),   // 29: courier.v1.CreateStreamRequest
+	(*CreateStreamResponse)(nil),  // 30: courier.v1.CreateStreamResponse
+	(*UpdateStreamRequest)(nil),   // 31: courier.v1.UpdateStreamRequest
+	(*UpdateStreamResponse)(nil),  // 32: courier.v1.UpdateStreamResponse
+	(*DeleteStreamRequest)(nil),   // 33: courier.v1.DeleteStreamRequest
+	(*DeleteStreamResponse)(nil),  // 34: courier.v1.DeleteStreamResponse
+	(*GetStreamRequest)(nil),      // 35: courier.v1.GetStreamRequest
+	(*GetStreamResponse)(nil),     // 36: courier.v1.GetStreamResponse
+	(*ListStreamsRequest)(nil),    // 37: courier.v1.ListStreamsRequest
+	(*ListStreamsResponse)(nil),   // 38: courier.v1.ListStreamsResponse
+	(*PurgeStreamRequest)(nil),    // 39: courier.v1.PurgeStreamRequest
+	(*PurgeStreamResponse)(nil),   // 40: courier.v1.PurgeStreamResponse
+	(*CompactStreamRequest)(nil),  // 41: courier.v1.CompactStreamRequest
+	(*CompactStreamResponse)(nil), // 42: courier.v1.CompactStreamResponse
+	(*ReadMessagesRequest)(nil),   // 43: courier.v1.ReadMessagesRequest
+	(*ReadMessagesResponse)(nil),  // 44: courier.v1.ReadMessagesResponse
+	(*GroupConfig)(nil),           // 45: courier.v1.GroupConfig
+	(*GroupInfo)(nil),             // 46: courier.v1.GroupInfo
+	(*CreateGroupRequest)(nil),    // 47: courier.v1.CreateGroupRequest
+	(*CreateGroupResponse)(nil),   // 48: courier.v1.CreateGroupResponse
+	(*DeleteGroupRequest)(nil),    // 49: courier.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),   // 50: courier.v1.DeleteGroupResponse
+	(*GetGroupRequest)(nil),       // 51: courier.v1.GetGroupRequest
+	(*GetGroupResponse)(nil),      // 52: courier.v1.GetGroupResponse
+	(*ListGroupsRequest)(nil),     // 53: courier.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),    // 54: courier.v1.ListGroupsResponse
+	(*RedriveRequest)(nil),        // 55: courier.v1.RedriveRequest
+	(*RedriveResponse)(nil),       // 56: courier.v1.RedriveResponse
+	(*timestamppb.Timestamp)(nil), // 57: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 58: google.protobuf.Duration
 }
 var file_courier_v1_courier_proto_depIdxs = []int32{
 	1,  // 0: courier.v1.Message.headers:type_name -> courier.v1.Header
-	53, // 1: courier.v1.Message.time:type_name -> google.protobuf.Timestamp
-	54, // 2: courier.v1.Message.ttl:type_name -> google.protobuf.Duration
-	53, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
+	57, // 1: courier.v1.Message.time:type_name -> google.protobuf.Timestamp
+	58, // 2: courier.v1.Message.ttl:type_name -> google.protobuf.Duration
+	57, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
 	2,  // 4: courier.v1.PublishRequest.message:type_name -> courier.v1.Message
-	54, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
+	58, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
 	3,  // 6: courier.v1.PublishBatchRequest.publishes:type_name -> courier.v1.PublishRequest
 	4,  // 7: courier.v1.PublishResult.ack:type_name -> courier.v1.PublishResponse
-	8,  // 8: courier.v1.PublishResult.error:type_name -> courier.v1.Error
+	10, // 8: courier.v1.PublishResult.error:type_name -> courier.v1.Error
 	6,  // 9: courier.v1.PublishBatchResponse.results:type_name -> courier.v1.PublishResult
-	53, // 10: courier.v1.Start.time:type_name -> google.protobuf.Timestamp
-	10, // 11: courier.v1.SubscribeRequest.start:type_name -> courier.v1.Start
-	2,  // 12: courier.v1.SubscribeResponse.message:type_name -> courier.v1.Message
-	14, // 13: courier.v1.ConsumeRequest.join:type_name -> courier.v1.Join
-	15, // 14: courier.v1.ConsumeRequest.settle:type_name -> courier.v1.Settle
-	0,  // 15: courier.v1.Settle.action:type_name -> courier.v1.Settle.Action
-	54, // 16: courier.v1.Settle.delay:type_name -> google.protobuf.Duration
-	17, // 17: courier.v1.ConsumeResponse.joined:type_name -> courier.v1.Joined
-	18, // 18: courier.v1.ConsumeResponse.delivery:type_name -> courier.v1.Delivery
-	19, // 19: courier.v1.ConsumeResponse.settled:type_name -> courier.v1.Settled
-	2,  // 20: courier.v1.Delivery.message:type_name -> courier.v1.Message
-	8,  // 21: courier.v1.Settled.error:type_name -> courier.v1.Error
-	2,  // 22: courier.v1.RequestRequest.message:type_name -> courier.v1.Message
-	54, // 23: courier.v1.RequestRequest.timeout:type_name -> google.protobuf.Duration
-	2,  // 24: courier.v1.RequestResponse.reply:type_name -> courier.v1.Message
-	54, // 25: courier.v1.StreamConfig.max_age:type_name -> google.protobuf.Duration
-	54, // 26: courier.v1.StreamConfig.tombstone_retention:type_name -> google.protobuf.Duration
-	54, // 27: courier.v1.StreamConfig.dedup_window:type_name -> google.protobuf.Duration
-	54, // 28: courier.v1.StreamConfig.default_ttl:type_name -> google.protobuf.Duration
-	22, // 29: courier.v1.StreamInfo.config:type_name -> courier.v1.StreamConfig
-	23, // 30: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
-	22, // 31: courier.v1.CreateStreamRequest.config:type_name -> courier.v1.StreamConfig
-	24, // 32: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	22, // 33: courier.v1.UpdateStreamRequest.config:type_name -> courier.v1.StreamConfig
-	24, // 34: courier.v1.UpdateStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	24, // 35: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	24, // 36: courier.v1.ListStreamsResponse.streams:type_name -> courier.v1.StreamInfo
-	2,  // 37: courier.v1.ReadMessagesResponse.messages:type_name -> courier.v1.Message
-	10, // 38: courier.v1.GroupConfig.start:type_name -> courier.v1.Start
-	54, // 39: courier.v1.GroupConfig.ack_wait:type_name -> google.protobuf.Duration
-	54, // 40: courier.v1.GroupConfig.backoff:type_name -> google.protobuf.Duration
-	41, // 41: courier.v1.GroupInfo.config:type_name -> courier.v1.GroupConfig
-	41, // 42: courier.v1.CreateGroupRequest.config:type_name -> courier.v1.GroupConfig
-	42, // 43: courier.v1.CreateGroupResponse.group:type_name -> courier.v1.GroupInfo
-	42, // 44: courier.v1.GetGroupResponse.group:type_name -> courier.v1.GroupInfo
-	42, // 45: courier.v1.ListGroupsResponse.groups:type_name -> courier.v1.GroupInfo
-	3,  // 46: courier.v1.MessagingService.Publish:input_type -> courier.v1.PublishRequest
-	5,  // 47: courier.v1.MessagingService.PublishBatch:input_type -> courier.v1.PublishBatchRequest
-	11, // 48: courier.v1.MessagingService.Subscribe:input_type -> courier.v1.SubscribeRequest
-	13, // 49: courier.v1.MessagingService.Consume:input_type -> courier.v1.ConsumeRequest
-	20, // 50: courier.v1.MessagingService.Request:input_type -> courier.v1.RequestRequest
-	25, // 51: courier.v1.AdminService.CreateStream:input_type -> courier.v1.CreateStreamRequest
-	27, // 52: courier.v1.AdminService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
-	29, // 53: courier.v1.AdminService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
-	31, // 54: courier.v1.AdminService.GetStream:input_type -> courier.v1.GetStreamRequest
-	33, // 55: courier.v1.AdminService.ListStreams:input_type -> courier.v1.ListStreamsRequest
-	35, // 56: courier.v1.AdminService.PurgeStream:input_type -> courier.v1.PurgeStreamRequest
-	37, // 57: courier.v1.AdminService.CompactStream:input_type -> courier.v1.CompactStreamRequest
-	39, // 58: courier.v1.AdminService.ReadMessages:input_type -> courier.v1.ReadMessagesRequest
-	43, // 59: courier.v1.AdminService.CreateGroup:input_type -> courier.v1.CreateGroupRequest
-	45, // 60: courier.v1.AdminService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
-	47, // 61: courier.v1.AdminService.GetGroup:input_type -> courier.v1.GetGroupRequest
-	49, // 62: courier.v1.AdminService.ListGroups:input_type -> courier.v1.ListGroupsRequest
-	51, // 63: courier.v1.AdminService.Redrive:input_type -> courier.v1.RedriveRequest
-	4,  // 64: courier.v1.MessagingService.Publish:output_type -> courier.v1.PublishResponse
-	7,  // 65: courier.v1.MessagingService.PublishBatch:output_type -> courier.v1.PublishBatchResponse
-	12, // 66: courier.v1.MessagingService.Subscribe:output_type -> courier.v1.SubscribeResponse
-	16, // 67: courier.v1.MessagingService.Consume:output_type -> courier.v1.ConsumeResponse
-	21, // 68: courier.v1.MessagingService.Request:output_type -> courier.v1.RequestResponse
-	26, // 69: courier.v1.AdminService.CreateStream:output_type -> courier.v1.CreateStreamResponse
-	28, // 70: courier.v1.AdminService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
-	30, // 71: courier.v1.AdminService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
-	32, // 72: courier.v1.AdminService.GetStream:output_type -> courier.v1.GetStreamResponse
-	34, // 73: courier.v1.AdminService.ListStreams:output_type -> courier.v1.ListStreamsResponse
-	36, // 74: courier.v1.AdminService.PurgeStream:output_type -> courier.v1.PurgeStreamResponse
-	38, // 75: courier.v1.AdminService.CompactStream:output_type -> courier.v1.CompactStreamResponse
-	40, // 76: courier.v1.AdminService.ReadMessages:output_type -> courier.v1.ReadMessagesResponse
-	44, // 77: courier.v1.AdminService.CreateGroup:output_type -> courier.v1.CreateGroupResponse
-	46, // 78: courier.v1.AdminService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
-	48, // 79: courier.v1.AdminService.GetGroup:output_type -> courier.v1.GetGroupResponse
-	50, // 80: courier.v1.AdminService.ListGroups:output_type -> courier.v1.ListGroupsResponse
-	52, // 81: courier.v1.AdminService.Redrive:output_type -> courier.v1.RedriveResponse
-	64, // [64:82] is the sub-list for method output_type
-	46, // [46:64] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	3,  // 10: courier.v1.PublishStreamRequest.publishes:type_name -> courier.v1.PublishRequest
+	6,  // 11: courier.v1.PublishStreamResponse.results:type_name -> courier.v1.PublishResult
+	57, // 12: courier.v1.Start.time:type_name -> google.protobuf.Timestamp
+	12, // 13: courier.v1.SubscribeRequest.start:type_name -> courier.v1.Start
+	2,  // 14: courier.v1.SubscribeResponse.message:type_name -> courier.v1.Message
+	16, // 15: courier.v1.ConsumeRequest.join:type_name -> courier.v1.Join
+	17, // 16: courier.v1.ConsumeRequest.settle:type_name -> courier.v1.Settle
+	0,  // 17: courier.v1.Settle.action:type_name -> courier.v1.Settle.Action
+	58, // 18: courier.v1.Settle.delay:type_name -> google.protobuf.Duration
+	21, // 19: courier.v1.ConsumeResponse.joined:type_name -> courier.v1.Joined
+	22, // 20: courier.v1.ConsumeResponse.delivery:type_name -> courier.v1.Delivery
+	23, // 21: courier.v1.ConsumeResponse.settled:type_name -> courier.v1.Settled
+	19, // 22: courier.v1.ConsumeResponse.deliveries:type_name -> courier.v1.Deliveries
+	20, // 23: courier.v1.ConsumeResponse.settled_batch:type_name -> courier.v1.SettledBatch
+	22, // 24: courier.v1.Deliveries.deliveries:type_name -> courier.v1.Delivery
+	23, // 25: courier.v1.SettledBatch.settled:type_name -> courier.v1.Settled
+	2,  // 26: courier.v1.Delivery.message:type_name -> courier.v1.Message
+	10, // 27: courier.v1.Settled.error:type_name -> courier.v1.Error
+	2,  // 28: courier.v1.RequestRequest.message:type_name -> courier.v1.Message
+	58, // 29: courier.v1.RequestRequest.timeout:type_name -> google.protobuf.Duration
+	2,  // 30: courier.v1.RequestResponse.reply:type_name -> courier.v1.Message
+	58, // 31: courier.v1.StreamConfig.max_age:type_name -> google.protobuf.Duration
+	58, // 32: courier.v1.StreamConfig.tombstone_retention:type_name -> google.protobuf.Duration
+	58, // 33: courier.v1.StreamConfig.dedup_window:type_name -> google.protobuf.Duration
+	58, // 34: courier.v1.StreamConfig.default_ttl:type_name -> google.protobuf.Duration
+	26, // 35: courier.v1.StreamInfo.config:type_name -> courier.v1.StreamConfig
+	27, // 36: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
+	26, // 37: courier.v1.CreateStreamRequest.config:type_name -> courier.v1.StreamConfig
+	28, // 38: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	26, // 39: courier.v1.UpdateStreamRequest.config:type_name -> courier.v1.StreamConfig
+	28, // 40: courier.v1.UpdateStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	28, // 41: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	28, // 42: courier.v1.ListStreamsResponse.streams:type_name -> courier.v1.StreamInfo
+	2,  // 43: courier.v1.ReadMessagesResponse.messages:type_name -> courier.v1.Message
+	12, // 44: courier.v1.GroupConfig.start:type_name -> courier.v1.Start
+	58, // 45: courier.v1.GroupConfig.ack_wait:type_name -> google.protobuf.Duration
+	58, // 46: courier.v1.GroupConfig.backoff:type_name -> google.protobuf.Duration
+	45, // 47: courier.v1.GroupInfo.config:type_name -> courier.v1.GroupConfig
+	45, // 48: courier.v1.CreateGroupRequest.config:type_name -> courier.v1.GroupConfig
+	46, // 49: courier.v1.CreateGroupResponse.group:type_name -> courier.v1.GroupInfo
+	46, // 50: courier.v1.GetGroupResponse.group:type_name -> courier.v1.GroupInfo
+	46, // 51: courier.v1.ListGroupsResponse.groups:type_name -> courier.v1.GroupInfo
+	3,  // 52: courier.v1.MessagingService.Publish:input_type -> courier.v1.PublishRequest
+	5,  // 53: courier.v1.MessagingService.PublishBatch:input_type -> courier.v1.PublishBatchRequest
+	8,  // 54: courier.v1.MessagingService.PublishStream:input_type -> courier.v1.PublishStreamRequest
+	13, // 55: courier.v1.MessagingService.Subscribe:input_type -> courier.v1.SubscribeRequest
+	15, // 56: courier.v1.MessagingService.Consume:input_type -> courier.v1.ConsumeRequest
+	24, // 57: courier.v1.MessagingService.Request:input_type -> courier.v1.RequestRequest
+	29, // 58: courier.v1.AdminService.CreateStream:input_type -> courier.v1.CreateStreamRequest
+	31, // 59: courier.v1.AdminService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
+	33, // 60: courier.v1.AdminService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
+	35, // 61: courier.v1.AdminService.GetStream:input_type -> courier.v1.GetStreamRequest
+	37, // 62: courier.v1.AdminService.ListStreams:input_type -> courier.v1.ListStreamsRequest
+	39, // 63: courier.v1.AdminService.PurgeStream:input_type -> courier.v1.PurgeStreamRequest
+	41, // 64: courier.v1.AdminService.CompactStream:input_type -> courier.v1.CompactStreamRequest
+	43, // 65: courier.v1.AdminService.ReadMessages:input_type -> courier.v1.ReadMessagesRequest
+	47, // 66: courier.v1.AdminService.CreateGroup:input_type -> courier.v1.CreateGroupRequest
+	49, // 67: courier.v1.AdminService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
+	51, // 68: courier.v1.AdminService.GetGroup:input_type -> courier.v1.GetGroupRequest
+	53, // 69: courier.v1.AdminService.ListGroups:input_type -> courier.v1.ListGroupsRequest
+	55, // 70: courier.v1.AdminService.Redrive:input_type -> courier.v1.RedriveRequest
+	4,  // 71: courier.v1.MessagingService.Publish:output_type -> courier.v1.PublishResponse
+	7,  // 72: courier.v1.MessagingService.PublishBatch:output_type -> courier.v1.PublishBatchResponse
+	9,  // 73: courier.v1.MessagingService.PublishStream:output_type -> courier.v1.PublishStreamResponse
+	14, // 74: courier.v1.MessagingService.Subscribe:output_type -> courier.v1.SubscribeResponse
+	18, // 75: courier.v1.MessagingService.Consume:output_type -> courier.v1.ConsumeResponse
+	25, // 76: courier.v1.MessagingService.Request:output_type -> courier.v1.RequestResponse
+	30, // 77: courier.v1.AdminService.CreateStream:output_type -> courier.v1.CreateStreamResponse
+	32, // 78: courier.v1.AdminService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
+	34, // 79: courier.v1.AdminService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
+	36, // 80: courier.v1.AdminService.GetStream:output_type -> courier.v1.GetStreamResponse
+	38, // 81: courier.v1.AdminService.ListStreams:output_type -> courier.v1.ListStreamsResponse
+	40, // 82: courier.v1.AdminService.PurgeStream:output_type -> courier.v1.PurgeStreamResponse
+	42, // 83: courier.v1.AdminService.CompactStream:output_type -> courier.v1.CompactStreamResponse
+	44, // 84: courier.v1.AdminService.ReadMessages:output_type -> courier.v1.ReadMessagesResponse
+	48, // 85: courier.v1.AdminService.CreateGroup:output_type -> courier.v1.CreateGroupResponse
+	50, // 86: courier.v1.AdminService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
+	52, // 87: courier.v1.AdminService.GetGroup:output_type -> courier.v1.GetGroupResponse
+	54, // 88: courier.v1.AdminService.ListGroups:output_type -> courier.v1.ListGroupsResponse
+	56, // 89: courier.v1.AdminService.Redrive:output_type -> courier.v1.RedriveResponse
+	71, // [71:90] is the sub-list for method output_type
+	52, // [52:71] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_courier_v1_courier_proto_init() }
@@ -3674,30 +3928,32 @@ func file_courier_v1_courier_proto_init() {
 		return
 	}
 	file_courier_v1_courier_proto_msgTypes[2].OneofWrappers = []any{}
-	file_courier_v1_courier_proto_msgTypes[9].OneofWrappers = []any{
+	file_courier_v1_courier_proto_msgTypes[11].OneofWrappers = []any{
 		(*Start_Earliest)(nil),
 		(*Start_Latest)(nil),
 		(*Start_Offset)(nil),
 		(*Start_Time)(nil),
 		(*Start_Last)(nil),
 	}
-	file_courier_v1_courier_proto_msgTypes[12].OneofWrappers = []any{
+	file_courier_v1_courier_proto_msgTypes[14].OneofWrappers = []any{
 		(*ConsumeRequest_Join)(nil),
 		(*ConsumeRequest_Settle)(nil),
 	}
-	file_courier_v1_courier_proto_msgTypes[15].OneofWrappers = []any{
+	file_courier_v1_courier_proto_msgTypes[17].OneofWrappers = []any{
 		(*ConsumeResponse_Joined)(nil),
 		(*ConsumeResponse_Delivery)(nil),
 		(*ConsumeResponse_Settled)(nil),
+		(*ConsumeResponse_Deliveries)(nil),
+		(*ConsumeResponse_SettledBatch)(nil),
 	}
-	file_courier_v1_courier_proto_msgTypes[50].OneofWrappers = []any{}
+	file_courier_v1_courier_proto_msgTypes[54].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_courier_v1_courier_proto_rawDesc), len(file_courier_v1_courier_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   52,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -43,6 +43,9 @@ const (
 	// MessagingServicePublishBatchProcedure is the procedure name of the MessagingService's
 	// PublishBatch RPC.
 	MessagingServicePublishBatchProcedure = "/courier.v1.MessagingService/PublishBatch"
+	// MessagingServicePublishStreamProcedure is the procedure name of the MessagingService's
+	// PublishStream RPC.
+	MessagingServicePublishStreamProcedure = "/courier.v1.MessagingService/PublishStream"
 	// MessagingServiceSubscribeProcedure is the procedure name of the MessagingService's Subscribe RPC.
 	MessagingServiceSubscribeProcedure = "/courier.v1.MessagingService/Subscribe"
 	// MessagingServiceConsumeProcedure is the procedure name of the MessagingService's Consume RPC.
@@ -92,6 +95,13 @@ var (
 			Procedure:  MessagingServicePublishBatchProcedure,
 		}
 	})
+	messagingServicePublishStreamSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeBidi,
+			Schema:     v1.File_courier_v1_courier_proto.Services().ByName("MessagingService").Methods().ByName("PublishStream"),
+			Procedure:  MessagingServicePublishStreamProcedure,
+		}
+	})
 	messagingServiceSubscribeSpec = sync.OnceValue(func() connect.Spec {
 		return connect.Spec{
 			StreamType: connect.StreamTypeServer,
@@ -125,6 +135,11 @@ type MessagingServiceClient interface {
 	// result per message, in order. Messages are stored in the order they were sent; a
 	// failed message does not stop the others.
 	PublishBatch(context.Context) (MessagingServicePublishBatchClientStream, error)
+	// PublishStream is PublishBatch pipelined: each request is a batch, and the
+	// server answers each batch with its results, in the order the batches
+	// were sent, once all its messages are durable. A client may send more
+	// batches before the answers come; messages are stored in the order sent.
+	PublishStream(context.Context) (MessagingServicePublishStreamClientStream, error)
 	// Subscribe streams every message matching a pattern, replayed from a
 	// position and then live (broadcast: no group, no acks).
 	Subscribe(context.Context, *v1.SubscribeRequest) (MessagingServiceSubscribeClientStream, error)
@@ -171,6 +186,43 @@ func (s MessagingServicePublishBatchClientStream) CloseAndReceive() (*v1.Publish
 		return nil, err
 	}
 	return &res, nil
+}
+
+// MessagingServicePublishStreamClientStream is the client stream for the MessagingService's
+// PublishStream RPC.
+type MessagingServicePublishStreamClientStream struct {
+	stream connect.ClientStream
+}
+
+// SendHeaders opens the stream and flushes the request headers without a message. The first Send or
+// Receive does this implicitly.
+func (s MessagingServicePublishStreamClientStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a request message to the server.
+func (s MessagingServicePublishStreamClientStream) Send(req *v1.PublishStreamRequest) error {
+	return s.stream.Send(req)
+}
+
+// CloseSend closes the request side of the stream.
+func (s MessagingServicePublishStreamClientStream) CloseSend() error {
+	return s.stream.CloseSend()
+}
+
+// Receive returns the next response message from the server.
+func (s MessagingServicePublishStreamClientStream) Receive() (*v1.PublishStreamResponse, error) {
+	var res v1.PublishStreamResponse
+	if err := s.stream.Receive(&res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Close releases the stream's resources. It is idempotent and is typically deferred to clean up a
+// stream abandoned before io.EOF.
+func (s MessagingServicePublishStreamClientStream) Close() error {
+	return s.stream.Close()
 }
 
 // MessagingServiceSubscribeClientStream is the client stream for the MessagingService's Subscribe
@@ -240,6 +292,11 @@ type MessagingServiceHandler interface {
 	// result per message, in order. Messages are stored in the order they were sent; a
 	// failed message does not stop the others.
 	PublishBatch(context.Context, MessagingServicePublishBatchServerStream) (*v1.PublishBatchResponse, error)
+	// PublishStream is PublishBatch pipelined: each request is a batch, and the
+	// server answers each batch with its results, in the order the batches
+	// were sent, once all its messages are durable. A client may send more
+	// batches before the answers come; messages are stored in the order sent.
+	PublishStream(context.Context, MessagingServicePublishStreamServerStream) error
 	// Subscribe streams every message matching a pattern, replayed from a
 	// position and then live (broadcast: no group, no acks).
 	Subscribe(context.Context, *v1.SubscribeRequest, MessagingServiceSubscribeServerStream) error
@@ -259,6 +316,7 @@ func RegisterMessagingServiceHandler(server *connect.Server, svc MessagingServic
 	server.Register(
 		connect.Method{Spec: messagingServicePublishSpec(), Handler: adapter.publish},
 		connect.Method{Spec: messagingServicePublishBatchSpec(), Handler: adapter.publishBatch},
+		connect.Method{Spec: messagingServicePublishStreamSpec(), Handler: adapter.publishStream},
 		connect.Method{Spec: messagingServiceSubscribeSpec(), Handler: adapter.subscribe},
 		connect.Method{Spec: messagingServiceConsumeSpec(), Handler: adapter.consume},
 		connect.Method{Spec: messagingServiceRequestSpec(), Handler: adapter.request},
@@ -278,6 +336,31 @@ func (s MessagingServicePublishBatchServerStream) Receive() (*v1.PublishBatchReq
 		return nil, err
 	}
 	return &req, nil
+}
+
+// MessagingServicePublishStreamServerStream is the server stream for the MessagingService's
+// PublishStream RPC.
+type MessagingServicePublishStreamServerStream struct {
+	stream connect.ServerStream
+}
+
+// Receive returns the next request message from the client.
+func (s MessagingServicePublishStreamServerStream) Receive() (*v1.PublishStreamRequest, error) {
+	var req v1.PublishStreamRequest
+	if err := s.stream.Receive(&req); err != nil {
+		return nil, err
+	}
+	return &req, nil
+}
+
+// SendHeaders flushes the response headers without a message. The first Send does this implicitly.
+func (s MessagingServicePublishStreamServerStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a response message to the client.
+func (s MessagingServicePublishStreamServerStream) Send(res *v1.PublishStreamResponse) error {
+	return s.stream.Send(res)
 }
 
 // MessagingServiceSubscribeServerStream is the server stream for the MessagingService's Subscribe
@@ -331,6 +414,10 @@ func (UnimplementedMessagingServiceHandler) PublishBatch(context.Context, Messag
 	return nil, connect.NewError(connect.CodeUnimplemented, "courier.v1.MessagingService.PublishBatch is not implemented")
 }
 
+func (UnimplementedMessagingServiceHandler) PublishStream(context.Context, MessagingServicePublishStreamServerStream) error {
+	return connect.NewError(connect.CodeUnimplemented, "courier.v1.MessagingService.PublishStream is not implemented")
+}
+
 func (UnimplementedMessagingServiceHandler) Subscribe(context.Context, *v1.SubscribeRequest, MessagingServiceSubscribeServerStream) error {
 	return connect.NewError(connect.CodeUnimplemented, "courier.v1.MessagingService.Subscribe is not implemented")
 }
@@ -361,6 +448,14 @@ func (c *messagingServiceClient) PublishBatch(ctx context.Context) (MessagingSer
 		return MessagingServicePublishBatchClientStream{}, err
 	}
 	return MessagingServicePublishBatchClientStream{stream: stream}, nil
+}
+
+func (c *messagingServiceClient) PublishStream(ctx context.Context) (MessagingServicePublishStreamClientStream, error) {
+	stream, err := c.client.CallClientStream(ctx, messagingServicePublishStreamSpec())
+	if err != nil {
+		return MessagingServicePublishStreamClientStream{}, err
+	}
+	return MessagingServicePublishStreamClientStream{stream: stream}, nil
 }
 
 func (c *messagingServiceClient) Subscribe(ctx context.Context, req *v1.SubscribeRequest) (MessagingServiceSubscribeClientStream, error) {
@@ -407,6 +502,10 @@ func (h messagingServiceHandler) publishBatch(ctx context.Context, _ connect.Spe
 		return err
 	}
 	return stream.Send(res)
+}
+
+func (h messagingServiceHandler) publishStream(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	return h.svc.PublishStream(ctx, MessagingServicePublishStreamServerStream{stream: stream})
 }
 
 func (h messagingServiceHandler) subscribe(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {

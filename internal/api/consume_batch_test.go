@@ -1,0 +1,87 @@
+package api
+
+import (
+	"fmt"
+	"testing"
+
+	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
+	"github.com/courier-mq/courier/server"
+)
+
+// A settle of several ids is answered by one SettledBatch with each id's
+// own outcome, in the settle's order; the acked ones are done for good.
+func TestAPIConsumeBatchedSettle(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			e := startEnv(t, Options{})
+			mc, _ := e.clients(p.opts...)
+			e.createStream(t, "jobs", "jobs.>")
+			if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs"}); err != nil {
+				t.Fatal(err)
+			}
+			e.publishN(t, "jobs.a", 5)
+			c := e.join(t, mc, "jobs", "w", 10)
+			var ids []uint64
+			for i := range 5 {
+				d := c.delivery()
+				if string(d.Message.Payload) != fmt.Sprintf("m%d", i) {
+					t.Fatalf("delivery %d: %v", i, d)
+				}
+				ids = append(ids, d.DeliveryId)
+			}
+			// ids[1] twice: its second ack is already settled; 999 was never sent.
+			s := &courierv1.Settle{DeliveryId: ids[0], Action: courierv1.Settle_ACTION_ACK,
+				MoreDeliveryIds: []uint64{ids[1], ids[1], 999, ids[2], ids[3], ids[4]}}
+			if err := c.Send(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Settle{Settle: s}}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := c.Receive()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := r.GetSettledBatch().GetSettled()
+			want := []struct {
+				id     uint64
+				reason string
+			}{{ids[0], ""}, {ids[1], ""}, {ids[1], "already_settled"}, {999, "unknown_delivery"},
+				{ids[2], ""}, {ids[3], ""}, {ids[4], ""}}
+			if len(got) != len(want) {
+				t.Fatalf("got %v, want %d outcomes", r, len(want))
+			}
+			for i, w := range want {
+				if got[i].GetDeliveryId() != w.id || got[i].GetError().GetReason() != w.reason {
+					t.Fatalf("outcome %d: %v, want id %d reason %q", i, got[i], w.id, w.reason)
+				}
+			}
+			gi, err := e.srv.GroupInfo("jobs", "w")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gi.Acked != 5 || gi.InFlight != 0 {
+				t.Fatalf("after the batched ack: %+v", gi)
+			}
+		})
+	}
+}
+
+// Deliveries ready at once may share a frame; either way they arrive in
+// order with distinct ids.
+func TestAPIConsumeDeliveriesInOrder(t *testing.T) {
+	e := startEnv(t, Options{})
+	mc, _ := e.clients()
+	e.createStream(t, "jobs", "jobs.>")
+	if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs"}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	e.publishN(t, "jobs.a", n)
+	c := e.join(t, mc, "jobs", "w", n)
+	seen := map[uint64]bool{}
+	for i := range n {
+		d := c.delivery()
+		if string(d.Message.Payload) != fmt.Sprintf("m%d", i) || seen[d.DeliveryId] {
+			t.Fatalf("delivery %d: %v", i, d)
+		}
+		seen[d.DeliveryId] = true
+	}
+}
