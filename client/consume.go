@@ -399,6 +399,9 @@ func (d *Delivery) InProgress(ctx context.Context) error {
 func (c *Client) Consume(ctx context.Context, stream, group string, handler func(context.Context, *Delivery) error, opts ...ConsumeOption) error {
 	k, err := c.Join(ctx, stream, group, opts...)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // ended while joining: as documented, not a failure
+		}
 		return err
 	}
 	defer k.Close()
