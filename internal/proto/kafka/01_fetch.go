@@ -13,6 +13,9 @@ package kafka
 // with nothing new, at most maxFetchWaiters; the others are read again
 // when the wait ends), and answers at once when a partition has an error.
 // An offset outside [log start, high watermark] is OFFSET_OUT_OF_RANGE.
+// The stored batches are read into pooled buffers and written from them
+// (fetch_encode.go: the response is framed around them and goes out in
+// one writev); the buffers return to the pool once it is written.
 //
 // Fetch sessions (KIP-227) are not supported: every response has session
 // id 0, which tells the client to keep sending full requests; a request

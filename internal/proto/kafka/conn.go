@@ -224,8 +224,10 @@ func parseRequest(body []byte) (request, string, error) {
 }
 
 // handle parses and serves one request and returns its place in the
-// response queue: ready bytes, none (never for now: acks=0 produce still
-// waits, to close the connection if a write fails), or a deferred frame.
+// response queue: ready bytes, or a deferred frame (Produce, including
+// acks=0, which has no response but still waits for its batches so that
+// a failed write closes the connection). A handler that returns no
+// response takes no place.
 func (c *conn) handle(body []byte) (outFrame, error) {
 	if c.s.authRequired() && !c.authed && len(body) >= 2 {
 		if key := int16(binary.BigEndian.Uint16(body)); !preAuth(key) {

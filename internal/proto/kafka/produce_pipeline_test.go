@@ -113,41 +113,58 @@ func (b *countingBackend) AppendBatchAsync(stream string, part int, batch []byte
 	return off, wait, err
 }
 
-// TestKafkaProduceFailedWrite fails the fsync under several pipelined
-// Produce requests that all have their offsets: each is answered, in
-// order, with KAFKA_STORAGE_ERROR; nothing hangs.
-func TestKafkaProduceFailedWrite(t *testing.T) {
-	var armed atomic.Bool
-	entered, release := make(chan struct{}), make(chan struct{})
+// stallEnv is a Kafka server over a broker whose fsyncs, once armed,
+// stall until released and then fail.
+type stallEnv struct {
+	*testEnv
+	be      *countingBackend
+	armed   atomic.Bool
+	entered chan struct{} // closed when an armed fsync starts
+	release chan struct{} // close to fail the stalled fsyncs
+}
+
+func startStallEnv(t *testing.T, topic string) *stallEnv {
+	t.Helper()
+	e := &stallEnv{entered: make(chan struct{}), release: make(chan struct{})}
 	var once sync.Once
 	fs := vfs.NewFaulty(vfs.Disk, vfs.InjectorFunc(func(op vfs.Op, _ string) error {
-		if op != vfs.OpSync || !armed.Load() {
+		if op != vfs.OpSync || !e.armed.Load() {
 			return nil
 		}
-		once.Do(func() { close(entered) })
-		<-release
+		once.Do(func() { close(e.entered) })
+		<-e.release
 		return vfs.ErrInjected
 	}))
 	b, err := broker.Open(broker.Options{Dir: t.TempDir(), FS: fs, Meta: broker.NewMemKV()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
-	if _, err := b.CreateStream(broker.StreamConfig{Name: "fw", Subjects: topicSubjects("fw"), Partitions: 1}); err != nil {
+	if _, err := b.CreateStream(broker.StreamConfig{Name: topic, Subjects: topicSubjects(topic), Partitions: 1}); err != nil {
 		t.Fatal(err)
 	}
-	be := &countingBackend{Broker: b, appended: make(chan struct{}, 16)}
-	k := New(be, Options{})
+	e.be = &countingBackend{Broker: b, appended: make(chan struct{}, 16)}
+	k := New(e.be, Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- k.Serve(ln) }()
-	defer func() { k.Close(); <-served }()
-	e := &testEnv{k: k, addr: ln.Addr().String()}
+	t.Cleanup(func() {
+		k.Close()
+		<-served
+		b.Close()
+	})
+	e.testEnv = &testEnv{k: k, addr: ln.Addr().String()}
+	return e
+}
 
-	armed.Store(true)
+// TestKafkaProduceFailedWrite fails the fsync under several pipelined
+// Produce requests that all have their offsets: each is answered, in
+// order, with KAFKA_STORAGE_ERROR; nothing hangs.
+func TestKafkaProduceFailedWrite(t *testing.T) {
+	e := startStallEnv(t, "fw")
+	e.armed.Store(true)
 	const n = 6
 	var wire []byte
 	for i := range int32(n) {
@@ -157,11 +174,11 @@ func TestKafkaProduceFailedWrite(t *testing.T) {
 	if _, err := c.Write(wire); err != nil {
 		t.Fatal(err)
 	}
-	<-entered // the first batch's fsync has begun
+	<-e.entered // the first batch's fsync has begun
 	for range n {
-		<-be.appended // every request has its offsets
+		<-e.be.appended // every request has its offsets
 	}
-	close(release)
+	close(e.release)
 	for i := range int32(n) {
 		if p := c.readProduce(i); p.ErrorCode != kerr.KafkaStorageError.Code {
 			t.Fatalf("request %d: code %v", i, kerr.ErrorForCode(p.ErrorCode))
@@ -169,9 +186,39 @@ func TestKafkaProduceFailedWrite(t *testing.T) {
 	}
 	// The log refuses appends from now on; a new request says so at once.
 	c.Write(frame(n, produceReq("fw", batch("v"))))
-	<-be.appended
+	<-e.be.appended
 	if p := c.readProduce(n); p.ErrorCode != kerr.KafkaStorageError.Code {
 		t.Fatalf("after the failure: code %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+}
+
+// TestKafkaIdempotentDuplicateWaitsForOriginal retries, on a second
+// connection, an idempotent batch whose write is still in flight: the
+// duplicate is answered with the original's outcome once it is known
+// (here the write fails, so the duplicate fails too, rather than being
+// acknowledged with an offset that was never stored).
+func TestKafkaIdempotentDuplicateWaitsForOriginal(t *testing.T) {
+	e := startStallEnv(t, "dw")
+	a, b := e.dial(t), e.dial(t)
+	ip := a.roundTrip(1, kmsg.NewPtrInitProducerIDRequest()).(*kmsg.InitProducerIDResponse)
+	e.armed.Store(true)
+	orig := idemBatch(ip.ProducerID, ip.ProducerEpoch, 0, "x", "y")
+	a.Write(frame(2, produceReq("dw", orig)))
+	<-e.entered
+	<-e.be.appended
+	// The duplicate, then the producer's next batch: once that one has
+	// its offsets, the duplicate has been checked.
+	b.Write(append(frame(3, produceReq("dw", orig)), frame(4, produceReq("dw", idemBatch(ip.ProducerID, ip.ProducerEpoch, 2, "z")))...))
+	<-e.be.appended
+	close(e.release)
+	if p := a.readProduce(2); p.ErrorCode != kerr.KafkaStorageError.Code {
+		t.Fatalf("original: code %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+	if p := b.readProduce(3); p.ErrorCode != kerr.KafkaStorageError.Code {
+		t.Fatalf("duplicate: code %v, offset %d", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+	if p := b.readProduce(4); p.ErrorCode != kerr.KafkaStorageError.Code {
+		t.Fatalf("next batch: code %v", kerr.ErrorForCode(p.ErrorCode))
 	}
 }
 
