@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
@@ -81,10 +82,13 @@ func TestAPIHTTPJSONPublishAndAdmin(t *testing.T) {
 	if cfg["name"] != "orders" || cfg["maxMsgSize"] != float64(100) {
 		t.Fatalf("create answered %v", a.body)
 	}
-	for i, want := range []map[string]any{{"stream": "orders"}, {"stream": "orders", "offset": "1"}} {
+	// Zero values are spelled out: offset "0", partition 0, duplicate false.
+	for i, want := range []map[string]any{
+		{"stream": "orders", "partition": float64(0), "offset": "0", "duplicate": false},
+		{"stream": "orders", "partition": float64(0), "offset": "1", "duplicate": false}} {
 		a = e.postJSON(t, "/courier.v1.MessagingService/Publish",
 			`{"message":{"subject":"orders.eu","payload":"`+b64("hello")+`","headers":[{"key":"k","value":"v"}]}}`)
-		if a.status != 200 || len(a.body) != len(want) || a.body["stream"] != want["stream"] || a.body["offset"] != want["offset"] {
+		if a.status != 200 || !maps.Equal(a.body, want) {
 			t.Fatalf("publish %d: %d %v, want %v", i, a.status, a.body, want)
 		}
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"connectrpc.com/connect/v2/connectproto"
 	"context"
 	"errors"
 	"log/slog"
@@ -71,7 +72,7 @@ func New(b *broker.Broker, o Options) *Server {
 	courierv1connect.RegisterAdminServiceHandler(cs, &admin{s: s})
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, cs, connecthttp.WithReadMaxBytes(o.MaxMessageBytes),
-		connecthttp.WithCompressMinBytes(compressMinBytes))
+		connecthttp.WithCompressMinBytes(compressMinBytes), connecthttp.WithCodecs(codecs()...))
 	for pattern, h := range o.Routes {
 		mux.Handle(pattern, h)
 	}
@@ -135,3 +136,12 @@ func (s *Server) recoverPanics(next connect.ServerFunc) connect.ServerFunc {
 
 // errShutdown ends streams when the server shuts down.
 var errShutdown = errors.New("server shutting down")
+
+// codecs are binary protobuf and JSON. JSON answers include fields at
+// their zero value, so that a curl user sees "offset": "0" rather than
+// no offset at all.
+func codecs() []connect.Codec {
+	js := connectproto.NewJSONCodec()
+	js.MarshalOptions.EmitUnpopulated = true
+	return []connect.Codec{connectproto.NewBinaryCodec(), js}
+}
