@@ -256,4 +256,3 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
-
