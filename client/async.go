@@ -74,15 +74,29 @@ func (c *Client) Flush(ctx context.Context) error {
 	return c.pub.flush(ctx)
 }
 
+// startPublisher starts the lanes; on a closed client it makes a
+// publisher that refuses everything.
 func (c *Client) startPublisher() {
 	p := &asyncPublisher{c: c, sem: make(chan struct{}, c.o.maxInFlight), stop: make(chan struct{})}
 	p.lanes = make([]*lane, c.o.lanes)
 	for i := range p.lanes {
-		l := &lane{ch: make(chan pending, c.o.maxInFlight)}
-		p.lanes[i] = l
-		c.goBackground(func() { p.run(l) })
+		p.lanes[i] = &lane{ch: make(chan pending, c.o.maxInFlight)}
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.pub = p
+	if c.closed {
+		p.mu.closed = true
+		close(p.stop)
+		return
+	}
+	for _, l := range p.lanes {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			p.run(l)
+		}()
+	}
 }
 
 type pending struct {
@@ -220,6 +234,7 @@ func (p *asyncPublisher) gather(l *lane, batch []pending) []pending {
 func (p *asyncPublisher) send(batch []pending) {
 	results, err := p.publishBatch(batch)
 	for i, pd := range batch {
+		<-p.sem // released first: a resolved future holds no token
 		switch {
 		case err != nil:
 			pd.f.resolve(PubAck{}, err)
@@ -228,7 +243,6 @@ func (p *asyncPublisher) send(batch []pending) {
 		default:
 			pd.f.resolve(pubAckFromProto(results[i].GetAck()), nil)
 		}
-		<-p.sem
 	}
 }
 

@@ -187,10 +187,11 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
+	pub := c.pub
 	c.mu.Unlock()
 	var err error
-	if c.pub != nil {
-		err = c.pub.close()
+	if pub != nil {
+		err = pub.close()
 	}
 	c.cancel()
 	c.wg.Wait()
@@ -207,13 +208,20 @@ func (c *Client) isClosed() bool {
 	return c.closed
 }
 
-// goBackground runs fn in a goroutine that Close waits for.
-func (c *Client) goBackground(fn func()) {
+// goBackground runs fn in a goroutine that Close waits for; it reports
+// false, running nothing, once the client is closed.
+func (c *Client) goBackground(fn func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		fn()
 	}()
+	return true
 }
 
 // unary runs a unary call with the default timeout and the retry policy.

@@ -89,7 +89,11 @@ func (c *Client) Join(ctx context.Context, stream, group string, opts ...Consume
 		}
 	}
 	k.install(conn)
-	c.goBackground(func() { k.run(conn) })
+	if !c.goBackground(func() { k.run(conn) }) {
+		k.cancel()
+		conn.close()
+		return nil, errorf(ErrClosed, "client is closed")
+	}
 	return k, nil
 }
 

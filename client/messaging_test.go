@@ -288,3 +288,24 @@ func TestJoinExplicitSettles(t *testing.T) {
 		t.Fatalf("Next with nothing left: %+v, %v", d, err)
 	}
 }
+
+func TestClosedClientRefusesCalls(t *testing.T) {
+	e := newEnv(t)
+	e.c.Close()
+	ctx := ctxT(t)
+	if _, err := e.c.PublishAsync(&Message{Subject: "a"}).Wait(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("PublishAsync: %v", err)
+	}
+	if err := e.c.Flush(ctx); err != nil {
+		t.Errorf("Flush: %v", err)
+	}
+	if _, err := e.c.Publish(ctx, &Message{Subject: "a"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Publish: %v", err)
+	}
+	if _, err := e.c.Subscribe(ctx, "a", Start{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Subscribe: %v", err)
+	}
+	if _, err := e.c.Join(ctx, "s", "g"); !errors.Is(err, ErrClosed) {
+		t.Errorf("Join: %v", err)
+	}
+}

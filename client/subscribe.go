@@ -55,7 +55,11 @@ func (c *Client) Subscribe(ctx context.Context, pattern string, start Start) (*S
 			return nil, c.wrap(ctx, err)
 		}
 	}
-	c.goBackground(func() { s.read(stream) })
+	if !c.goBackground(func() { s.read(stream) }) {
+		s.cancel()
+		stream.Close()
+		return nil, errorf(ErrClosed, "client is closed")
+	}
 	return s, nil
 }
 
