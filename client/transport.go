@@ -33,15 +33,10 @@ func (s *headersSignal) fire(err error) {
 }
 
 // notifyTransport fires the request's headers signal, if any, when its
-// round trip returns, and coalesces the writes of PublishBatch calls.
+// round trip returns.
 type notifyTransport struct{ inner http.RoundTripper }
 
 func (t notifyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody && coalesces(r.URL.Path) {
-		r2 := *r
-		r2.Body = newCoalescingBody(r.Body)
-		r = &r2
-	}
 	res, err := t.inner.RoundTrip(r)
 	if s, ok := r.Context().Value(headersKey{}).(*headersSignal); ok {
 		s.fire(err)
