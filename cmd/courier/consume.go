@@ -50,7 +50,10 @@ or --count messages.`,
 func (o *consumeOpts) run(ctx context.Context, c *client.Client, stream, group string, cmd *cobra.Command) error {
 	var opts []client.ConsumeOption
 	if o.count > 0 {
-		opts = append(opts, client.MaxInFlight(o.count)) // take no more than it will settle
+		// One at a time, so that the member holds at most one message
+		// past the count when it leaves (the group gives it again, and
+		// counts that delivery).
+		opts = append(opts, client.MaxInFlight(1))
 	}
 	k, err := c.Join(ctx, stream, group, opts...)
 	if err != nil {
