@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -80,6 +82,11 @@ func jsonLines[T any](t *testing.T, out string) []T {
 func TestCLIEndToEnd(t *testing.T) {
 	s := startServe(t, t.TempDir(), "--api-addr", "127.0.0.1:0", "--kafka-addr", "127.0.0.1:0")
 	c := &cli{t: t, bin: courierBinary(t), server: s.api}
+	for path, want := range map[string]string{"/readyz": "ready", "/metrics": "courier_connections"} {
+		if body := httpGet(t, "http://"+s.api+path); !strings.Contains(body, want) {
+			t.Fatalf("GET %s: %.300s", path, body)
+		}
+	}
 	for _, step := range []struct {
 		name string
 		fn   func(*cli, *testing.T)
@@ -275,4 +282,20 @@ func TestCLINothingListens(t *testing.T) {
 	if code != 1 || errOut != "courier: nothing listens at "+addr+" (is courier serve running? --server or COURIER_SERVER say where)\n" {
 		t.Fatalf("exit %d: %q", code, errOut)
 	}
+}
+
+// httpGet returns the body of a 200 answer to GET url.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	res, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s: %s", url, res.Status, b)
+	}
+	return string(b)
 }
