@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,7 +117,11 @@ func (o *benchOpts) run(ctx context.Context, progress io.Writer) (*benchResult, 
 	if b.firstErr != nil && b.published.Load() == 0 {
 		return nil, b.firstErr
 	}
-	return b.result(pubTime, time.Unix(0, b.lastRecv.Load()).Sub(start)), nil
+	r := b.result(pubTime, time.Unix(0, b.lastRecv.Load()).Sub(start))
+	if b.firstErr != nil {
+		r.Error = describe(b.firstErr)
+	}
+	return r, nil
 }
 
 // prepare creates the stream and the group unless they exist.
@@ -209,20 +214,22 @@ func (b *benchRun) showProgress(w io.Writer) func() {
 	return func() { close(done); <-stopped }
 }
 
-// progressLine is a bar of the published share and the counts.
+// progressLine is a bar of the share done (of the messages to receive,
+// or to publish when nothing consumes) and the counts.
 func (b *benchRun) progressLine() string {
 	pub, recv := b.published.Load(), b.received.Load()
 	if b.o.duration > 0 {
 		return fmt.Sprintf("published %d  received %d", pub, recv)
 	}
-	const width = 30
-	done := int(int64(width) * pub / b.o.msgs)
-	bar := make([]byte, width)
-	for i := range bar {
-		bar[i] = '.'
-		if i < done {
-			bar[i] = '#'
+	done, total := pub, b.o.msgs
+	if b.o.subs > 0 {
+		done = recv
+		if b.o.plain {
+			total *= int64(b.o.subs)
 		}
 	}
+	const width = 30
+	filled := int(min(int64(width)*done/total, width))
+	bar := strings.Repeat("#", filled) + strings.Repeat(".", width-filled)
 	return fmt.Sprintf("[%s] published %d/%d  received %d", bar, pub, b.o.msgs, recv)
 }

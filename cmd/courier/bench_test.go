@@ -69,3 +69,17 @@ func TestCLICompletion(t *testing.T) {
 		}
 	}
 }
+
+func TestCLIBenchProgressLine(t *testing.T) {
+	b := &benchRun{o: &benchOpts{msgs: 100, subs: 2, plain: true}}
+	b.published.Store(100)
+	b.received.Store(50) // of 200: a quarter
+	want := "[" + strings.Repeat("#", 7) + strings.Repeat(".", 23) + "] published 100/100  received 50"
+	if got := b.progressLine(); got != want {
+		t.Fatalf("%q, want %q", got, want)
+	}
+	b.o.subs = 0
+	if got := b.progressLine(); !strings.HasPrefix(got, "["+strings.Repeat("#", 30)+"]") {
+		t.Fatalf("publish only: %q", got)
+	}
+}

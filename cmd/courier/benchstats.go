@@ -86,6 +86,7 @@ type benchResult struct {
 	SubMBPerSec   float64     `json:"sub_mb_per_sec"`
 	PubAck        latencyJSON `json:"publish_ack_latency"`
 	EndToEnd      latencyJSON `json:"end_to_end_latency"`
+	Error         string      `json:"error,omitempty"` // the first error of a publisher or consumer
 }
 
 // rates fills in the throughput figures.
@@ -122,6 +123,9 @@ func (r *benchResult) print(w io.Writer) {
 	t.flush()
 	if r.PublishErrors > 0 {
 		fmt.Fprintf(w, "\n%d publishes failed\n", r.PublishErrors)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "\nfirst error: %s\n", r.Error)
 	}
 }
 

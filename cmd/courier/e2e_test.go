@@ -245,6 +245,10 @@ func (c *cli) bench(t *testing.T) {
 	if r.Published != 100 || r.Received != 200 {
 		t.Fatalf("bench --plain: %+v", r)
 	}
+	c.json(&r, "bench", "--stream", "b", "--subject", "b.x", "--duration", "200ms")
+	if r.Published == 0 || r.Received != r.Published || r.Error != "" {
+		t.Fatalf("bench --duration: %+v", r)
+	}
 }
 
 func (c *cli) cleanup(t *testing.T) {
