@@ -20,6 +20,7 @@ type benchOpts struct {
 	clientOpts
 	stream, subject, group string
 	pubs, subs, partitions int
+	inFlight, rate         int
 	plain                  bool
 	size, msgs             int64
 	duration               time.Duration
@@ -63,6 +64,8 @@ exist. Prints throughput and the publish-ack and end-to-end latency percentiles.
 	f.Var(sizeFlag{&o.size}, "size", "message size (e.g. 128, 1KiB)")
 	f.Int64Var(&o.msgs, "msgs", 100_000, "messages to publish in all")
 	f.DurationVar(&o.duration, "duration", 0, "publish for this long instead of --msgs messages")
+	f.IntVar(&o.inFlight, "in-flight", 0, "async publishes awaiting their ack, per publisher (default: the client's, 16384)")
+	f.IntVar(&o.rate, "rate", 0, "messages per second in all (0: as fast as acks allow)")
 	return cmd
 }
 
@@ -76,6 +79,8 @@ func (o *benchOpts) validate(cmd *cobra.Command) error {
 		return fmt.Errorf("--msgs and --duration: choose one")
 	case o.duration == 0 && o.msgs < 1:
 		return fmt.Errorf("--msgs must be 1 or more")
+	case o.inFlight < 0 || o.rate < 0:
+		return fmt.Errorf("--in-flight and --rate must be 0 or more")
 	}
 	return nil
 }

@@ -35,19 +35,25 @@ type sent struct {
 // publisher publishes n messages (or until deadline) through its own
 // client, asynchronously, and records each one's ack latency.
 func (b *benchRun) publisher(ctx context.Context, n int64, deadline time.Time) {
-	c, err := b.o.connect(ctx)
+	var opts []client.Option
+	if b.o.inFlight > 0 {
+		opts = append(opts, client.WithMaxInFlight(b.o.inFlight))
+	}
+	c, err := b.o.connect(ctx, opts...)
 	if err != nil {
 		b.fail(err)
 		return
 	}
 	defer c.Close()
+	pace := b.pacer()
 	pending := make(chan sent, 1<<16)
 	acked := make(chan struct{})
 	go func() { defer close(acked); b.awaitAcks(ctx, pending) }()
 	for i := int64(0); ctx.Err() == nil; i++ {
-		if deadline.IsZero() && i >= n || !deadline.IsZero() && i%256 == 0 && time.Now().After(deadline) {
+		if !b.more(i, n, deadline) {
 			break
 		}
+		pace(i)
 		p := make([]byte, b.o.size)
 		at := time.Now()
 		stamp(p, b.id, at)
@@ -55,6 +61,31 @@ func (b *benchRun) publisher(ctx context.Context, n int64, deadline time.Time) {
 	}
 	close(pending)
 	<-acked
+}
+
+// more reports whether a publisher sends its message i: one of its n, or
+// before the deadline (the clock is read every 256 messages unless paced).
+func (b *benchRun) more(i, n int64, deadline time.Time) bool {
+	if deadline.IsZero() {
+		return i < n
+	}
+	return i%256 != 0 && b.o.rate == 0 || time.Now().Before(deadline)
+}
+
+// pacer returns what a publisher calls before its message i: with
+// --rate, it waits until the message's turn (each publisher sends its
+// share of the rate); without, it returns at once.
+func (b *benchRun) pacer() func(i int64) {
+	if b.o.rate == 0 {
+		return func(int64) {}
+	}
+	every := time.Duration(float64(time.Second) * float64(b.o.pubs) / float64(b.o.rate))
+	start := time.Now()
+	return func(i int64) {
+		if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
+			time.Sleep(d)
+		}
+	}
 }
 
 func (b *benchRun) awaitAcks(ctx context.Context, pending <-chan sent) {

@@ -245,8 +245,9 @@ func (c *cli) bench(t *testing.T) {
 	if r.Published != 100 || r.Received != 200 {
 		t.Fatalf("bench --plain: %+v", r)
 	}
-	c.json(&r, "bench", "--stream", "b", "--subject", "b.x", "--duration", "200ms")
-	if r.Published == 0 || r.Received != r.Published || r.Error != "" {
+	r = benchResult{}
+	c.json(&r, "bench", "--stream", "b", "--subject", "b.x", "--duration", "200ms", "--rate", "500", "--in-flight", "8")
+	if r.Published == 0 || r.Published > 150 || r.Received != r.Published || r.Error != "" {
 		t.Fatalf("bench --duration: %+v", r)
 	}
 }
