@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +16,7 @@ type consumeOpts struct {
 	nack    bool
 	term    bool
 	ackWait time.Duration
+	idle    time.Duration
 }
 
 func newConsumeCmd() *cobra.Command {
@@ -27,7 +29,7 @@ it: ack (the default), --nack (the group gives it again after its backoff, or
 dead-letters it after its max deliveries) or --term (dead-letter it at once).
 --ack-wait holds each message that long before settling it, as a slow worker
 would (past the group's ack wait the group gives it again). Runs until Ctrl-C
-or --count messages.`,
+or --count messages, or (with --idle) until no message comes for that long.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.nack && o.term {
@@ -44,6 +46,7 @@ or --count messages.`,
 	f.BoolVar(&o.nack, "nack", false, "nack each message instead of acking it")
 	f.BoolVar(&o.term, "term", false, "terminate each message (dead-letter it) instead of acking it")
 	f.DurationVar(&o.ackWait, "ack-wait", 0, "hold each message this long before settling it")
+	f.DurationVar(&o.idle, "idle", 0, "stop when no message comes for this long (0: wait)")
 	return cmd
 }
 
@@ -61,9 +64,9 @@ func (o *consumeOpts) run(ctx context.Context, c *client.Client, stream, group s
 	}
 	defer k.Close()
 	for n := 0; o.count == 0 || n < o.count; n++ {
-		d, err := k.Next(ctx)
+		d, err := o.next(ctx, k)
 		if err != nil {
-			if ended(ctx, err) {
+			if ended(ctx, err) || errors.Is(err, errIdle) {
 				return nil
 			}
 			return err
@@ -76,6 +79,22 @@ func (o *consumeOpts) run(ctx context.Context, c *client.Client, stream, group s
 		}
 	}
 	return nil
+}
+
+var errIdle = errors.New("idle")
+
+// next waits for a delivery, for at most --idle when it is set.
+func (o *consumeOpts) next(ctx context.Context, k *client.Consumer) (*client.Delivery, error) {
+	if o.idle == 0 {
+		return k.Next(ctx)
+	}
+	ictx, cancel := context.WithTimeout(ctx, o.idle)
+	defer cancel()
+	d, err := k.Next(ictx)
+	if err != nil && ictx.Err() != nil && ctx.Err() == nil {
+		return nil, errIdle
+	}
+	return d, err
 }
 
 // settle holds d for --ack-wait and then acks, nacks or terminates it.

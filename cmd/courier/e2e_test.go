@@ -162,6 +162,9 @@ func (c *cli) groups(t *testing.T) {
 	if len(msgs) != 4 {
 		t.Fatalf("consume: %+v", msgs)
 	}
+	if out := c.run("", "consume", "orders", "workers", "--idle", "300ms"); out != "" {
+		t.Fatalf("consume --idle of an empty group printed %q", out)
+	}
 	var gs []groupJSON
 	c.json(&gs, "group", "ls", "orders")
 	if len(gs) != 1 || gs[0].Name != "workers" {
