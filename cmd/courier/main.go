@@ -2,14 +2,22 @@
 // one binary (in the manner of nats and rpk).
 //
 // `courier serve` runs the embedded server: the broker core on its data
-// folder and every listener that exists on its default port (Kafka :9092),
-// each movable or turned off by flag, COURIER_* environment variable or
-// YAML file (serve.go, config.go). It prints where each listener is, logs
-// through slog, and shuts down cleanly on SIGINT or SIGTERM.
+// folder and every listener that exists on its default port (the native
+// API with /healthz, /readyz and /metrics on :7070, Kafka on :9092), each
+// movable or turned off by flag, COURIER_* environment variable or YAML
+// file (serve.go, config.go, listeners.go). It prints where each listener
+// is, logs through slog, and shuts down cleanly on SIGINT or SIGTERM.
+//
+// The client commands talk to a server through the Go client (package
+// client) at --server: pub, sub, consume, req, reply (pub.go, sub.go,
+// consume.go, reqreply.go), the administration of streams, groups and
+// dead letters (stream.go, group.go, dlq.go), and bench (bench*.go). They
+// print tables (output.go) or, with --json, JSON documents or JSON lines
+// of messages.
 //
 // Every command is a cobra command built by a newXxxCmd function; the root
-// (this file) turns any error into one line on stderr ("courier: ...")
-// and exit status 1.
+// (this file) turns any error into one line on stderr ("courier: ...",
+// errors.go) and exit status 1. cobra provides `courier completion`.
 package main
 
 import (
