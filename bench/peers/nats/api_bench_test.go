@@ -204,14 +204,7 @@ func (t *netJetStream) Flush(pub int) error {
 	return nil
 }
 
-func (t *netJetStream) stop(b *testing.B) {
+func (t *netJetStream) stop(*testing.B) {
 	t.stopping.Store(true)
-	for _, cc := range t.cons {
-		cc.Stop()
-	}
-	for _, nc := range t.conns {
-		nc.Close()
-	}
-	t.ns.Shutdown()
-	t.ns.WaitForShutdown()
+	shutdown(t.ns, t.cons, t.conns)
 }

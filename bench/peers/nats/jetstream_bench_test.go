@@ -217,14 +217,19 @@ func (t *jetStream) publishAsync(n int, p []byte) (*harness.Run, error) {
 	return &harness.Run{Msgs: int64(n), Elapsed: time.Since(start)}, nil
 }
 
-func (t *jetStream) stop(b *testing.B) {
+func (t *jetStream) stop(*testing.B) {
 	t.stopping.Store(true)
-	for _, cc := range t.cons {
+	shutdown(t.ns, t.cons, t.conns)
+}
+
+// shutdown stops consumers, closes connections, then stops the server.
+func shutdown(ns *server.Server, cons []jetstream.ConsumeContext, conns []*nats.Conn) {
+	for _, cc := range cons {
 		cc.Stop()
 	}
-	for _, nc := range t.conns {
+	for _, nc := range conns {
 		nc.Close()
 	}
-	t.ns.Shutdown()
-	t.ns.WaitForShutdown()
+	ns.Shutdown()
+	ns.WaitForShutdown()
 }
