@@ -11,6 +11,10 @@
 //   - BenchmarkKafkaConsume: one kgo consumer reading a topic of
 //     COURIER_BENCH_KAFKA_READ_BYTES (default 1 GiB) from the start, from
 //     the page cache, against raw pread(2) of the same segment files.
+//   - BenchmarkKafkaConsumeRaw: a raw consumer (kmsg-encoded Fetch
+//     requests, 1 or 4 in flight, record bytes discarded undecoded) reading
+//     the same topic: what the broker serves when the client costs next to
+//     nothing. BenchmarkKafkaConsume runs it beside kgo too (rawcons-MB/s).
 //   - BenchmarkKafkaEndToEnd: 1 KiB records at a fixed 2,000 records/s,
 //     latency from the produce call to the consumer's receipt.
 //

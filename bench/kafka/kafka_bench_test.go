@@ -138,9 +138,12 @@ func cmpErr(old, err error) error {
 
 // BenchmarkKafkaConsume: one kgo consumer reads the whole read topic
 // (COURIER_BENCH_KAFKA_READ_BYTES of 1 KiB records, one partition) from
-// offset 0 per iteration, from the page cache; after each, the same
-// segment files are read with 1 MiB preads (raw). MB/s counts the bytes
-// of the segment files, as raw does; value-MB/s counts record values.
+// offset 0 per iteration, from the page cache; after each, the raw
+// consumer (rawconsumer_test.go, rawDepth fetches in flight, the same
+// partition fetch size) reads it too (rawcons-MB/s: what the broker serves
+// a client that costs almost nothing), and the same segment files are
+// read with 1 MiB preads (raw). MB/s counts the bytes of the segment
+// files, as raw does; value-MB/s counts record values.
 func BenchmarkKafkaConsume(b *testing.B) {
 	for _, fetch := range []int{1 << 20, 16 << 20} {
 		b.Run("partition-fetch="+harness.SizeName(fetch), func(b *testing.B) { benchConsume(b, fetch) })
@@ -211,8 +214,9 @@ func benchConsume(b *testing.B, fetch int) {
 	if _, err := rawRead(s.paths, buf); err != nil { // warm the page cache
 		b.Fatal(err)
 	}
-	var consumed, rawT time.Duration
+	var consumed, rawT, rawConsT time.Duration
 	var fst fetchStats
+	var rst rawConsumeStats
 	b.ResetTimer()
 	for range b.N {
 		b.StartTimer()
@@ -222,6 +226,11 @@ func benchConsume(b *testing.B, fetch int) {
 			b.Fatal(err)
 		}
 		consumed += d
+		d, err = rawConsumeAll(s, rawDepth, fetch, &rst)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rawConsT += d
 		t0 := time.Now()
 		n, err := rawRead(s.paths, buf)
 		if err != nil {
@@ -239,6 +248,10 @@ func benchConsume(b *testing.B, fetch int) {
 	b.ReportMetric(float64(s.records)*float64(b.N)/consumed.Seconds(), "records/s")
 	b.ReportMetric(rawMBs, "raw-MB/s")
 	b.ReportMetric(mbs/rawMBs, "ratio-to-raw")
+	rawConsMBs := float64(s.stored) * float64(b.N) / rawConsT.Seconds() / 1e6
+	b.ReportMetric(rawConsMBs, "rawcons-MB/s")
+	b.ReportMetric(mbs/rawConsMBs, "kgo-to-rawcons")
+	rst.report(b, "rawcons-")
 	b.ReportMetric(float64(s.stored)/1e6, "topic-MB")
 	if n := fst.n.Load(); n > 0 {
 		b.ReportMetric(float64(fst.bytes.Load())/float64(n)/1e3, "fetch-resp-kB")
