@@ -105,16 +105,7 @@ func (h *messaging) receiveBatch(st courierv1connect.MessagingServicePublishBatc
 func (h *messaging) collect(ctx context.Context, pending <-chan pendingPub) []*courierv1.PublishResult {
 	var out []*courierv1.PublishResult
 	for p := range pending {
-		err := p.err
-		var ack broker.PubAck
-		if err == nil {
-			ack, err = p.wait(ctx)
-		}
-		if err != nil {
-			out = append(out, &courierv1.PublishResult{Error: h.s.batchError(err)})
-			continue
-		}
-		out = append(out, &courierv1.PublishResult{Ack: fromAck(ack)})
+		out = append(out, h.result(ctx, p))
 	}
 	return out
 }
