@@ -80,7 +80,7 @@ func (c *Client) startPublisher() {
 	p := &asyncPublisher{c: c, sem: make(chan struct{}, c.o.maxInFlight), stop: make(chan struct{})}
 	p.lanes = make([]*lane, c.o.lanes)
 	for i := range p.lanes {
-		p.lanes[i] = &lane{ch: make(chan pending, c.o.maxInFlight)}
+		p.lanes[i] = &lane{ch: make(chan pending, c.o.maxInFlight), laneStream: newLaneStream()}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -108,7 +108,8 @@ type asyncPublisher struct {
 	c     *Client
 	sem   chan struct{} // one token per pending publish
 	lanes []*lane
-	stop  chan struct{} // closed after the final flush
+	stop  chan struct{}  // closed after the final flush
+	recv  sync.WaitGroup // the lanes' stream receivers (async_stream.go)
 
 	mu struct {
 		sync.RWMutex
@@ -117,6 +118,7 @@ type asyncPublisher struct {
 }
 
 type lane struct {
+	laneStream
 	ch   chan pending
 	mu   sync.Mutex
 	last *PubFuture // the lane's newest future; futures resolve in order
@@ -183,20 +185,24 @@ func (p *asyncPublisher) close() error {
 	p.mu.Unlock()
 	err := p.flush(context.Background())
 	close(p.stop)
+	p.recv.Wait() // the lanes close their streams on stop
 	return err
 }
 
-// run is a lane's sender: it gathers a batch, sends it, resolves its
-// futures, and repeats.
+// run is a lane's sender: it gathers a batch, sends it without waiting
+// for the answer (async_stream.go), and repeats.
 func (p *asyncPublisher) run(l *lane) {
 	batch := make([]pending, 0, p.c.o.batchSize)
 	for {
 		select {
 		case first := <-l.ch:
 			batch = p.gather(l, append(batch[:0], first))
-			p.send(batch)
+			p.dispatch(l, batch)
 			clear(batch)
+		case <-l.kick:
+			p.resend(l)
 		case <-p.stop:
+			l.closeStream()
 			return
 		}
 	}
@@ -231,8 +237,16 @@ func (p *asyncPublisher) gather(l *lane, batch []pending) []pending {
 	return batch
 }
 
+// send publishes batch with one PublishBatch call and resolves its
+// futures.
 func (p *asyncPublisher) send(batch []pending) {
 	results, err := p.publishBatch(batch)
+	p.resolveAll(batch, results, err)
+}
+
+// resolveAll resolves batch's futures with results, or err, and frees
+// their places.
+func (p *asyncPublisher) resolveAll(batch []pending, results []*courierv1.PublishResult, err error) {
 	for i, pd := range batch {
 		<-p.sem // released first: a resolved future holds no token
 		switch {

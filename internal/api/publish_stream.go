@@ -31,22 +31,57 @@ func (h *messaging) PublishStream(ctx context.Context, st courierv1connect.Messa
 	stop := make(chan struct{})
 	defer close(stop)
 	go h.receiveStream(st, batches, stop)
-	for b := range batches {
-		if errors.Is(b.err, io.EOF) {
-			return nil
-		}
-		if b.err != nil {
-			return h.s.apiError(b.err)
-		}
-		results := make([]*courierv1.PublishResult, len(b.pubs))
-		for i, p := range b.pubs {
-			results[i] = h.result(ctx, p)
-		}
-		if err := st.Send(&courierv1.PublishStreamResponse{Results: results}); err != nil {
-			return err
+	for {
+		select {
+		case b, ok := <-batches:
+			if !ok {
+				return nil
+			}
+			if done, err := h.answer(ctx, st, b); done {
+				return err
+			}
+		case <-h.s.quit:
+			return h.drain(ctx, st, batches)
 		}
 	}
-	return nil
+}
+
+// answer waits for b's messages and sends their results; done says the
+// stream ends (with err).
+func (h *messaging) answer(ctx context.Context, st courierv1connect.MessagingServicePublishStreamServerStream, b streamBatch) (done bool, err error) {
+	if errors.Is(b.err, io.EOF) {
+		return true, nil
+	}
+	if b.err != nil {
+		return true, h.s.apiError(b.err)
+	}
+	results := make([]*courierv1.PublishResult, len(b.pubs))
+	for i, p := range b.pubs {
+		results[i] = h.result(ctx, p)
+	}
+	if err := st.Send(&courierv1.PublishStreamResponse{Results: results}); err != nil {
+		return true, err
+	}
+	return false, nil
+}
+
+// drain answers, at shutdown, the batches already received (and stored),
+// then ends the stream with shutting_down: the client sends what follows
+// elsewhere or later.
+func (h *messaging) drain(ctx context.Context, st courierv1connect.MessagingServicePublishStreamServerStream, batches <-chan streamBatch) error {
+	for {
+		select {
+		case b, ok := <-batches:
+			if !ok {
+				return nil
+			}
+			if done, err := h.answer(ctx, st, b); done {
+				return err
+			}
+		default:
+			return h.s.apiError(errShutdown)
+		}
+	}
 }
 
 // receiveStream reads batches until the client closes its side or the

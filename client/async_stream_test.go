@@ -1,0 +1,106 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/courier-mq/courier/internal/api"
+	"github.com/courier-mq/courier/server"
+)
+
+// Small batches on one lane are in flight several at once; a message that
+// fails (here its expectation) fails alone, and the others keep their
+// order.
+func TestPublishAsyncPipelinedFailuresMidStream(t *testing.T) {
+	e := newEnv(t, WithBatch(4, 0), WithLanes(1), WithMaxInFlight(1024))
+	e.stream(t, "ev", 1, "ev.>")
+	const n = 1000
+	futures := make([]*PubFuture, n)
+	for i := range n {
+		var opts []PubOption
+		if i%10 == 7 {
+			opts = append(opts, ExpectLastOffset(1e9))
+		}
+		futures[i] = e.c.PublishAsync(&Message{Subject: "ev.x", Payload: fmt.Appendf(nil, "%d", i)}, opts...)
+	}
+	if err := e.c.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	offset := int64(0)
+	for i, f := range futures {
+		ack, err := f.Wait(ctxT(t))
+		if i%10 == 7 {
+			if !errors.Is(err, ErrWrongLastOffset) {
+				t.Fatalf("publish %d: %+v %v, want ErrWrongLastOffset", i, ack, err)
+			}
+			continue
+		}
+		if err != nil || ack.Offset != offset {
+			t.Fatalf("publish %d: %+v %v, want offset %d", i, ack, err, offset)
+		}
+		offset++
+	}
+	l := e.c.pub.lanes[0]
+	if len(l.slots) != 0 {
+		t.Fatalf("%d batches still hold a slot after every future resolved", len(l.slots))
+	}
+}
+
+// A server without PublishStream gets PublishBatch calls instead, and the
+// publishes still succeed in order.
+func TestPublishAsyncFallsBackToPublishBatch(t *testing.T) {
+	srv, err := server.New(server.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var refused atomic.Int32
+	a := api.New(srv.Broker, api.Options{Routes: map[string]http.Handler{
+		"POST /courier.v1.MessagingService/PublishStream": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			refused.Add(1)
+			http.NotFound(w, nil)
+		}),
+	}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+		<-served
+		srv.Shutdown(ctx)
+	})
+	c, err := Connect(ctxT(t), ln.Addr().String(), WithBatch(8, 0), WithLanes(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.CreateStream(ctxT(t), StreamConfig{Name: "ev", Subjects: []string{"ev.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	futures := make([]*PubFuture, n)
+	for i := range n {
+		futures[i] = c.PublishAsync(&Message{Subject: "ev.x"})
+	}
+	for i, f := range futures {
+		if ack, err := f.Wait(ctxT(t)); err != nil || ack.Offset != int64(i) {
+			t.Fatalf("publish %d: %+v %v, want offset %d", i, ack, err, i)
+		}
+	}
+	if refused.Load() != 1 {
+		t.Fatalf("PublishStream tried %d times, want once", refused.Load())
+	}
+}
