@@ -78,17 +78,18 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 			t.Errorf("courier serve did not exit cleanly: %v", err)
 		}
 	})
-	for s.api == "" || s.kafka == "" {
+	// Read up to "running", printed once every listener is up (and
+	// /readyz says so).
+	for {
 		line := nextLine(t, s.lines, "courier: running")
 		if a, ok := strings.CutPrefix(line, "courier: api listening on "); ok {
 			s.api = a
 		} else if a, ok := strings.CutPrefix(line, "courier: kafka listening on "); ok {
 			s.kafka = a
 		} else if strings.HasPrefix(line, "courier: running") {
-			break
+			return s
 		}
 	}
-	return s
 }
 
 // scanLines sends each line of r to lines until r ends.

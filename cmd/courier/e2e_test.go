@@ -235,6 +235,16 @@ func (c *cli) reqReply(t *testing.T) {
 			t.Fatalf("reply --count 1: %v", err)
 		}
 	}
+	// A captured subject nobody answers times out; an uncaptured one
+	// nobody subscribes to fails at once.
+	for subj, want := range map[string]string{
+		"orders.nobody": "courier: no reply to orders.nobody within 300ms\n",
+		"svc.nobody":    "courier: no responders: nobody subscribes to \"svc.nobody\"\n",
+	} {
+		if _, errOut, code := c.exec("", "req", subj, "x", "--timeout", "300ms"); code != 1 || errOut != want {
+			t.Fatalf("req %s: exit %d, %q; want %q", subj, code, errOut, want)
+		}
+	}
 }
 
 func (c *cli) bench(t *testing.T) {

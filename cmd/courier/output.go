@@ -107,6 +107,14 @@ func orDash(s string) string {
 	return s
 }
 
+// orDefault is s, or what the server takes for an empty s.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 // human formats a duration for a table; 0 is "-".
 func human(d time.Duration) string {
 	if d == 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"time"
@@ -35,6 +36,9 @@ func newReqCmd() *cobra.Command {
 				ctx, cancel := context.WithTimeout(ctx, o.timeout)
 				defer cancel()
 				r, err := c.Request(ctx, m)
+				if errors.Is(err, client.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+					return fmt.Errorf("no reply to %s within %v", args[0], o.timeout)
+				}
 				if err != nil {
 					return err
 				}

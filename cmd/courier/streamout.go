@@ -86,7 +86,7 @@ func printStreamInfo(cmd *cobra.Command, asJSON bool, s client.StreamInfo) error
 	t.row("compact", c.Compact)
 	t.row("dedup window", human(c.DedupWindow))
 	t.row("default ttl", human(c.DefaultTTL))
-	t.row("sync", orDash(c.Sync))
+	t.row("sync", orDefault(c.Sync, "always"))
 	t.row("messages", s.Messages())
 	t.row("bytes", humanBytes(streamBytes(s)))
 	t.flush()
