@@ -9,7 +9,12 @@ import (
 // Benchmarks publish 128-byte messages into one durable stream (fsync
 // before every answer) of an in-process server over loopback h2c.
 //
-//	go test -run - -bench Publish -benchtime 200000x ./client/
+//	go test -run - -bench PublishAsync -benchtime 200000x ./client/
+//	go test -run - -bench 'Publish$|PublishParallel' -benchtime 3000x ./client/
+//
+// On the shared 2-core machine (load ~8), 2026-11-26: Publish ~550
+// msgs/s (one fsync each), PublishParallel ~2,900, PublishAsync
+// (batch=1024) 82-88k, PublishAsyncKeyed 64-115k.
 
 func benchEnv(b *testing.B, opts ...Option) *Client {
 	b.Helper()

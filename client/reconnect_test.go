@@ -192,3 +192,44 @@ func TestReconnectStaleSettle(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestReconnectLiveSubscriptionResubscribes(t *testing.T) {
+	r := newRestartable(t)
+	ctx := ctxT(t)
+	c, err := Connect(ctx, r.ts.addr, WithRetries(100, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sub, err := c.Subscribe(ctx, "live.>", Start{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	r.restart()
+	// Live messages published before the subscription is back are
+	// missed: publish until one arrives.
+	got := make(chan *Message, 1)
+	go func() {
+		if m, err := sub.Next(ctx); err == nil {
+			got <- m
+		}
+	}()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case m := <-got:
+			if m.Subject != "live.x" || m.Stream != "" {
+				t.Fatalf("got %+v", m)
+			}
+			return
+		case <-tick.C:
+			if _, err := c.Publish(ctx, &Message{Subject: "live.x", Payload: fmt.Appendf(nil, "%d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		case <-ctx.Done():
+			t.Fatal("the subscription did not come back after the restart")
+		}
+	}
+}
