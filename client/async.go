@@ -58,11 +58,11 @@ func failedFuture(err error) *PubFuture {
 // for the outcome, unless WithMaxInFlight publishes are already pending:
 // then it blocks until one is answered (back-pressure).
 //
-// A background sender per lane collects pending messages into
-// PublishBatch calls of up to WithBatch messages; WithLanes lanes have a
-// batch in flight at once. Messages with the same key (or, without a
-// key, the same subject) share a lane, so they are stored in the order
-// they were published, as are all messages with WithLanes(1).
+// A background sender per lane collects pending messages into batches of
+// up to WithBatch messages and pipelines them over the lane's
+// PublishStream (async_stream.go). Messages with the same key (or,
+// without a key, the same subject) share a lane, so they are stored in
+// the order they were published, as are all messages with WithLanes(1).
 func (c *Client) PublishAsync(m *Message, opts ...PubOption) *PubFuture {
 	c.pubOnce.Do(c.startPublisher)
 	return c.pub.enqueue(m, opts)

@@ -118,7 +118,12 @@ func (p *asyncPublisher) fly(l *lane, f *flight) {
 	l.smu.Unlock()
 	for _, f := range fs {
 		if err := s.st.Send(f.req); err != nil {
-			s.cancel() // the receiver sees why and settles the flights
+			// io.EOF: the server ended the stream, and the receiver gets
+			// its reason (say, unimplemented) from Receive; canceling
+			// would hide it behind "canceled".
+			if !errors.Is(err, io.EOF) {
+				s.cancel() // the receiver sees why and settles the flights
+			}
 			return
 		}
 	}

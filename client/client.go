@@ -74,17 +74,18 @@ func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = h
 func WithMaxInFlight(n int) Option { return func(o *options) { o.maxInFlight = n } }
 
 // WithBatch sets how async publishes are batched: at most size messages
-// per PublishBatch call (default 1024), and how long the sender waits
-// for more before sending a batch that is not full (default 0: send what
-// is pending as soon as the lane is free).
+// per batch (default 1024), and how long the sender waits for more
+// before sending a batch that is not full (default 0: send what is
+// pending as soon as the lane can take another batch).
 func WithBatch(size int, linger time.Duration) Option {
 	return func(o *options) { o.batchSize, o.linger = size, linger }
 }
 
-// WithLanes sets how many async batches may be in flight at once
-// (default 4). Messages are spread over lanes by key (or subject when
-// they have no key), so messages with the same key or subject stay in
-// order; WithLanes(1) keeps the order of every async publish.
+// WithLanes sets how many streams async publishes are spread over
+// (default 4), each pipelining several batches. Messages go to a lane by
+// key (or subject when they have no key), so messages with the same key
+// or subject stay in order; WithLanes(1) keeps the order of every async
+// publish.
 func WithLanes(n int) Option { return func(o *options) { o.lanes = n } }
 
 // WithLogger logs reconnects and background failures to l.

@@ -29,10 +29,10 @@
 // # Publishing
 //
 // Publish returns once the message is durable. PublishAsync returns a
-// PubFuture at once: background senders gather pending messages into
-// PublishBatch calls, several in flight (WithLanes, WithBatch), with
-// WithMaxInFlight publishes pending at most (PublishAsync blocks beyond
-// that). Messages with the same key, or without a key the same subject,
+// PubFuture at once: a background sender per lane gathers pending
+// messages into batches (WithBatch) and pipelines them over one
+// PublishStream, several batches in flight, with WithMaxInFlight
+// publishes pending at most (PublishAsync blocks beyond that). Messages with the same key, or without a key the same subject,
 // keep their order. Flush waits for everything queued; Close flushes.
 //
 // # Failures
