@@ -13,7 +13,10 @@ package kafka
 // with nothing new, at most maxFetchWaiters; the others are read again
 // when the wait ends), and answers at once when a partition has an error.
 // An offset outside [log start, high watermark] is OFFSET_OUT_OF_RANGE.
-// The stored batches are read into pooled buffers and written from them
+// The stored batches are read into pooled buffers of at most readChunk
+// bytes each (1 MiB: a large partition fetch is several reads, each
+// verified while it is in the CPU cache, into buffers the pool reuses,
+// and it goes on into the next segment) and written from them
 // (fetch_encode.go: the response is framed around them and goes out in
 // one writev); the buffers return to the pool once it is written.
 //
@@ -39,6 +42,9 @@ import (
 // maxFetchWaiters bounds the partitions one long poll waits on.
 const maxFetchWaiters = 256
 
+// defaultReadChunk is the most one read from the log takes for a fetch.
+const defaultReadChunk = 1 << 20
+
 // fetchTarget is a partition a long poll can wait on: where new data
 // would start.
 type fetchTarget struct {
@@ -49,6 +55,7 @@ type fetchTarget struct {
 
 func handleFetch(c *conn, req *kmsg.FetchRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	c.fetchData = c.fetchData[:0]
 	if req.Version >= 7 && req.SessionID != 0 {
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return resp, nil
@@ -84,12 +91,14 @@ func (c *conn) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) (int,
 		failed  bool
 	)
 	resp.Topics = resp.Topics[:0]
+	c.fetchData = c.fetchData[:0]
 	for _, rt := range req.Topics {
 		ft := kmsg.NewFetchResponseTopic()
 		ft.Topic = rt.Topic
 		for _, rp := range rt.Partitions {
-			p, next := c.fetchPartition(rt.Topic, rp, budget-total, total == 0)
-			total += len(p.RecordBatches)
+			p, data, next := c.fetchPartition(rt.Topic, rp, budget-total, total == 0)
+			c.fetchData = append(c.fetchData, data)
+			total += data.size()
 			if p.ErrorCode != 0 {
 				failed = true
 			} else if len(targets) < maxFetchWaiters {
@@ -102,19 +111,18 @@ func (c *conn) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) (int,
 	return total, targets, failed
 }
 
-// fetchPartition reads one partition within budget (any size if first)
-// and returns the answer and the offset that new data would start at.
-func (c *conn) fetchPartition(topic string, rp kmsg.FetchRequestTopicPartition, budget int, first bool) (kmsg.FetchResponseTopicPartition, int64) {
+// fetchPartition reads one partition within budget (its first batch at
+// any size if first) and returns the answer, its record data as pieces,
+// and the offset that new data would start at.
+func (c *conn) fetchPartition(topic string, rp kmsg.FetchRequestTopicPartition, budget int, first bool) (kmsg.FetchResponseTopicPartition, fetchData, int64) {
 	p := kmsg.NewFetchResponseTopicPartition()
 	p.Partition = rp.Partition
 	if checkTopic(topic) != "" {
 		p.ErrorCode = kerr.UnknownTopicOrPartition.Code
-		return p, 0
+		return p, nil, 0
 	}
 	maxBytes := min(int(max(rp.PartitionMaxBytes, 1)), max(budget, 1))
-	buf := c.borrowReadBuf()
-	ch, err := c.s.b.ReadPartition(topic, int(rp.Partition), buf, rp.FetchOffset, maxBytes)
-	c.keepReadBuf(ch.Data)
+	data, ch, err := c.readPartition(topic, int(rp.Partition), rp.FetchOffset, maxBytes)
 	p.HighWatermark, p.LastStableOffset, p.LogStartOffset = ch.HighWatermark, ch.HighWatermark, ch.StartOffset
 	if err != nil {
 		p.ErrorCode = fetchErrorCode(err)
@@ -122,13 +130,53 @@ func (c *conn) fetchPartition(topic string, rp kmsg.FetchRequestTopicPartition, 
 			p.LogStartOffset, p.HighWatermark, _ = c.s.b.PartitionOffsets(topic, int(rp.Partition))
 			p.LastStableOffset = p.HighWatermark
 		}
-		return p, 0
+		return p, nil, 0
 	}
-	if first || len(ch.Data) <= budget {
-		p.RecordBatches = ch.Data
-		return p, max(ch.Next, rp.FetchOffset)
+	if first || data.size() <= budget {
+		p.RecordBatches = data.first()
+		return p, data, max(ch.Next, rp.FetchOffset)
 	}
-	return p, rp.FetchOffset
+	return p, nil, rp.FetchOffset
+}
+
+// readPartition reads whole batches from offset, up to maxBytes, in reads
+// of at most readChunk bytes. The first read returns at least one whole
+// batch even if it is larger than maxBytes (the caller decides whether
+// it fits); later reads add only batches that fit. The returned chunk
+// has the first read's offsets and the last one's Next. An error after
+// the first read ends the data there (the client asks again from there).
+func (c *conn) readPartition(topic string, part int, offset int64, maxBytes int) (fetchData, broker.Chunk, error) {
+	var (
+		data fetchData
+		size int
+		head broker.Chunk
+	)
+	for next := offset; ; {
+		want := min(c.s.readChunk, maxBytes-size)
+		if len(data) > 0 && want <= 0 {
+			break
+		}
+		buf := c.borrowReadBuf()
+		ch, err := c.s.b.ReadPartition(topic, part, buf, next, max(want, 1))
+		if len(data) == 0 {
+			head = ch
+		}
+		if err != nil || len(ch.Data) == 0 || (len(data) > 0 && size+len(ch.Data) > maxBytes) {
+			putReadBuf(buf)
+			if len(data) == 0 {
+				return nil, head, err
+			}
+			break
+		}
+		c.keepReadBuf(ch.Data)
+		data = append(data, ch.Data)
+		size += len(ch.Data)
+		head.Next, next = ch.Next, ch.Next
+		if next >= ch.HighWatermark {
+			break
+		}
+	}
+	return data, head, nil
 }
 
 func fetchErrorCode(err error) int16 {

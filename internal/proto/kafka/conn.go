@@ -41,7 +41,8 @@ type conn struct {
 	user       string
 	closeAfter error
 
-	lent [][]byte // read buffers lent to the current request's handler
+	lent      [][]byte    // read buffers lent to the current request's handler
+	fetchData []fetchData // the current Fetch's record data, a piece list per partition in response order
 }
 
 // maxUnauthFrame bounds a request's size until the connection has
@@ -259,7 +260,7 @@ func (c *conn) handle(body []byte) (outFrame, error) {
 		}}, nil
 	case *kmsg.FetchResponse:
 		// The frame points into the read buffers until it is written.
-		return outFrame{bufs: encodeFetch(rq.corr, r), release: c.takeReadBufs()}, nil
+		return outFrame{bufs: encodeFetch(rq.corr, r, c.fetchData), release: c.takeReadBufs()}, nil
 	}
 	return outFrame{bufs: net.Buffers{encodeResponse(rq.key, rq.corr, resp)}}, nil
 }
@@ -288,10 +289,15 @@ func (c *conn) takeReadBufs() func() {
 	c.lent = nil
 	return func() {
 		for _, b := range lent {
-			if cap(b) <= 16<<20 {
-				readBufs.Put(b[:0])
-			}
+			putReadBuf(b)
 		}
+	}
+}
+
+// putReadBuf returns a read buffer to the pool (not a huge one).
+func putReadBuf(b []byte) {
+	if cap(b) > 0 && cap(b) <= 16<<20 {
+		readBufs.Put(b[:0])
 	}
 }
 

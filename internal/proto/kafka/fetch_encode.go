@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net"
 
@@ -13,17 +14,41 @@ import (
 // read into, as its own piece of the frame.
 const inlineBatches = 4 << 10
 
+// fetchData is one partition's record data as the pieces it was read in.
+type fetchData [][]byte
+
+func (d fetchData) size() int {
+	n := 0
+	for _, b := range d {
+		n += len(b)
+	}
+	return n
+}
+
+// first is the partition's RecordBatches: nil without data, else the
+// first piece (encodeFetch writes all of them).
+func (d fetchData) first() []byte {
+	if len(d) == 0 {
+		return nil
+	}
+	return d[0]
+}
+
 // encodeFetch frames a Fetch response (v4 to 12) as pieces for one
 // writev: the encoded fields, with each partition's stored batches left
-// where the read put them. It encodes what kmsg's AppendTo would, byte
-// for byte (fetch_encode_test.go checks it); a response with fields the
-// handler never sets (aborted transactions, tagged fields) goes through
-// kmsg instead.
-func encodeFetch(corr int32, r *kmsg.FetchResponse) net.Buffers {
+// where the reads put them. data, when not nil, has each partition's
+// record data (in response order, topic by topic) and replaces its
+// RecordBatches; otherwise RecordBatches is the data. It encodes what
+// kmsg's AppendTo would of the response with that data, byte for byte
+// (fetch_encode_test.go checks it); a response with fields the handler
+// never sets (aborted transactions, tagged fields) goes through kmsg
+// instead.
+func encodeFetch(corr int32, r *kmsg.FetchResponse, data []fetchData) net.Buffers {
 	if !plainFetch(r) {
+		joinFetchData(r, data)
 		return net.Buffers{encodeResponse(int16(kmsg.Fetch), corr, r)}
 	}
-	e := fetchEncoder{flex: r.Version >= 12, v: r.Version}
+	e := fetchEncoder{flex: r.Version >= 12, v: r.Version, data: data}
 	e.head = make([]byte, 8, 512)
 	binary.BigEndian.PutUint32(e.head[4:], uint32(corr))
 	if e.flex {
@@ -78,6 +103,8 @@ type fetchEncoder struct {
 	head []byte
 	out  net.Buffers
 	size int
+	data []fetchData // see encodeFetch
+	k    int         // the partition being encoded, in response order
 }
 
 func (e *fetchEncoder) topic(t *kmsg.FetchResponseTopic) {
@@ -109,31 +136,60 @@ func (e *fetchEncoder) partition(p *kmsg.FetchResponseTopicPartition) {
 	if e.v >= 11 {
 		e.head = kbin.AppendInt32(e.head, p.PreferredReadReplica)
 	}
-	e.batches(p.RecordBatches)
+	d := fetchData{p.RecordBatches}
+	if p.RecordBatches == nil {
+		d = nil
+	}
+	if e.data != nil {
+		d = e.data[e.k]
+	}
+	e.k++
+	e.batches(d)
 	e.tags()
 }
 
-// batches encodes a partition's record data: its length, then the data,
-// copied when small and otherwise a piece of its own.
-func (e *fetchEncoder) batches(b []byte) {
+// batches encodes a partition's record data (null without pieces): its
+// length, then each piece, copied when small and otherwise a piece of the
+// frame of its own.
+func (e *fetchEncoder) batches(d fetchData) {
+	n := d.size()
 	switch {
-	case b == nil && e.flex:
+	case d == nil && e.flex:
 		e.head = append(e.head, 0)
-	case b == nil:
+	case d == nil:
 		e.head = kbin.AppendInt32(e.head, -1)
 	case e.flex:
-		e.head = kbin.AppendUvarint(e.head, uint32(len(b))+1)
+		e.head = kbin.AppendUvarint(e.head, uint32(n)+1)
 	default:
-		e.head = kbin.AppendInt32(e.head, int32(len(b)))
+		e.head = kbin.AppendInt32(e.head, int32(n))
 	}
-	if len(b) <= inlineBatches {
-		e.head = append(e.head, b...)
+	for _, b := range d {
+		if len(b) <= inlineBatches {
+			e.head = append(e.head, b...)
+			continue
+		}
+		e.cut()
+		e.out = append(e.out, b)
+		e.size += len(b)
+		e.head = make([]byte, 0, 256)
+	}
+}
+
+// joinFetchData sets each partition's RecordBatches to all of its data,
+// copied into one slice when it has several pieces (for kmsg's encoding).
+func joinFetchData(r *kmsg.FetchResponse, data []fetchData) {
+	if data == nil {
 		return
 	}
-	e.cut()
-	e.out = append(e.out, b)
-	e.size += len(b)
-	e.head = make([]byte, 0, 256)
+	k := 0
+	for i := range r.Topics {
+		for j := range r.Topics[i].Partitions {
+			if d := data[k]; len(d) > 1 {
+				r.Topics[i].Partitions[j].RecordBatches = bytes.Join(d, nil)
+			}
+			k++
+		}
+	}
 }
 
 // cut ends the current piece.

@@ -37,7 +37,7 @@ func TestKafkaFetchEncodeMatchesKmsg(t *testing.T) {
 					r.Topics[1].Partitions[0].CurrentLeader.LeaderID = 0
 				}
 				want := encodeResponse(int16(kmsg.Fetch), 42, r)
-				got := encodeFetch(42, r)
+				got := encodeFetch(42, r, nil)
 				if joined := bytes.Join(got, nil); !bytes.Equal(joined, want) {
 					t.Fatalf("encodeFetch differs from kmsg: %d bytes in %d pieces, want %d bytes", len(joined), len(got), len(want))
 				}
@@ -91,7 +91,7 @@ func BenchmarkKafkaFetchEncode(b *testing.B) {
 	b.Run("writev", func(b *testing.B) {
 		b.SetBytes(1 << 20)
 		for b.Loop() {
-			encodeFetch(1, r)
+			encodeFetch(1, r, nil)
 		}
 	})
 }

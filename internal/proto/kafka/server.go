@@ -62,6 +62,10 @@ type Server struct {
 	// wait for data.
 	onFetchWait atomic.Pointer[func()]
 
+	// readChunk is the most a fetch reads from the log at once
+	// (defaultReadChunk; tests set it smaller before serving).
+	readChunk int
+
 	ctx         context.Context // ends at Close: ends every request
 	cancel      context.CancelFunc
 	polls       context.Context // ends at Shutdown: long polls answer at once
@@ -101,7 +105,7 @@ func New(b Backend, o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{b: b, opts: o, log: o.Logger, prod: newProducers()}
+	s := &Server{b: b, opts: o, log: o.Logger, prod: newProducers(), readChunk: defaultReadChunk}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.polls, s.cancelPolls = context.WithCancel(s.ctx)
 	s.groups = newCoordinator(s)
