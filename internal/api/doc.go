@@ -14,6 +14,11 @@
 //     its offset as it arrives (so the order received is the order stored)
 //     while a collector waits for durability in order, at most 1024 at once.
 //     There is one result per message; a failed one does not stop the others.
+//   - PublishStream is the same pipelined in both directions: each request is
+//     a batch, stored as it arrives, and each batch is answered (in order)
+//     once durable, so a client keeps several batches in flight on one
+//     ordered stream (publish_stream.go). At shutdown it answers what it
+//     already stored and ends with shutting_down.
 //   - Subscribe streams a subscription (absent start: live only) until the
 //     client goes away or the server shuts down; a subscription the broker
 //     cuts for slowness ends with slow_consumer.
@@ -21,7 +26,10 @@
 //     goroutine then sends deliveries, numbered per stream by delivery_id,
 //     and answers each settle with Settled (error reasons already_settled,
 //     unknown_delivery, ...), while a receive goroutine reads the client's
-//     messages. The member's max in flight (the one asked for, bounded by
+//     messages. Deliveries ready at once share a Deliveries frame, and a
+//     settle may name many deliveries (more_delivery_ids, same action),
+//     answered by one SettledBatch with each id's outcome
+//     (consume_batch.go). The member's max in flight (the one asked for, bounded by
 //     the group's; Joined says which) is the flow control. When the stream
 //     ends for any reason the member leaves, so its unsettled messages go
 //     back to the group at once. On shutdown the stream ends with
