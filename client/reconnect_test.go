@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/courier-mq/courier/server"
 )
 
 // restartable is a server that can be stopped and started again on the
@@ -231,5 +233,69 @@ func TestReconnectLiveSubscriptionResubscribes(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("the subscription did not come back after the restart")
 		}
+	}
+}
+
+// A live subscription that heard from only one partition of a stream
+// gets, after a restart, everything stored while the server was away in
+// every partition, and nothing twice.
+func TestReconnectSubscriptionMissesNoPartition(t *testing.T) {
+	r := newRestartable(t)
+	ctx := ctxT(t)
+	c, err := Connect(ctx, r.ts.addr, WithRetries(100, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.CreateStream(ctx, StreamConfig{Name: "ev", Subjects: []string{"ev.*"}, Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := c.Subscribe(ctx, "ev.*", Start{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	// Messages keyed "a" go to one partition; heard before the restart.
+	var first PubAck
+	for i := range 3 {
+		if first, err = c.Publish(ctx, &Message{Subject: "ev.x", Key: []byte("a"), Payload: fmt.Appendf(nil, "before-%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := readAll(ctx, sub, 3); err != nil {
+		t.Fatal(err)
+	}
+	// While the API is away, messages land in both partitions.
+	r.ts.stop()
+	srv, err := server.New(server.Options{DataDir: r.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	parts := map[int]bool{}
+	for i := 0; len(parts) < 2 || len(want) < 6; i++ {
+		ack, err := srv.Publish(ctx, &server.Message{Subject: "ev.y", Key: fmt.Appendf(nil, "k%d", i), Payload: fmt.Appendf(nil, "away-%d", i)}, server.Expect{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[ack.Partition] = true
+		want[fmt.Sprintf("away-%d", i)] = true
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.ts = startServer(t, r.dir, r.ts.addr)
+	for len(want) > 0 {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("%d messages stored while away not received: %v (%v)", len(want), err, want)
+		}
+		if !want[string(m.Payload)] {
+			t.Fatalf("unexpected or repeated message %q (partition %d, offset %d; first partition %d)", m.Payload, m.Partition, m.Offset, first.Partition)
+		}
+		delete(want, string(m.Payload))
 	}
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"time"
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
@@ -23,8 +24,14 @@ type Subscription struct {
 	done   chan struct{} // closed when the reader ends
 	err    error         // why the reader ended; read after done
 
-	last map[partKey]int64 // last offset delivered per stream partition; reader only
+	last  map[partKey]int64 // last offset delivered per stream partition; reader only
+	began time.Time         // when the subscription was first set up
 }
+
+// clockMargin is how much earlier than its first setup a live
+// subscription resumes, in partitions it had not heard from, against a
+// difference between the client's and the server's clocks.
+const clockMargin = time.Second
 
 type partKey struct {
 	stream    string
@@ -42,12 +49,12 @@ func (c *Client) Subscribe(ctx context.Context, pattern string, start Start) (*S
 		return nil, errorf(ErrClosed, "client is closed")
 	}
 	s := &Subscription{c: c, pattern: pattern, start: start,
-		ch: make(chan *Message, 64), done: make(chan struct{}), last: map[partKey]int64{}}
+		ch: make(chan *Message, 64), done: make(chan struct{}), last: map[partKey]int64{}, began: time.Now()}
 	s.ctx, s.cancel = context.WithCancel(c.ctx)
 	var stream subStream
 	var err error
 	for attempt := 0; ; attempt++ {
-		if stream, err = s.open(ctx, start); err == nil {
+		if stream, err = s.open(ctx, start.toProto()); err == nil {
 			break
 		}
 		if attempt >= c.o.retries || !isUnavailable(err) || sleep(ctx, backoff(c.o.backoff, attempt)) != nil {
@@ -65,9 +72,9 @@ func (c *Client) Subscribe(ctx context.Context, pattern string, start Start) (*S
 
 // open starts the server stream and waits until the server answered with
 // its headers (the subscription is live), the call failed, or ctx ended.
-func (s *Subscription) open(ctx context.Context, start Start) (subStream, error) {
+func (s *Subscription) open(ctx context.Context, start *courierv1.Start) (subStream, error) {
 	sctx, sig := withHeadersSignal(s.ctx)
-	req := &courierv1.SubscribeRequest{Pattern: s.pattern, Start: start.toProto()}
+	req := &courierv1.SubscribeRequest{Pattern: s.pattern, Start: start}
 	stream, err := s.c.msg.Subscribe(sctx, req)
 	if err != nil {
 		return stream, err
@@ -168,22 +175,21 @@ func (s *Subscription) seen(m *Message) bool {
 	return false
 }
 
-// resumeStart is where a resubscription starts: after the lowest last
-// delivered offset across partitions (what a partition already delivered
-// is skipped by seen), or the original start when nothing stored was
-// delivered yet.
-func (s *Subscription) resumeStart() Start {
-	if len(s.last) == 0 {
-		return s.start
+// resumeStart is where a resubscription starts: each partition it heard
+// from after the last message it delivered there; the others where the
+// subscription first started (a live one: at the time it began, so what
+// was stored while the server was away is not missed). Replays of what
+// was delivered are dropped by seen.
+func (s *Subscription) resumeStart() *courierv1.Start {
+	base := s.start
+	if base.IsZero() || base.kind == startLatest {
+		base = StartTime(s.began.Add(-clockMargin))
 	}
-	first := true
-	var lowest int64
-	for _, off := range s.last {
-		if first || off < lowest {
-			lowest, first = off, false
-		}
+	p := base.toProto()
+	for k, off := range s.last {
+		p.Resume = append(p.Resume, &courierv1.Position{Stream: k.stream, Partition: int32(k.partition), Offset: off + 1})
 	}
-	return StartAt(lowest + 1)
+	return p
 }
 
 // reopen resubscribes with backoff until it succeeds, the subscription is

@@ -98,6 +98,17 @@ func durationOrNil(d time.Duration) *durationpb.Duration {
 
 // toStart converts a start position; nil gives def.
 func toStart(s *courierv1.Start, def broker.StartKind) broker.Start {
+	st := toStartKind(s, def)
+	if rs := s.GetResume(); len(rs) > 0 {
+		st.Resume = make(map[broker.PartitionRef]int64, len(rs))
+		for _, r := range rs {
+			st.Resume[broker.PartitionRef{Stream: r.GetStream(), Partition: int(r.GetPartition())}] = r.GetOffset()
+		}
+	}
+	return st
+}
+
+func toStartKind(s *courierv1.Start, def broker.StartKind) broker.Start {
 	switch p := s.GetPosition().(type) {
 	case *courierv1.Start_Earliest:
 		return broker.Start{Kind: broker.StartEarliest}

@@ -66,7 +66,7 @@ func toGroupConfig(c *courierv1.GroupConfig) broker.GroupConfig {
 		Stream:        c.GetStream(),
 		Mode:          broker.GroupMode(c.GetMode()),
 		Filter:        c.GetFilter(),
-		Start:         toStart(c.GetStart(), broker.StartEarliest),
+		Start:         toStartKind(c.GetStart(), broker.StartEarliest), // resume positions are for subscriptions
 		AckWait:       duration(c.GetAckWait()),
 		MaxDeliveries: int(c.GetMaxDeliveries()),
 		DeadLetter:    c.GetDeadLetter(),

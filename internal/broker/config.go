@@ -147,6 +147,16 @@ type Start struct {
 	Offset int64     `json:"offset,omitempty"`
 	Time   time.Time `json:"time,omitzero"`
 	N      int64     `json:"n,omitempty"`
+	// Resume gives some partitions their own next offset, overriding the
+	// position above (subscriptions only: a client resuming after a
+	// reconnect, each partition after the last message it got).
+	Resume map[PartitionRef]int64 `json:"-"`
+}
+
+// PartitionRef names one partition of a stream.
+type PartitionRef struct {
+	Stream    string
+	Partition int
 }
 
 func (s Start) validate() error {

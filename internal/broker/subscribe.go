@@ -128,7 +128,7 @@ func (s *Subscription) streamAdded(st *stream) {
 	s.followers[st] = cancel
 	for i := range st.cfg.Partitions {
 		f := &follower{sub: s, st: st, name: st.cfg.Name, part: i}
-		off, err := startOffset(st.partLog(i), s.start)
+		off, err := s.start.offsetIn(st.cfg.Name, i, st.partLog(i))
 		s.b.goTracked(func() { f.run(ctx, off, err) })
 	}
 }
@@ -227,6 +227,15 @@ func waitReopen(ctx context.Context) error {
 	case <-afterReopen():
 	}
 	return nil
+}
+
+// offsetIn resolves st in one partition of a stream: its Resume position
+// when it has one, else the position st names.
+func (st Start) offsetIn(stream string, part int, l *log.Log) (int64, error) {
+	if off, ok := st.Resume[PartitionRef{Stream: stream, Partition: part}]; ok && l != nil {
+		return min(max(off, l.StartOffset()), l.HighWatermark()), nil
+	}
+	return startOffset(l, st)
 }
 
 // startOffset resolves a start position in one partition.

@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -154,5 +156,35 @@ func TestRequestReplyThroughStream(t *testing.T) {
 	r, err := e.b.Request(ctx, &Message{Subject: "jobs.resize", Payload: []byte("img")})
 	if err != nil || string(r.Payload) != "done" {
 		t.Fatalf("%v %v", r, err)
+	}
+}
+
+// Resume positions override the start in the partitions they name, and
+// the others begin at the start: a resuming client misses nothing in a
+// partition it had not heard from yet.
+func TestSubscribeResumePerPartition(t *testing.T) {
+	e := newEnv(t)
+	e.stream(StreamConfig{Name: "s", Subjects: []string{"s.*"}, Partitions: 2})
+	parts := map[int][]string{}
+	for i := range 12 {
+		ack := e.pub(fmt.Sprintf("s.%d", i%4), num(i))
+		parts[ack.Partition] = append(parts[ack.Partition], num(i))
+	}
+	if len(parts[0]) < 2 || len(parts[1]) < 2 {
+		t.Fatalf("messages not spread over both partitions: %v", parts)
+	}
+	start := Start{Kind: StartEarliest, Resume: map[PartitionRef]int64{{Stream: "s", Partition: 1}: int64(len(parts[1]) - 1)}}
+	s, err := e.b.Subscribe("s.*", start, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := map[int][]string{}
+	for range len(parts[0]) + 1 {
+		m := recv(t, s)
+		got[m.Partition] = append(got[m.Partition], string(m.Payload))
+	}
+	if !slices.Equal(got[0], parts[0]) || !slices.Equal(got[1], parts[1][len(parts[1])-1:]) {
+		t.Fatalf("got %v, want all of partition 0 %v and the last of partition 1 %v", got, parts[0], parts[1])
 	}
 }

@@ -95,7 +95,7 @@ func (x Settle_Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Settle_Action.Descriptor instead.
 func (Settle_Action) EnumDescriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{16, 0}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{17, 0}
 }
 
 // Header is one message header. Headers are ordered and may repeat. A value
@@ -803,7 +803,11 @@ type Start struct {
 	//	*Start_Offset
 	//	*Start_Time
 	//	*Start_Last
-	Position      isStart_Position `protobuf_oneof:"position"`
+	Position isStart_Position `protobuf_oneof:"position"`
+	// Partitions that start at their own next offset instead (Subscribe
+	// only): a client resuming after a reconnect names where each partition
+	// it heard from goes on.
+	Resume        []*Position `protobuf:"bytes,6,rep,name=resume,proto3" json:"resume,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -890,6 +894,13 @@ func (x *Start) GetLast() int64 {
 	return 0
 }
 
+func (x *Start) GetResume() []*Position {
+	if x != nil {
+		return x.Resume
+	}
+	return nil
+}
+
 type isStart_Position interface {
 	isStart_Position()
 }
@@ -925,6 +936,67 @@ func (*Start_Time) isStart_Position() {}
 
 func (*Start_Last) isStart_Position() {}
 
+// Position is the next offset to read in one partition of a stream.
+type Position struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stream        string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	Partition     int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	Offset        int64                  `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Position) Reset() {
+	*x = Position{}
+	mi := &file_courier_v1_courier_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Position) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Position) ProtoMessage() {}
+
+func (x *Position) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Position.ProtoReflect.Descriptor instead.
+func (*Position) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Position) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *Position) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *Position) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
 type SubscribeRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Pattern string                 `protobuf:"bytes,1,opt,name=pattern,proto3" json:"pattern,omitempty"`
@@ -936,7 +1008,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[12]
+	mi := &file_courier_v1_courier_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1020,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[12]
+	mi := &file_courier_v1_courier_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1033,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{12}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SubscribeRequest) GetPattern() string {
@@ -987,7 +1059,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[13]
+	mi := &file_courier_v1_courier_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1071,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[13]
+	mi := &file_courier_v1_courier_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1084,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{13}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SubscribeResponse) GetMessage() *Message {
@@ -1035,7 +1107,7 @@ type ConsumeRequest struct {
 
 func (x *ConsumeRequest) Reset() {
 	*x = ConsumeRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[14]
+	mi := &file_courier_v1_courier_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +1119,7 @@ func (x *ConsumeRequest) String() string {
 func (*ConsumeRequest) ProtoMessage() {}
 
 func (x *ConsumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[14]
+	mi := &file_courier_v1_courier_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +1132,7 @@ func (x *ConsumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeRequest.ProtoReflect.Descriptor instead.
 func (*ConsumeRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{14}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ConsumeRequest) GetRequest() isConsumeRequest_Request {
@@ -1117,7 +1189,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_courier_v1_courier_proto_msgTypes[15]
+	mi := &file_courier_v1_courier_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1201,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[15]
+	mi := &file_courier_v1_courier_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1214,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{15}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Join) GetStream() string {
@@ -1183,7 +1255,7 @@ type Settle struct {
 
 func (x *Settle) Reset() {
 	*x = Settle{}
-	mi := &file_courier_v1_courier_proto_msgTypes[16]
+	mi := &file_courier_v1_courier_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1267,7 @@ func (x *Settle) String() string {
 func (*Settle) ProtoMessage() {}
 
 func (x *Settle) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[16]
+	mi := &file_courier_v1_courier_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1280,7 @@ func (x *Settle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settle.ProtoReflect.Descriptor instead.
 func (*Settle) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{16}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Settle) GetDeliveryId() uint64 {
@@ -1262,7 +1334,7 @@ type ConsumeResponse struct {
 
 func (x *ConsumeResponse) Reset() {
 	*x = ConsumeResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[17]
+	mi := &file_courier_v1_courier_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1346,7 @@ func (x *ConsumeResponse) String() string {
 func (*ConsumeResponse) ProtoMessage() {}
 
 func (x *ConsumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[17]
+	mi := &file_courier_v1_courier_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1359,7 @@ func (x *ConsumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeResponse.ProtoReflect.Descriptor instead.
 func (*ConsumeResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{17}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConsumeResponse) GetResponse() isConsumeResponse_Response {
@@ -1387,7 +1459,7 @@ type Deliveries struct {
 
 func (x *Deliveries) Reset() {
 	*x = Deliveries{}
-	mi := &file_courier_v1_courier_proto_msgTypes[18]
+	mi := &file_courier_v1_courier_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1399,7 +1471,7 @@ func (x *Deliveries) String() string {
 func (*Deliveries) ProtoMessage() {}
 
 func (x *Deliveries) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[18]
+	mi := &file_courier_v1_courier_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1412,7 +1484,7 @@ func (x *Deliveries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deliveries.ProtoReflect.Descriptor instead.
 func (*Deliveries) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{18}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Deliveries) GetDeliveries() []*Delivery {
@@ -1433,7 +1505,7 @@ type SettledBatch struct {
 
 func (x *SettledBatch) Reset() {
 	*x = SettledBatch{}
-	mi := &file_courier_v1_courier_proto_msgTypes[19]
+	mi := &file_courier_v1_courier_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1517,7 @@ func (x *SettledBatch) String() string {
 func (*SettledBatch) ProtoMessage() {}
 
 func (x *SettledBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[19]
+	mi := &file_courier_v1_courier_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1530,7 @@ func (x *SettledBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettledBatch.ProtoReflect.Descriptor instead.
 func (*SettledBatch) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{19}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SettledBatch) GetSettled() []*Settled {
@@ -1477,7 +1549,7 @@ type Joined struct {
 
 func (x *Joined) Reset() {
 	*x = Joined{}
-	mi := &file_courier_v1_courier_proto_msgTypes[20]
+	mi := &file_courier_v1_courier_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1561,7 @@ func (x *Joined) String() string {
 func (*Joined) ProtoMessage() {}
 
 func (x *Joined) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[20]
+	mi := &file_courier_v1_courier_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1574,7 @@ func (x *Joined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Joined.ProtoReflect.Descriptor instead.
 func (*Joined) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{20}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Joined) GetMaxInFlight() int32 {
@@ -1522,7 +1594,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_courier_v1_courier_proto_msgTypes[21]
+	mi := &file_courier_v1_courier_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1606,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[21]
+	mi := &file_courier_v1_courier_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1619,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{21}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Delivery) GetDeliveryId() uint64 {
@@ -1576,7 +1648,7 @@ type Settled struct {
 
 func (x *Settled) Reset() {
 	*x = Settled{}
-	mi := &file_courier_v1_courier_proto_msgTypes[22]
+	mi := &file_courier_v1_courier_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1660,7 @@ func (x *Settled) String() string {
 func (*Settled) ProtoMessage() {}
 
 func (x *Settled) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[22]
+	mi := &file_courier_v1_courier_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1673,7 @@ func (x *Settled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settled.ProtoReflect.Descriptor instead.
 func (*Settled) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{22}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Settled) GetDeliveryId() uint64 {
@@ -1629,7 +1701,7 @@ type RequestRequest struct {
 
 func (x *RequestRequest) Reset() {
 	*x = RequestRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[23]
+	mi := &file_courier_v1_courier_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1713,7 @@ func (x *RequestRequest) String() string {
 func (*RequestRequest) ProtoMessage() {}
 
 func (x *RequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[23]
+	mi := &file_courier_v1_courier_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1726,7 @@ func (x *RequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRequest.ProtoReflect.Descriptor instead.
 func (*RequestRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{23}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RequestRequest) GetMessage() *Message {
@@ -1680,7 +1752,7 @@ type RequestResponse struct {
 
 func (x *RequestResponse) Reset() {
 	*x = RequestResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[24]
+	mi := &file_courier_v1_courier_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +1764,7 @@ func (x *RequestResponse) String() string {
 func (*RequestResponse) ProtoMessage() {}
 
 func (x *RequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[24]
+	mi := &file_courier_v1_courier_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1777,7 @@ func (x *RequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestResponse.ProtoReflect.Descriptor instead.
 func (*RequestResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{24}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RequestResponse) GetReply() *Message {
@@ -1741,7 +1813,7 @@ type StreamConfig struct {
 
 func (x *StreamConfig) Reset() {
 	*x = StreamConfig{}
-	mi := &file_courier_v1_courier_proto_msgTypes[25]
+	mi := &file_courier_v1_courier_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1753,7 +1825,7 @@ func (x *StreamConfig) String() string {
 func (*StreamConfig) ProtoMessage() {}
 
 func (x *StreamConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[25]
+	mi := &file_courier_v1_courier_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1766,7 +1838,7 @@ func (x *StreamConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamConfig.ProtoReflect.Descriptor instead.
 func (*StreamConfig) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{25}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StreamConfig) GetName() string {
@@ -1881,7 +1953,7 @@ type PartitionInfo struct {
 
 func (x *PartitionInfo) Reset() {
 	*x = PartitionInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[26]
+	mi := &file_courier_v1_courier_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +1965,7 @@ func (x *PartitionInfo) String() string {
 func (*PartitionInfo) ProtoMessage() {}
 
 func (x *PartitionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[26]
+	mi := &file_courier_v1_courier_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +1978,7 @@ func (x *PartitionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionInfo.ProtoReflect.Descriptor instead.
 func (*PartitionInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{26}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PartitionInfo) GetPartition() int32 {
@@ -1961,7 +2033,7 @@ type StreamInfo struct {
 
 func (x *StreamInfo) Reset() {
 	*x = StreamInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[27]
+	mi := &file_courier_v1_courier_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1973,7 +2045,7 @@ func (x *StreamInfo) String() string {
 func (*StreamInfo) ProtoMessage() {}
 
 func (x *StreamInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[27]
+	mi := &file_courier_v1_courier_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1986,7 +2058,7 @@ func (x *StreamInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamInfo.ProtoReflect.Descriptor instead.
 func (*StreamInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{27}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StreamInfo) GetConfig() *StreamConfig {
@@ -2012,7 +2084,7 @@ type CreateStreamRequest struct {
 
 func (x *CreateStreamRequest) Reset() {
 	*x = CreateStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[28]
+	mi := &file_courier_v1_courier_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2096,7 @@ func (x *CreateStreamRequest) String() string {
 func (*CreateStreamRequest) ProtoMessage() {}
 
 func (x *CreateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[28]
+	mi := &file_courier_v1_courier_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2109,7 @@ func (x *CreateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStreamRequest.ProtoReflect.Descriptor instead.
 func (*CreateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{28}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateStreamRequest) GetConfig() *StreamConfig {
@@ -2056,7 +2128,7 @@ type CreateStreamResponse struct {
 
 func (x *CreateStreamResponse) Reset() {
 	*x = CreateStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	mi := &file_courier_v1_courier_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2140,7 @@ func (x *CreateStreamResponse) String() string {
 func (*CreateStreamResponse) ProtoMessage() {}
 
 func (x *CreateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	mi := &file_courier_v1_courier_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2153,7 @@ func (x *CreateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStreamResponse.ProtoReflect.Descriptor instead.
 func (*CreateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{29}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CreateStreamResponse) GetStream() *StreamInfo {
@@ -2100,7 +2172,7 @@ type UpdateStreamRequest struct {
 
 func (x *UpdateStreamRequest) Reset() {
 	*x = UpdateStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	mi := &file_courier_v1_courier_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2184,7 @@ func (x *UpdateStreamRequest) String() string {
 func (*UpdateStreamRequest) ProtoMessage() {}
 
 func (x *UpdateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	mi := &file_courier_v1_courier_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2197,7 @@ func (x *UpdateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStreamRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{30}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateStreamRequest) GetConfig() *StreamConfig {
@@ -2144,7 +2216,7 @@ type UpdateStreamResponse struct {
 
 func (x *UpdateStreamResponse) Reset() {
 	*x = UpdateStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[31]
+	mi := &file_courier_v1_courier_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2156,7 +2228,7 @@ func (x *UpdateStreamResponse) String() string {
 func (*UpdateStreamResponse) ProtoMessage() {}
 
 func (x *UpdateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[31]
+	mi := &file_courier_v1_courier_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2169,7 +2241,7 @@ func (x *UpdateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStreamResponse.ProtoReflect.Descriptor instead.
 func (*UpdateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{31}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateStreamResponse) GetStream() *StreamInfo {
@@ -2188,7 +2260,7 @@ type DeleteStreamRequest struct {
 
 func (x *DeleteStreamRequest) Reset() {
 	*x = DeleteStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[32]
+	mi := &file_courier_v1_courier_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2200,7 +2272,7 @@ func (x *DeleteStreamRequest) String() string {
 func (*DeleteStreamRequest) ProtoMessage() {}
 
 func (x *DeleteStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[32]
+	mi := &file_courier_v1_courier_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2213,7 +2285,7 @@ func (x *DeleteStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStreamRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{32}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteStreamRequest) GetName() string {
@@ -2231,7 +2303,7 @@ type DeleteStreamResponse struct {
 
 func (x *DeleteStreamResponse) Reset() {
 	*x = DeleteStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[33]
+	mi := &file_courier_v1_courier_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2243,7 +2315,7 @@ func (x *DeleteStreamResponse) String() string {
 func (*DeleteStreamResponse) ProtoMessage() {}
 
 func (x *DeleteStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[33]
+	mi := &file_courier_v1_courier_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2256,7 +2328,7 @@ func (x *DeleteStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStreamResponse.ProtoReflect.Descriptor instead.
 func (*DeleteStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{33}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{34}
 }
 
 type GetStreamRequest struct {
@@ -2268,7 +2340,7 @@ type GetStreamRequest struct {
 
 func (x *GetStreamRequest) Reset() {
 	*x = GetStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[34]
+	mi := &file_courier_v1_courier_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2352,7 @@ func (x *GetStreamRequest) String() string {
 func (*GetStreamRequest) ProtoMessage() {}
 
 func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[34]
+	mi := &file_courier_v1_courier_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2365,7 @@ func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamRequest.ProtoReflect.Descriptor instead.
 func (*GetStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{34}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetStreamRequest) GetName() string {
@@ -2312,7 +2384,7 @@ type GetStreamResponse struct {
 
 func (x *GetStreamResponse) Reset() {
 	*x = GetStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[35]
+	mi := &file_courier_v1_courier_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2324,7 +2396,7 @@ func (x *GetStreamResponse) String() string {
 func (*GetStreamResponse) ProtoMessage() {}
 
 func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[35]
+	mi := &file_courier_v1_courier_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2337,7 +2409,7 @@ func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamResponse.ProtoReflect.Descriptor instead.
 func (*GetStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{35}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetStreamResponse) GetStream() *StreamInfo {
@@ -2355,7 +2427,7 @@ type ListStreamsRequest struct {
 
 func (x *ListStreamsRequest) Reset() {
 	*x = ListStreamsRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[36]
+	mi := &file_courier_v1_courier_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2367,7 +2439,7 @@ func (x *ListStreamsRequest) String() string {
 func (*ListStreamsRequest) ProtoMessage() {}
 
 func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[36]
+	mi := &file_courier_v1_courier_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2380,7 +2452,7 @@ func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsRequest.ProtoReflect.Descriptor instead.
 func (*ListStreamsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{36}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{37}
 }
 
 type ListStreamsResponse struct {
@@ -2392,7 +2464,7 @@ type ListStreamsResponse struct {
 
 func (x *ListStreamsResponse) Reset() {
 	*x = ListStreamsResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[37]
+	mi := &file_courier_v1_courier_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2404,7 +2476,7 @@ func (x *ListStreamsResponse) String() string {
 func (*ListStreamsResponse) ProtoMessage() {}
 
 func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[37]
+	mi := &file_courier_v1_courier_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2417,7 +2489,7 @@ func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsResponse.ProtoReflect.Descriptor instead.
 func (*ListStreamsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{37}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListStreamsResponse) GetStreams() []*StreamInfo {
@@ -2443,7 +2515,7 @@ type PurgeStreamRequest struct {
 
 func (x *PurgeStreamRequest) Reset() {
 	*x = PurgeStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[38]
+	mi := &file_courier_v1_courier_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2455,7 +2527,7 @@ func (x *PurgeStreamRequest) String() string {
 func (*PurgeStreamRequest) ProtoMessage() {}
 
 func (x *PurgeStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[38]
+	mi := &file_courier_v1_courier_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2468,7 +2540,7 @@ func (x *PurgeStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeStreamRequest.ProtoReflect.Descriptor instead.
 func (*PurgeStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{38}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PurgeStreamRequest) GetName() string {
@@ -2514,7 +2586,7 @@ type PurgeStreamResponse struct {
 
 func (x *PurgeStreamResponse) Reset() {
 	*x = PurgeStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[39]
+	mi := &file_courier_v1_courier_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +2598,7 @@ func (x *PurgeStreamResponse) String() string {
 func (*PurgeStreamResponse) ProtoMessage() {}
 
 func (x *PurgeStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[39]
+	mi := &file_courier_v1_courier_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +2611,7 @@ func (x *PurgeStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeStreamResponse.ProtoReflect.Descriptor instead.
 func (*PurgeStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{39}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{40}
 }
 
 type CompactStreamRequest struct {
@@ -2551,7 +2623,7 @@ type CompactStreamRequest struct {
 
 func (x *CompactStreamRequest) Reset() {
 	*x = CompactStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[40]
+	mi := &file_courier_v1_courier_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +2635,7 @@ func (x *CompactStreamRequest) String() string {
 func (*CompactStreamRequest) ProtoMessage() {}
 
 func (x *CompactStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[40]
+	mi := &file_courier_v1_courier_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +2648,7 @@ func (x *CompactStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactStreamRequest.ProtoReflect.Descriptor instead.
 func (*CompactStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{40}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CompactStreamRequest) GetName() string {
@@ -2595,7 +2667,7 @@ type CompactStreamResponse struct {
 
 func (x *CompactStreamResponse) Reset() {
 	*x = CompactStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[41]
+	mi := &file_courier_v1_courier_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2607,7 +2679,7 @@ func (x *CompactStreamResponse) String() string {
 func (*CompactStreamResponse) ProtoMessage() {}
 
 func (x *CompactStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[41]
+	mi := &file_courier_v1_courier_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2620,7 +2692,7 @@ func (x *CompactStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactStreamResponse.ProtoReflect.Descriptor instead.
 func (*CompactStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{41}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CompactStreamResponse) GetRemoved() int64 {
@@ -2643,7 +2715,7 @@ type ReadMessagesRequest struct {
 
 func (x *ReadMessagesRequest) Reset() {
 	*x = ReadMessagesRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[42]
+	mi := &file_courier_v1_courier_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +2727,7 @@ func (x *ReadMessagesRequest) String() string {
 func (*ReadMessagesRequest) ProtoMessage() {}
 
 func (x *ReadMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[42]
+	mi := &file_courier_v1_courier_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +2740,7 @@ func (x *ReadMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ReadMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{42}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ReadMessagesRequest) GetStream() string {
@@ -2710,7 +2782,7 @@ type ReadMessagesResponse struct {
 
 func (x *ReadMessagesResponse) Reset() {
 	*x = ReadMessagesResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[43]
+	mi := &file_courier_v1_courier_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2722,7 +2794,7 @@ func (x *ReadMessagesResponse) String() string {
 func (*ReadMessagesResponse) ProtoMessage() {}
 
 func (x *ReadMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[43]
+	mi := &file_courier_v1_courier_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2735,7 +2807,7 @@ func (x *ReadMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ReadMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{43}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ReadMessagesResponse) GetMessages() []*Message {
@@ -2776,7 +2848,7 @@ type GroupConfig struct {
 
 func (x *GroupConfig) Reset() {
 	*x = GroupConfig{}
-	mi := &file_courier_v1_courier_proto_msgTypes[44]
+	mi := &file_courier_v1_courier_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2788,7 +2860,7 @@ func (x *GroupConfig) String() string {
 func (*GroupConfig) ProtoMessage() {}
 
 func (x *GroupConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[44]
+	mi := &file_courier_v1_courier_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2801,7 +2873,7 @@ func (x *GroupConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupConfig.ProtoReflect.Descriptor instead.
 func (*GroupConfig) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{44}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GroupConfig) GetName() string {
@@ -2901,7 +2973,7 @@ type GroupInfo struct {
 
 func (x *GroupInfo) Reset() {
 	*x = GroupInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[45]
+	mi := &file_courier_v1_courier_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2913,7 +2985,7 @@ func (x *GroupInfo) String() string {
 func (*GroupInfo) ProtoMessage() {}
 
 func (x *GroupInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[45]
+	mi := &file_courier_v1_courier_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2926,7 +2998,7 @@ func (x *GroupInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInfo.ProtoReflect.Descriptor instead.
 func (*GroupInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{45}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GroupInfo) GetConfig() *GroupConfig {
@@ -3001,7 +3073,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[46]
+	mi := &file_courier_v1_courier_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3013,7 +3085,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[46]
+	mi := &file_courier_v1_courier_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3026,7 +3098,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{46}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CreateGroupRequest) GetConfig() *GroupConfig {
@@ -3045,7 +3117,7 @@ type CreateGroupResponse struct {
 
 func (x *CreateGroupResponse) Reset() {
 	*x = CreateGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[47]
+	mi := &file_courier_v1_courier_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3057,7 +3129,7 @@ func (x *CreateGroupResponse) String() string {
 func (*CreateGroupResponse) ProtoMessage() {}
 
 func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[47]
+	mi := &file_courier_v1_courier_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3070,7 +3142,7 @@ func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupResponse.ProtoReflect.Descriptor instead.
 func (*CreateGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{47}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CreateGroupResponse) GetGroup() *GroupInfo {
@@ -3090,7 +3162,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[48]
+	mi := &file_courier_v1_courier_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3102,7 +3174,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[48]
+	mi := &file_courier_v1_courier_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3115,7 +3187,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{48}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeleteGroupRequest) GetStream() string {
@@ -3140,7 +3212,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[49]
+	mi := &file_courier_v1_courier_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3152,7 +3224,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[49]
+	mi := &file_courier_v1_courier_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3165,7 +3237,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{49}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{50}
 }
 
 type GetGroupRequest struct {
@@ -3178,7 +3250,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[50]
+	mi := &file_courier_v1_courier_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3262,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[50]
+	mi := &file_courier_v1_courier_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3275,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{50}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetGroupRequest) GetStream() string {
@@ -3229,7 +3301,7 @@ type GetGroupResponse struct {
 
 func (x *GetGroupResponse) Reset() {
 	*x = GetGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[51]
+	mi := &file_courier_v1_courier_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3241,7 +3313,7 @@ func (x *GetGroupResponse) String() string {
 func (*GetGroupResponse) ProtoMessage() {}
 
 func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[51]
+	mi := &file_courier_v1_courier_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3254,7 +3326,7 @@ func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupResponse.ProtoReflect.Descriptor instead.
 func (*GetGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{51}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetGroupResponse) GetGroup() *GroupInfo {
@@ -3274,7 +3346,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[52]
+	mi := &file_courier_v1_courier_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3286,7 +3358,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[52]
+	mi := &file_courier_v1_courier_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3299,7 +3371,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{52}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListGroupsRequest) GetStream() string {
@@ -3318,7 +3390,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[53]
+	mi := &file_courier_v1_courier_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3330,7 +3402,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[53]
+	mi := &file_courier_v1_courier_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3343,7 +3415,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{53}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*GroupInfo {
@@ -3368,7 +3440,7 @@ type RedriveRequest struct {
 
 func (x *RedriveRequest) Reset() {
 	*x = RedriveRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[54]
+	mi := &file_courier_v1_courier_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3380,7 +3452,7 @@ func (x *RedriveRequest) String() string {
 func (*RedriveRequest) ProtoMessage() {}
 
 func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[54]
+	mi := &file_courier_v1_courier_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3393,7 +3465,7 @@ func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveRequest.ProtoReflect.Descriptor instead.
 func (*RedriveRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{54}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RedriveRequest) GetStream() string {
@@ -3434,7 +3506,7 @@ type RedriveResponse struct {
 
 func (x *RedriveResponse) Reset() {
 	*x = RedriveResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[55]
+	mi := &file_courier_v1_courier_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3446,7 +3518,7 @@ func (x *RedriveResponse) String() string {
 func (*RedriveResponse) ProtoMessage() {}
 
 func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[55]
+	mi := &file_courier_v1_courier_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3459,7 +3531,7 @@ func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveResponse.ProtoReflect.Descriptor instead.
 func (*RedriveResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{55}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RedriveResponse) GetMoved() int64 {
@@ -3533,15 +3605,20 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\tErrorInfo\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x1f\n" +
 	"\vlast_offset\x18\x02 \x01(\x03R\n" +
-	"lastOffset\"\xad\x01\n" +
+	"lastOffset\"\xdb\x01\n" +
 	"\x05Start\x12\x1c\n" +
 	"\bearliest\x18\x01 \x01(\bH\x00R\bearliest\x12\x18\n" +
 	"\x06latest\x18\x02 \x01(\bH\x00R\x06latest\x12\x18\n" +
 	"\x06offset\x18\x03 \x01(\x03H\x00R\x06offset\x120\n" +
 	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\x04time\x12\x14\n" +
-	"\x04last\x18\x05 \x01(\x03H\x00R\x04lastB\n" +
+	"\x04last\x18\x05 \x01(\x03H\x00R\x04last\x12,\n" +
+	"\x06resume\x18\x06 \x03(\v2\x14.courier.v1.PositionR\x06resumeB\n" +
 	"\n" +
-	"\bposition\"U\n" +
+	"\bposition\"X\n" +
+	"\bPosition\x12\x16\n" +
+	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\"U\n" +
 	"\x10SubscribeRequest\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12'\n" +
 	"\x05start\x18\x02 \x01(\v2\x11.courier.v1.StartR\x05start\"B\n" +
@@ -3762,7 +3839,7 @@ func file_courier_v1_courier_proto_rawDescGZIP() []byte {
 }
 
 var file_courier_v1_courier_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_courier_v1_courier_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_courier_v1_courier_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_courier_v1_courier_proto_goTypes = []any{
 	(Settle_Action)(0),            // 0: courier.v1.Settle.Action
 	(*Header)(nil),                // 1: courier.v1.Header
@@ -3777,149 +3854,151 @@ var file_courier_v1_courier_proto_goTypes = []any{
 	(*Error)(nil),                 // 10: courier.v1.Error
 	(*ErrorInfo)(nil),             // 11: courier.v1.ErrorInfo
 	(*Start)(nil),                 // 12: courier.v1.Start
-	(*SubscribeRequest)(nil),      // 13: courier.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),     // 14: courier.v1.SubscribeResponse
-	(*ConsumeRequest)(nil),        // 15: courier.v1.ConsumeRequest
-	(*Join)(nil),                  // 16: courier.v1.Join
-	(*Settle)(nil),                // 17: courier.v1.Settle
-	(*ConsumeResponse)(nil),       // 18: courier.v1.ConsumeResponse
-	(*Deliveries)(nil),            // 19: courier.v1.Deliveries
-	(*SettledBatch)(nil),          // 20: courier.v1.SettledBatch
-	(*Joined)(nil),                // 21: courier.v1.Joined
-	(*Delivery)(nil),              // 22: courier.v1.Delivery
-	(*Settled)(nil),               // 23: courier.v1.Settled
-	(*RequestRequest)(nil),        // 24: courier.v1.RequestRequest
-	(*RequestResponse)(nil),       // 25: courier.v1.RequestResponse
-	(*StreamConfig)(nil),          // 26: courier.v1.StreamConfig
-	(*PartitionInfo)(nil),         // 27: courier.v1.PartitionInfo
-	(*StreamInfo)(nil),            // 28: courier.v1.StreamInfo
-	(*CreateStreamRequest)(nil),   // 29: courier.v1.CreateStreamRequest
-	(*CreateStreamResponse)(nil),  // 30: courier.v1.CreateStreamResponse
-	(*UpdateStreamRequest)(nil),   // 31: courier.v1.UpdateStreamRequest
-	(*UpdateStreamResponse)(nil),  // 32: courier.v1.UpdateStreamResponse
-	(*DeleteStreamRequest)(nil),   // 33: courier.v1.DeleteStreamRequest
-	(*DeleteStreamResponse)(nil),  // 34: courier.v1.DeleteStreamResponse
-	(*GetStreamRequest)(nil),      // 35: courier.v1.GetStreamRequest
-	(*GetStreamResponse)(nil),     // 36: courier.v1.GetStreamResponse
-	(*ListStreamsRequest)(nil),    // 37: courier.v1.ListStreamsRequest
-	(*ListStreamsResponse)(nil),   // 38: courier.v1.ListStreamsResponse
-	(*PurgeStreamRequest)(nil),    // 39: courier.v1.PurgeStreamRequest
-	(*PurgeStreamResponse)(nil),   // 40: courier.v1.PurgeStreamResponse
-	(*CompactStreamRequest)(nil),  // 41: courier.v1.CompactStreamRequest
-	(*CompactStreamResponse)(nil), // 42: courier.v1.CompactStreamResponse
-	(*ReadMessagesRequest)(nil),   // 43: courier.v1.ReadMessagesRequest
-	(*ReadMessagesResponse)(nil),  // 44: courier.v1.ReadMessagesResponse
-	(*GroupConfig)(nil),           // 45: courier.v1.GroupConfig
-	(*GroupInfo)(nil),             // 46: courier.v1.GroupInfo
-	(*CreateGroupRequest)(nil),    // 47: courier.v1.CreateGroupRequest
-	(*CreateGroupResponse)(nil),   // 48: courier.v1.CreateGroupResponse
-	(*DeleteGroupRequest)(nil),    // 49: courier.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),   // 50: courier.v1.DeleteGroupResponse
-	(*GetGroupRequest)(nil),       // 51: courier.v1.GetGroupRequest
-	(*GetGroupResponse)(nil),      // 52: courier.v1.GetGroupResponse
-	(*ListGroupsRequest)(nil),     // 53: courier.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),    // 54: courier.v1.ListGroupsResponse
-	(*RedriveRequest)(nil),        // 55: courier.v1.RedriveRequest
-	(*RedriveResponse)(nil),       // 56: courier.v1.RedriveResponse
-	(*timestamppb.Timestamp)(nil), // 57: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 58: google.protobuf.Duration
+	(*Position)(nil),              // 13: courier.v1.Position
+	(*SubscribeRequest)(nil),      // 14: courier.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),     // 15: courier.v1.SubscribeResponse
+	(*ConsumeRequest)(nil),        // 16: courier.v1.ConsumeRequest
+	(*Join)(nil),                  // 17: courier.v1.Join
+	(*Settle)(nil),                // 18: courier.v1.Settle
+	(*ConsumeResponse)(nil),       // 19: courier.v1.ConsumeResponse
+	(*Deliveries)(nil),            // 20: courier.v1.Deliveries
+	(*SettledBatch)(nil),          // 21: courier.v1.SettledBatch
+	(*Joined)(nil),                // 22: courier.v1.Joined
+	(*Delivery)(nil),              // 23: courier.v1.Delivery
+	(*Settled)(nil),               // 24: courier.v1.Settled
+	(*RequestRequest)(nil),        // 25: courier.v1.RequestRequest
+	(*RequestResponse)(nil),       // 26: courier.v1.RequestResponse
+	(*StreamConfig)(nil),          // 27: courier.v1.StreamConfig
+	(*PartitionInfo)(nil),         // 28: courier.v1.PartitionInfo
+	(*StreamInfo)(nil),            // 29: courier.v1.StreamInfo
+	(*CreateStreamRequest)(nil),   // 30: courier.v1.CreateStreamRequest
+	(*CreateStreamResponse)(nil),  // 31: courier.v1.CreateStreamResponse
+	(*UpdateStreamRequest)(nil),   // 32: courier.v1.UpdateStreamRequest
+	(*UpdateStreamResponse)(nil),  // 33: courier.v1.UpdateStreamResponse
+	(*DeleteStreamRequest)(nil),   // 34: courier.v1.DeleteStreamRequest
+	(*DeleteStreamResponse)(nil),  // 35: courier.v1.DeleteStreamResponse
+	(*GetStreamRequest)(nil),      // 36: courier.v1.GetStreamRequest
+	(*GetStreamResponse)(nil),     // 37: courier.v1.GetStreamResponse
+	(*ListStreamsRequest)(nil),    // 38: courier.v1.ListStreamsRequest
+	(*ListStreamsResponse)(nil),   // 39: courier.v1.ListStreamsResponse
+	(*PurgeStreamRequest)(nil),    // 40: courier.v1.PurgeStreamRequest
+	(*PurgeStreamResponse)(nil),   // 41: courier.v1.PurgeStreamResponse
+	(*CompactStreamRequest)(nil),  // 42: courier.v1.CompactStreamRequest
+	(*CompactStreamResponse)(nil), // 43: courier.v1.CompactStreamResponse
+	(*ReadMessagesRequest)(nil),   // 44: courier.v1.ReadMessagesRequest
+	(*ReadMessagesResponse)(nil),  // 45: courier.v1.ReadMessagesResponse
+	(*GroupConfig)(nil),           // 46: courier.v1.GroupConfig
+	(*GroupInfo)(nil),             // 47: courier.v1.GroupInfo
+	(*CreateGroupRequest)(nil),    // 48: courier.v1.CreateGroupRequest
+	(*CreateGroupResponse)(nil),   // 49: courier.v1.CreateGroupResponse
+	(*DeleteGroupRequest)(nil),    // 50: courier.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),   // 51: courier.v1.DeleteGroupResponse
+	(*GetGroupRequest)(nil),       // 52: courier.v1.GetGroupRequest
+	(*GetGroupResponse)(nil),      // 53: courier.v1.GetGroupResponse
+	(*ListGroupsRequest)(nil),     // 54: courier.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),    // 55: courier.v1.ListGroupsResponse
+	(*RedriveRequest)(nil),        // 56: courier.v1.RedriveRequest
+	(*RedriveResponse)(nil),       // 57: courier.v1.RedriveResponse
+	(*timestamppb.Timestamp)(nil), // 58: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 59: google.protobuf.Duration
 }
 var file_courier_v1_courier_proto_depIdxs = []int32{
 	1,  // 0: courier.v1.Message.headers:type_name -> courier.v1.Header
-	57, // 1: courier.v1.Message.time:type_name -> google.protobuf.Timestamp
-	58, // 2: courier.v1.Message.ttl:type_name -> google.protobuf.Duration
-	57, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
+	58, // 1: courier.v1.Message.time:type_name -> google.protobuf.Timestamp
+	59, // 2: courier.v1.Message.ttl:type_name -> google.protobuf.Duration
+	58, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
 	2,  // 4: courier.v1.PublishRequest.message:type_name -> courier.v1.Message
-	58, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
+	59, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
 	3,  // 6: courier.v1.PublishBatchRequest.publishes:type_name -> courier.v1.PublishRequest
 	4,  // 7: courier.v1.PublishResult.ack:type_name -> courier.v1.PublishResponse
 	10, // 8: courier.v1.PublishResult.error:type_name -> courier.v1.Error
 	6,  // 9: courier.v1.PublishBatchResponse.results:type_name -> courier.v1.PublishResult
 	3,  // 10: courier.v1.PublishStreamRequest.publishes:type_name -> courier.v1.PublishRequest
 	6,  // 11: courier.v1.PublishStreamResponse.results:type_name -> courier.v1.PublishResult
-	57, // 12: courier.v1.Start.time:type_name -> google.protobuf.Timestamp
-	12, // 13: courier.v1.SubscribeRequest.start:type_name -> courier.v1.Start
-	2,  // 14: courier.v1.SubscribeResponse.message:type_name -> courier.v1.Message
-	16, // 15: courier.v1.ConsumeRequest.join:type_name -> courier.v1.Join
-	17, // 16: courier.v1.ConsumeRequest.settle:type_name -> courier.v1.Settle
-	0,  // 17: courier.v1.Settle.action:type_name -> courier.v1.Settle.Action
-	58, // 18: courier.v1.Settle.delay:type_name -> google.protobuf.Duration
-	21, // 19: courier.v1.ConsumeResponse.joined:type_name -> courier.v1.Joined
-	22, // 20: courier.v1.ConsumeResponse.delivery:type_name -> courier.v1.Delivery
-	23, // 21: courier.v1.ConsumeResponse.settled:type_name -> courier.v1.Settled
-	19, // 22: courier.v1.ConsumeResponse.deliveries:type_name -> courier.v1.Deliveries
-	20, // 23: courier.v1.ConsumeResponse.settled_batch:type_name -> courier.v1.SettledBatch
-	22, // 24: courier.v1.Deliveries.deliveries:type_name -> courier.v1.Delivery
-	23, // 25: courier.v1.SettledBatch.settled:type_name -> courier.v1.Settled
-	2,  // 26: courier.v1.Delivery.message:type_name -> courier.v1.Message
-	10, // 27: courier.v1.Settled.error:type_name -> courier.v1.Error
-	2,  // 28: courier.v1.RequestRequest.message:type_name -> courier.v1.Message
-	58, // 29: courier.v1.RequestRequest.timeout:type_name -> google.protobuf.Duration
-	2,  // 30: courier.v1.RequestResponse.reply:type_name -> courier.v1.Message
-	58, // 31: courier.v1.StreamConfig.max_age:type_name -> google.protobuf.Duration
-	58, // 32: courier.v1.StreamConfig.tombstone_retention:type_name -> google.protobuf.Duration
-	58, // 33: courier.v1.StreamConfig.dedup_window:type_name -> google.protobuf.Duration
-	58, // 34: courier.v1.StreamConfig.default_ttl:type_name -> google.protobuf.Duration
-	26, // 35: courier.v1.StreamInfo.config:type_name -> courier.v1.StreamConfig
-	27, // 36: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
-	26, // 37: courier.v1.CreateStreamRequest.config:type_name -> courier.v1.StreamConfig
-	28, // 38: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	26, // 39: courier.v1.UpdateStreamRequest.config:type_name -> courier.v1.StreamConfig
-	28, // 40: courier.v1.UpdateStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	28, // 41: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	28, // 42: courier.v1.ListStreamsResponse.streams:type_name -> courier.v1.StreamInfo
-	2,  // 43: courier.v1.ReadMessagesResponse.messages:type_name -> courier.v1.Message
-	12, // 44: courier.v1.GroupConfig.start:type_name -> courier.v1.Start
-	58, // 45: courier.v1.GroupConfig.ack_wait:type_name -> google.protobuf.Duration
-	58, // 46: courier.v1.GroupConfig.backoff:type_name -> google.protobuf.Duration
-	45, // 47: courier.v1.GroupInfo.config:type_name -> courier.v1.GroupConfig
-	45, // 48: courier.v1.CreateGroupRequest.config:type_name -> courier.v1.GroupConfig
-	46, // 49: courier.v1.CreateGroupResponse.group:type_name -> courier.v1.GroupInfo
-	46, // 50: courier.v1.GetGroupResponse.group:type_name -> courier.v1.GroupInfo
-	46, // 51: courier.v1.ListGroupsResponse.groups:type_name -> courier.v1.GroupInfo
-	3,  // 52: courier.v1.MessagingService.Publish:input_type -> courier.v1.PublishRequest
-	5,  // 53: courier.v1.MessagingService.PublishBatch:input_type -> courier.v1.PublishBatchRequest
-	8,  // 54: courier.v1.MessagingService.PublishStream:input_type -> courier.v1.PublishStreamRequest
-	13, // 55: courier.v1.MessagingService.Subscribe:input_type -> courier.v1.SubscribeRequest
-	15, // 56: courier.v1.MessagingService.Consume:input_type -> courier.v1.ConsumeRequest
-	24, // 57: courier.v1.MessagingService.Request:input_type -> courier.v1.RequestRequest
-	29, // 58: courier.v1.AdminService.CreateStream:input_type -> courier.v1.CreateStreamRequest
-	31, // 59: courier.v1.AdminService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
-	33, // 60: courier.v1.AdminService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
-	35, // 61: courier.v1.AdminService.GetStream:input_type -> courier.v1.GetStreamRequest
-	37, // 62: courier.v1.AdminService.ListStreams:input_type -> courier.v1.ListStreamsRequest
-	39, // 63: courier.v1.AdminService.PurgeStream:input_type -> courier.v1.PurgeStreamRequest
-	41, // 64: courier.v1.AdminService.CompactStream:input_type -> courier.v1.CompactStreamRequest
-	43, // 65: courier.v1.AdminService.ReadMessages:input_type -> courier.v1.ReadMessagesRequest
-	47, // 66: courier.v1.AdminService.CreateGroup:input_type -> courier.v1.CreateGroupRequest
-	49, // 67: courier.v1.AdminService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
-	51, // 68: courier.v1.AdminService.GetGroup:input_type -> courier.v1.GetGroupRequest
-	53, // 69: courier.v1.AdminService.ListGroups:input_type -> courier.v1.ListGroupsRequest
-	55, // 70: courier.v1.AdminService.Redrive:input_type -> courier.v1.RedriveRequest
-	4,  // 71: courier.v1.MessagingService.Publish:output_type -> courier.v1.PublishResponse
-	7,  // 72: courier.v1.MessagingService.PublishBatch:output_type -> courier.v1.PublishBatchResponse
-	9,  // 73: courier.v1.MessagingService.PublishStream:output_type -> courier.v1.PublishStreamResponse
-	14, // 74: courier.v1.MessagingService.Subscribe:output_type -> courier.v1.SubscribeResponse
-	18, // 75: courier.v1.MessagingService.Consume:output_type -> courier.v1.ConsumeResponse
-	25, // 76: courier.v1.MessagingService.Request:output_type -> courier.v1.RequestResponse
-	30, // 77: courier.v1.AdminService.CreateStream:output_type -> courier.v1.CreateStreamResponse
-	32, // 78: courier.v1.AdminService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
-	34, // 79: courier.v1.AdminService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
-	36, // 80: courier.v1.AdminService.GetStream:output_type -> courier.v1.GetStreamResponse
-	38, // 81: courier.v1.AdminService.ListStreams:output_type -> courier.v1.ListStreamsResponse
-	40, // 82: courier.v1.AdminService.PurgeStream:output_type -> courier.v1.PurgeStreamResponse
-	42, // 83: courier.v1.AdminService.CompactStream:output_type -> courier.v1.CompactStreamResponse
-	44, // 84: courier.v1.AdminService.ReadMessages:output_type -> courier.v1.ReadMessagesResponse
-	48, // 85: courier.v1.AdminService.CreateGroup:output_type -> courier.v1.CreateGroupResponse
-	50, // 86: courier.v1.AdminService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
-	52, // 87: courier.v1.AdminService.GetGroup:output_type -> courier.v1.GetGroupResponse
-	54, // 88: courier.v1.AdminService.ListGroups:output_type -> courier.v1.ListGroupsResponse
-	56, // 89: courier.v1.AdminService.Redrive:output_type -> courier.v1.RedriveResponse
-	71, // [71:90] is the sub-list for method output_type
-	52, // [52:71] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	58, // 12: courier.v1.Start.time:type_name -> google.protobuf.Timestamp
+	13, // 13: courier.v1.Start.resume:type_name -> courier.v1.Position
+	12, // 14: courier.v1.SubscribeRequest.start:type_name -> courier.v1.Start
+	2,  // 15: courier.v1.SubscribeResponse.message:type_name -> courier.v1.Message
+	17, // 16: courier.v1.ConsumeRequest.join:type_name -> courier.v1.Join
+	18, // 17: courier.v1.ConsumeRequest.settle:type_name -> courier.v1.Settle
+	0,  // 18: courier.v1.Settle.action:type_name -> courier.v1.Settle.Action
+	59, // 19: courier.v1.Settle.delay:type_name -> google.protobuf.Duration
+	22, // 20: courier.v1.ConsumeResponse.joined:type_name -> courier.v1.Joined
+	23, // 21: courier.v1.ConsumeResponse.delivery:type_name -> courier.v1.Delivery
+	24, // 22: courier.v1.ConsumeResponse.settled:type_name -> courier.v1.Settled
+	20, // 23: courier.v1.ConsumeResponse.deliveries:type_name -> courier.v1.Deliveries
+	21, // 24: courier.v1.ConsumeResponse.settled_batch:type_name -> courier.v1.SettledBatch
+	23, // 25: courier.v1.Deliveries.deliveries:type_name -> courier.v1.Delivery
+	24, // 26: courier.v1.SettledBatch.settled:type_name -> courier.v1.Settled
+	2,  // 27: courier.v1.Delivery.message:type_name -> courier.v1.Message
+	10, // 28: courier.v1.Settled.error:type_name -> courier.v1.Error
+	2,  // 29: courier.v1.RequestRequest.message:type_name -> courier.v1.Message
+	59, // 30: courier.v1.RequestRequest.timeout:type_name -> google.protobuf.Duration
+	2,  // 31: courier.v1.RequestResponse.reply:type_name -> courier.v1.Message
+	59, // 32: courier.v1.StreamConfig.max_age:type_name -> google.protobuf.Duration
+	59, // 33: courier.v1.StreamConfig.tombstone_retention:type_name -> google.protobuf.Duration
+	59, // 34: courier.v1.StreamConfig.dedup_window:type_name -> google.protobuf.Duration
+	59, // 35: courier.v1.StreamConfig.default_ttl:type_name -> google.protobuf.Duration
+	27, // 36: courier.v1.StreamInfo.config:type_name -> courier.v1.StreamConfig
+	28, // 37: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
+	27, // 38: courier.v1.CreateStreamRequest.config:type_name -> courier.v1.StreamConfig
+	29, // 39: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	27, // 40: courier.v1.UpdateStreamRequest.config:type_name -> courier.v1.StreamConfig
+	29, // 41: courier.v1.UpdateStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	29, // 42: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	29, // 43: courier.v1.ListStreamsResponse.streams:type_name -> courier.v1.StreamInfo
+	2,  // 44: courier.v1.ReadMessagesResponse.messages:type_name -> courier.v1.Message
+	12, // 45: courier.v1.GroupConfig.start:type_name -> courier.v1.Start
+	59, // 46: courier.v1.GroupConfig.ack_wait:type_name -> google.protobuf.Duration
+	59, // 47: courier.v1.GroupConfig.backoff:type_name -> google.protobuf.Duration
+	46, // 48: courier.v1.GroupInfo.config:type_name -> courier.v1.GroupConfig
+	46, // 49: courier.v1.CreateGroupRequest.config:type_name -> courier.v1.GroupConfig
+	47, // 50: courier.v1.CreateGroupResponse.group:type_name -> courier.v1.GroupInfo
+	47, // 51: courier.v1.GetGroupResponse.group:type_name -> courier.v1.GroupInfo
+	47, // 52: courier.v1.ListGroupsResponse.groups:type_name -> courier.v1.GroupInfo
+	3,  // 53: courier.v1.MessagingService.Publish:input_type -> courier.v1.PublishRequest
+	5,  // 54: courier.v1.MessagingService.PublishBatch:input_type -> courier.v1.PublishBatchRequest
+	8,  // 55: courier.v1.MessagingService.PublishStream:input_type -> courier.v1.PublishStreamRequest
+	14, // 56: courier.v1.MessagingService.Subscribe:input_type -> courier.v1.SubscribeRequest
+	16, // 57: courier.v1.MessagingService.Consume:input_type -> courier.v1.ConsumeRequest
+	25, // 58: courier.v1.MessagingService.Request:input_type -> courier.v1.RequestRequest
+	30, // 59: courier.v1.AdminService.CreateStream:input_type -> courier.v1.CreateStreamRequest
+	32, // 60: courier.v1.AdminService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
+	34, // 61: courier.v1.AdminService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
+	36, // 62: courier.v1.AdminService.GetStream:input_type -> courier.v1.GetStreamRequest
+	38, // 63: courier.v1.AdminService.ListStreams:input_type -> courier.v1.ListStreamsRequest
+	40, // 64: courier.v1.AdminService.PurgeStream:input_type -> courier.v1.PurgeStreamRequest
+	42, // 65: courier.v1.AdminService.CompactStream:input_type -> courier.v1.CompactStreamRequest
+	44, // 66: courier.v1.AdminService.ReadMessages:input_type -> courier.v1.ReadMessagesRequest
+	48, // 67: courier.v1.AdminService.CreateGroup:input_type -> courier.v1.CreateGroupRequest
+	50, // 68: courier.v1.AdminService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
+	52, // 69: courier.v1.AdminService.GetGroup:input_type -> courier.v1.GetGroupRequest
+	54, // 70: courier.v1.AdminService.ListGroups:input_type -> courier.v1.ListGroupsRequest
+	56, // 71: courier.v1.AdminService.Redrive:input_type -> courier.v1.RedriveRequest
+	4,  // 72: courier.v1.MessagingService.Publish:output_type -> courier.v1.PublishResponse
+	7,  // 73: courier.v1.MessagingService.PublishBatch:output_type -> courier.v1.PublishBatchResponse
+	9,  // 74: courier.v1.MessagingService.PublishStream:output_type -> courier.v1.PublishStreamResponse
+	15, // 75: courier.v1.MessagingService.Subscribe:output_type -> courier.v1.SubscribeResponse
+	19, // 76: courier.v1.MessagingService.Consume:output_type -> courier.v1.ConsumeResponse
+	26, // 77: courier.v1.MessagingService.Request:output_type -> courier.v1.RequestResponse
+	31, // 78: courier.v1.AdminService.CreateStream:output_type -> courier.v1.CreateStreamResponse
+	33, // 79: courier.v1.AdminService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
+	35, // 80: courier.v1.AdminService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
+	37, // 81: courier.v1.AdminService.GetStream:output_type -> courier.v1.GetStreamResponse
+	39, // 82: courier.v1.AdminService.ListStreams:output_type -> courier.v1.ListStreamsResponse
+	41, // 83: courier.v1.AdminService.PurgeStream:output_type -> courier.v1.PurgeStreamResponse
+	43, // 84: courier.v1.AdminService.CompactStream:output_type -> courier.v1.CompactStreamResponse
+	45, // 85: courier.v1.AdminService.ReadMessages:output_type -> courier.v1.ReadMessagesResponse
+	49, // 86: courier.v1.AdminService.CreateGroup:output_type -> courier.v1.CreateGroupResponse
+	51, // 87: courier.v1.AdminService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
+	53, // 88: courier.v1.AdminService.GetGroup:output_type -> courier.v1.GetGroupResponse
+	55, // 89: courier.v1.AdminService.ListGroups:output_type -> courier.v1.ListGroupsResponse
+	57, // 90: courier.v1.AdminService.Redrive:output_type -> courier.v1.RedriveResponse
+	72, // [72:91] is the sub-list for method output_type
+	53, // [53:72] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_courier_v1_courier_proto_init() }
@@ -3935,25 +4014,25 @@ func file_courier_v1_courier_proto_init() {
 		(*Start_Time)(nil),
 		(*Start_Last)(nil),
 	}
-	file_courier_v1_courier_proto_msgTypes[14].OneofWrappers = []any{
+	file_courier_v1_courier_proto_msgTypes[15].OneofWrappers = []any{
 		(*ConsumeRequest_Join)(nil),
 		(*ConsumeRequest_Settle)(nil),
 	}
-	file_courier_v1_courier_proto_msgTypes[17].OneofWrappers = []any{
+	file_courier_v1_courier_proto_msgTypes[18].OneofWrappers = []any{
 		(*ConsumeResponse_Joined)(nil),
 		(*ConsumeResponse_Delivery)(nil),
 		(*ConsumeResponse_Settled)(nil),
 		(*ConsumeResponse_Deliveries)(nil),
 		(*ConsumeResponse_SettledBatch)(nil),
 	}
-	file_courier_v1_courier_proto_msgTypes[54].OneofWrappers = []any{}
+	file_courier_v1_courier_proto_msgTypes[55].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_courier_v1_courier_proto_rawDesc), len(file_courier_v1_courier_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   56,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
