@@ -1,6 +1,8 @@
 package api
 
 import (
+	"runtime"
+
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/internal/broker"
 )
@@ -17,14 +19,22 @@ const maxDeliveries = 256
 func (c *consumer) deliver(d *broker.Delivery) error {
 	first := c.record(d)
 	var more []*courierv1.Delivery
+	yielded := false
 	for len(more) < maxDeliveries-1 {
 		select {
 		case d := <-c.m.C():
 			more = append(more, c.record(d))
+			yielded = false
 			continue
 		default:
 		}
-		break
+		if yielded {
+			break
+		}
+		// The member's pump hands over one delivery at a time: let it
+		// offer the next before deciding that nothing more is ready.
+		runtime.Gosched()
+		yielded = true
 	}
 	if len(more) == 0 {
 		return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Delivery{Delivery: first}})
