@@ -29,12 +29,14 @@ package kafka
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"math"
 	"sync"
 	"time"
 
 	"github.com/courier-mq/courier/internal/broker"
+	clog "github.com/courier-mq/courier/internal/log"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -142,18 +144,21 @@ func (c *conn) fetchPartition(topic string, rp kmsg.FetchRequestTopicPartition, 
 // readPartition reads whole batches from offset, up to maxBytes, in reads
 // of at most readChunk bytes. The first read returns at least one whole
 // batch even if it is larger than maxBytes (the caller decides whether
-// it fits); later reads add only batches that fit. The returned chunk
-// has the first read's offsets and the last one's Next. An error after
-// the first read ends the data there (the client asks again from there).
+// it fits); later reads add only batches that fit. A log read returns at
+// least one whole batch, so a later read is made only while the room
+// left is at least the largest batch read so far: otherwise it would
+// likely read a batch only to drop it. The returned chunk has the first
+// read's offsets and the last one's Next. An error after the first read
+// ends the data there (the client asks again from there).
 func (c *conn) readPartition(topic string, part int, offset int64, maxBytes int) (fetchData, broker.Chunk, error) {
 	var (
-		data fetchData
-		size int
-		head broker.Chunk
+		data          fetchData
+		size, largest int
+		head          broker.Chunk
 	)
 	for next := offset; ; {
 		want := min(c.s.readChunk, maxBytes-size)
-		if len(data) > 0 && want <= 0 {
+		if len(data) > 0 && (want <= 0 || maxBytes-size < largest) {
 			break
 		}
 		buf := c.borrowReadBuf()
@@ -171,12 +176,27 @@ func (c *conn) readPartition(topic string, part int, offset int64, maxBytes int)
 		c.keepReadBuf(ch.Data)
 		data = append(data, ch.Data)
 		size += len(ch.Data)
+		largest = max(largest, largestBatch(ch.Data))
 		head.Next, next = ch.Next, ch.Next
 		if next >= ch.HighWatermark {
 			break
 		}
 	}
 	return data, head, nil
+}
+
+// largestBatch returns the size of the largest whole batch in data.
+func largestBatch(data []byte) int {
+	n := 0
+	for len(data) >= clog.BatchHeaderSize {
+		l := int(int32(binary.BigEndian.Uint32(data[clog.OffBatchLength:]))) + 12
+		if l < clog.BatchHeaderSize || l > len(data) {
+			break
+		}
+		n = max(n, l)
+		data = data[l:]
+	}
+	return n
 }
 
 func fetchErrorCode(err error) int16 {

@@ -68,9 +68,9 @@ func TestKafkaFetchEncodePieces(t *testing.T) {
 
 // TestKafkaFetchChunkedReads checks the Fetch handler reading a partition
 // in several reads (readChunk smaller than a batch, than two, and larger
-// than everything) against a naive model: the stored batches from the one
-// holding the fetch offset, as many whole ones as fit the partition's max
-// bytes (at least one), framed by kmsg. Every supported version, several
+// than everything) against a naive model (modelFetch) framed by kmsg; with
+// one read it is every whole batch that fits the partition's max bytes
+// (at least one). Every supported version, several
 // offsets (a batch start, inside a batch) and max bytes that end inside a
 // batch (the partial batch is left out).
 func TestKafkaFetchChunkedReads(t *testing.T) {
@@ -128,7 +128,7 @@ func checkChunkedFetch(t *testing.T, c *conn, name string, v int16, off int64, m
 	mt.Topic = "chunks"
 	mp := kmsg.NewFetchResponseTopicPartition()
 	mp.HighWatermark, mp.LastStableOffset, mp.LogStartOffset = hw, hw, 0
-	mp.RecordBatches = modelFetch(batches, off, int(maxBytes))
+	mp.RecordBatches = modelFetch(batches, off, int(maxBytes), c.s.readChunk)
 	mt.Partitions = []kmsg.FetchResponseTopicPartition{mp}
 	model.Topics = []kmsg.FetchResponseTopic{mt}
 	want := encodeResponse(int16(kmsg.Fetch), 5, model)
@@ -138,21 +138,43 @@ func checkChunkedFetch(t *testing.T, c *conn, name string, v int16, off int64, m
 	}
 }
 
-// modelFetch is the naive model: whole batches from the one holding off,
-// at most maxBytes of them but at least one.
-func modelFetch(batches [][]byte, off int64, maxBytes int) []byte {
+// modelFetch is the naive model: from the batch holding off, reads as
+// the log makes them (at least one whole batch, then whole ones within
+// the bytes asked for) of at most chunk bytes, while the room left is at
+// least the largest batch so far, keeping what fits maxBytes (the first
+// read whatever its size).
+func modelFetch(batches [][]byte, off int64, maxBytes, chunk int) []byte {
+	i := 0
+	for i < len(batches) && lastOffset(batches[i]) < off {
+		i++
+	}
 	var out []byte
-	for _, b := range batches {
-		last := int64(binary.BigEndian.Uint64(b)) + int64(int32(binary.BigEndian.Uint32(b[23:])))
-		if last < off {
-			continue
-		}
-		if len(out) > 0 && len(out)+len(b) > maxBytes {
+	largest := 0
+	for i < len(batches) {
+		room := maxBytes - len(out)
+		if len(out) > 0 && (room <= 0 || room < largest) {
 			break
 		}
-		out = append(out, b...)
+		want := max(min(chunk, room), 1)
+		read, n := batches[i], 1
+		for i+n < len(batches) && len(read)+len(batches[i+n]) <= want {
+			read = append(append([]byte(nil), read...), batches[i+n]...)
+			n++
+		}
+		if len(out) > 0 && len(out)+len(read) > maxBytes {
+			break
+		}
+		out = append(out, read...)
+		for _, b := range batches[i : i+n] {
+			largest = max(largest, len(b))
+		}
+		i += n
 	}
 	return out
+}
+
+func lastOffset(b []byte) int64 {
+	return int64(binary.BigEndian.Uint64(b)) + int64(int32(binary.BigEndian.Uint32(b[23:])))
 }
 
 // splitBatches cuts stored record data into its batches.
