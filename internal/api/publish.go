@@ -89,14 +89,8 @@ func (h *messaging) receiveBatch(st courierv1connect.MessagingServicePublishBatc
 		if err != nil {
 			return err
 		}
-		for _, pr := range req.GetPublishes() {
-			m, exp, err := toPublish(pr)
-			if err != nil {
-				pending <- pendingPub{err: err}
-				continue
-			}
-			wait, err := h.s.b.PublishAsync(m, exp)
-			pending <- pendingPub{wait: wait, err: err}
+		for _, p := range h.publishAll(req.GetPublishes()) {
+			pending <- p
 		}
 	}
 }

@@ -108,17 +108,23 @@ func (h *messaging) receiveStream(st courierv1connect.MessagingServicePublishStr
 	}
 }
 
-// publishAll gives each message its offset, in order.
+// publishAll gives each message its offset, in order; messages for one
+// partition share record batches (broker.PublishBatchAsync).
 func (h *messaging) publishAll(prs []*courierv1.PublishRequest) []pendingPub {
 	out := make([]pendingPub, len(prs))
+	pubs := make([]broker.Publish, 0, len(prs))
+	at := make([]int, 0, len(prs))
 	for i, pr := range prs {
 		m, exp, err := toPublish(pr)
 		if err != nil {
 			out[i] = pendingPub{err: err}
 			continue
 		}
-		wait, err := h.s.b.PublishAsync(m, exp)
-		out[i] = pendingPub{wait: wait, err: err}
+		pubs = append(pubs, broker.Publish{Msg: m, Exp: exp})
+		at = append(at, i)
+	}
+	for j, r := range h.s.b.PublishBatchAsync(pubs) {
+		out[at[j]] = pendingPub{wait: r.Wait, err: r.Err}
 	}
 	return out
 }
