@@ -50,7 +50,7 @@ func (l *Log) readOnce(buf []byte, offset int64, maxBytes int) (c Chunk, retry b
 	}
 	if offset < l.start || offset > l.hw {
 		l.mu.RUnlock()
-		return c, false, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, l.start, l.hw)
+		return c, false, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, c.StartOffset, c.HighWatermark)
 	}
 	if offset == l.hw {
 		l.mu.RUnlock()
