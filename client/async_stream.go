@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"connectrpc.com/connect/v2"
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
@@ -31,6 +32,7 @@ type flight struct {
 	ps      []pending
 	req     *courierv1.PublishStreamRequest
 	attempt int
+	sent    time.Time // when it went on its current stream
 }
 
 // pubStream is one PublishStream of a lane.
@@ -40,6 +42,7 @@ type pubStream struct {
 	// Guarded by the lane's smu.
 	inflight []*flight
 	broken   bool
+	timedOut bool // the watchdog ended it: a batch went unanswered too long
 }
 
 // laneStream is a lane's stream state.
@@ -114,6 +117,10 @@ func (p *asyncPublisher) fly(l *lane, f *flight) {
 	if s == nil || s.broken {
 		s = p.open(l)
 	}
+	now := time.Now()
+	for _, f := range fs {
+		f.sent = now
+	}
 	s.inflight = append(s.inflight, fs...)
 	l.smu.Unlock()
 	for _, f := range fs {
@@ -142,7 +149,37 @@ func (p *asyncPublisher) open(l *lane) *pubStream {
 	// Not goBackground: Close flushes, which may open a stream, after
 	// the client counts as closed; close waits for the receivers.
 	p.recv.Go(func() { p.receive(l, s, err) })
+	if err == nil && p.c.o.timeout > 0 {
+		p.recv.Go(func() { p.watch(ctx, l, s) })
+	}
 	return s
+}
+
+// watch ends a stream whose oldest batch has waited longer than the
+// client's timeout for its answer: the server may be stuck, and the
+// batch's futures fail with ErrTimeout (the batch may or may not have
+// been stored, so it is not sent again).
+func (p *asyncPublisher) watch(ctx context.Context, l *lane, s *pubStream) {
+	limit := p.c.o.timeout
+	tick := time.NewTicker(max(limit/4, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			l.smu.Lock()
+			late := len(s.inflight) > 0 && now.Sub(s.inflight[0].sent) > limit
+			if late {
+				s.timedOut = true
+			}
+			l.smu.Unlock()
+			if late {
+				s.cancel()
+				return
+			}
+		}
+	}
 }
 
 // receive resolves the stream's flights in order as the answers come,
@@ -189,9 +226,13 @@ func (p *asyncPublisher) broke(l *lane, s *pubStream, err error) {
 	if connect.CodeOf(err) == connect.CodeUnimplemented {
 		l.unary = true
 	}
+	if s.timedOut {
+		err = errorf(ErrTimeout, "no answer to a publish batch within %v", p.c.o.timeout)
+	}
 	var again, failed []*flight
 	for _, f := range fs {
-		if l.unary || (isUnavailable(err) && f.attempt < p.c.o.retries && p.c.ctx.Err() == nil) {
+		retry := l.unary || isUnavailable(err) && f.attempt < p.c.o.retries && p.c.ctx.Err() == nil
+		if retry && !s.timedOut {
 			f.attempt++
 			again = append(again, f)
 		} else {
