@@ -159,20 +159,7 @@ func startNetJetStream(b *testing.B, always bool, pubs, consumers int) *netJetSt
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := cjs.Consumer(ctx, "BENCH", "workers")
-		if err != nil {
-			b.Fatal(err)
-		}
-		cc, err := c.Consume(func(m jetstream.Msg) {
-			t.rcv.Got(m.Data())
-			if err := m.Ack(); err != nil && !t.stopping.Load() {
-				b.Error(err)
-			}
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		t.cons = append(t.cons, cc)
+		t.cons = append(t.cons, work(b, cjs, &t.rcv, &t.stopping))
 	}
 	return t
 }

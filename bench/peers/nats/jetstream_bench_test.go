@@ -157,22 +157,29 @@ func startJetStream(b *testing.B, always bool, pubs, consumers int) *jetStream {
 		b.Fatal(err)
 	}
 	for range consumers {
-		c, err := t.connect(b).Consumer(ctx, "BENCH", "workers")
-		if err != nil {
-			b.Fatal(err)
-		}
-		cc, err := c.Consume(func(m jetstream.Msg) {
-			t.rcv.Got(m.Data())
-			if err := m.Ack(); err != nil && !t.stopping.Load() {
-				b.Error(err)
-			}
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		t.cons = append(t.cons, cc)
+		t.cons = append(t.cons, work(b, t.connect(b), &t.rcv, &t.stopping))
 	}
 	return t
+}
+
+// work starts one worker of the durable consumer "workers" of BENCH on
+// js: it records every message in rcv and acks it.
+func work(b *testing.B, js jetstream.JetStream, rcv *harness.Receiver, stopping *atomic.Bool) jetstream.ConsumeContext {
+	b.Helper()
+	c, err := js.Consumer(context.Background(), "BENCH", "workers")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		rcv.Got(m.Data())
+		if err := m.Ack(); err != nil && !stopping.Load() {
+			b.Error(err)
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cc
 }
 
 func (t *jetStream) connect(b *testing.B) jetstream.JetStream {
