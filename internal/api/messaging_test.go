@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -30,19 +31,7 @@ func TestAPIPublishAndSubscribe(t *testing.T) {
 					t.Fatalf("ack %v, want orders offset %d", ack, i)
 				}
 			}
-			sub, err := mc.Subscribe(ctx, &courierv1.SubscribeRequest{Pattern: "orders.>",
-				Start: &courierv1.Start{Position: &courierv1.Start_Earliest{Earliest: true}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sub.Close()
-			for i := range 3 {
-				wantSub(t, sub, fmt.Sprint("old", i), int64(i))
-			}
-			if _, err := mc.Publish(ctx, pub("orders.us", "live")); err != nil {
-				t.Fatal(err)
-			}
-			wantSub(t, sub, "live", 3)
+			replayThenLive(t, ctx, mc)
 		})
 	}
 }
@@ -221,6 +210,13 @@ func TestAPISubscribeHTTP1(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	replayThenLive(t, ctx, mc)
+}
+
+// replayThenLive subscribes to orders.> from the earliest, expects the
+// three messages old0..old2 stored there, then one published live.
+func replayThenLive(t *testing.T, ctx context.Context, mc courierv1connect.MessagingServiceClient) {
+	t.Helper()
 	sub, err := mc.Subscribe(ctx, &courierv1.SubscribeRequest{Pattern: "orders.>",
 		Start: &courierv1.Start{Position: &courierv1.Start_Earliest{Earliest: true}}})
 	if err != nil {
