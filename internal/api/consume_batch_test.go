@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
-	"github.com/courier-mq/courier/server"
 )
 
 // A settle of several ids is answered by one SettledBatch with each id's
@@ -15,10 +14,7 @@ func TestAPIConsumeBatchedSettle(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
 			mc, _ := e.clients(p.opts...)
-			e.createStream(t, "jobs", "jobs.>")
-			if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs"}); err != nil {
-				t.Fatal(err)
-			}
+			e.jobsGroup(t)
 			e.publishN(t, "jobs.a", 5)
 			c := e.join(t, mc, "jobs", "w", 10)
 			var ids []uint64
@@ -69,10 +65,7 @@ func TestAPIConsumeBatchedSettle(t *testing.T) {
 func TestAPIConsumeDeliveriesInOrder(t *testing.T) {
 	e := startEnv(t, Options{})
 	mc, _ := e.clients()
-	e.createStream(t, "jobs", "jobs.>")
-	if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs"}); err != nil {
-		t.Fatal(err)
-	}
+	e.jobsGroup(t)
 	const n = 200
 	e.publishN(t, "jobs.a", n)
 	c := e.join(t, mc, "jobs", "w", n)

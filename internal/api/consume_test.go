@@ -116,10 +116,7 @@ func TestAPIConsumeAckAndLeave(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
 			mc, _ := e.clients(p.opts...)
-			e.createStream(t, "jobs", "jobs.>")
-			if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs"}); err != nil {
-				t.Fatal(err)
-			}
+			e.jobsGroup(t)
 			e.publishN(t, "jobs.a", 3)
 			c1 := e.join(t, mc, "jobs", "w", 2)
 			d0, d1 := c1.delivery(), c1.delivery()
@@ -311,10 +308,7 @@ func TestAPIConsumeAckWaitPassed(t *testing.T) {
 // ids already_settled.
 func TestAPIConsumeSweep(t *testing.T) {
 	e := startEnv(t, Options{})
-	e.createStream(t, "jobs", "jobs.>")
-	if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs"}); err != nil {
-		t.Fatal(err)
-	}
+	e.jobsGroup(t)
 	e.publishN(t, "jobs.a", 3)
 	m, err := e.srv.Join("jobs", "w", 3)
 	if err != nil {

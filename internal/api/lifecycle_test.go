@@ -67,10 +67,7 @@ func TestAPIShutdownEndsStreams(t *testing.T) {
 	e := startEnv(t, Options{})
 	ctx := testCtx(t)
 	mc, _ := e.clients()
-	e.createStream(t, "jobs", "jobs.>")
-	if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs"}); err != nil {
-		t.Fatal(err)
-	}
+	e.jobsGroup(t)
 	e.publishN(t, "jobs.a", 1)
 	c := e.join(t, mc, "jobs", "w", 1)
 	c.delivery() // left unsettled

@@ -135,3 +135,12 @@ func wantErr(t *testing.T, err error, code connect.Code, reason string) *courier
 func pub(subject, payload string) *courierv1.PublishRequest {
 	return &courierv1.PublishRequest{Message: &courierv1.Message{Subject: subject, Payload: []byte(payload)}}
 }
+
+// jobsGroup creates the stream jobs (jobs.>) and its shared group w.
+func (e *testEnv) jobsGroup(t *testing.T) {
+	t.Helper()
+	e.createStream(t, "jobs", "jobs.>")
+	if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs"}); err != nil {
+		t.Fatal(err)
+	}
+}
