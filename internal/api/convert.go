@@ -14,7 +14,14 @@ import (
 // toBroker converts a published message. Server-set fields (stream,
 // partition, offset, deliveries) are ignored.
 func toBroker(m *courierv1.Message) *broker.Message {
-	out := &broker.Message{
+	out := &broker.Message{}
+	toBrokerInto(out, m)
+	return out
+}
+
+// toBrokerInto is toBroker into out, which it overwrites.
+func toBrokerInto(out *broker.Message, m *courierv1.Message) {
+	*out = broker.Message{
 		Subject: m.GetSubject(),
 		Key:     m.GetKey(),
 		Payload: m.GetPayload(),
@@ -34,7 +41,6 @@ func toBroker(m *courierv1.Message) *broker.Message {
 			out.Headers[i] = broker.Header{Key: h.GetKey(), Value: headerValue(h)}
 		}
 	}
-	return out
 }
 
 // headerValue is binary_value when set, else value.

@@ -23,17 +23,24 @@ type messaging struct {
 
 // toPublish converts a publish request into a message and expectations.
 func toPublish(req *courierv1.PublishRequest) (*broker.Message, broker.Expect, error) {
+	m := &broker.Message{}
+	exp, err := toPublishInto(m, req)
+	return m, exp, err
+}
+
+// toPublishInto is toPublish into m, which it overwrites.
+func toPublishInto(m *broker.Message, req *courierv1.PublishRequest) (broker.Expect, error) {
 	if req.GetMessage() == nil {
-		return nil, broker.Expect{}, invalidArg("message is required")
+		return broker.Expect{}, invalidArg("message is required")
 	}
-	m := toBroker(req.GetMessage())
+	toBrokerInto(m, req.GetMessage())
 	if d := req.GetDelay(); d != nil {
 		if d.AsDuration() < 0 {
-			return nil, broker.Expect{}, invalidArg("delay %v: must not be negative", d.AsDuration())
+			return broker.Expect{}, invalidArg("delay %v: must not be negative", d.AsDuration())
 		}
 		m.DeliverAt = time.Now().Add(d.AsDuration())
 	}
-	return m, broker.Expect{LastOffset: req.ExpectLastOffset, LastSubjectOffset: req.ExpectLastSubjectOffset}, nil
+	return broker.Expect{LastOffset: req.ExpectLastOffset, LastSubjectOffset: req.ExpectLastSubjectOffset}, nil
 }
 
 func fromAck(a broker.PubAck) *courierv1.PublishResponse {
@@ -53,18 +60,11 @@ func (h *messaging) Publish(ctx context.Context, req *courierv1.PublishRequest) 
 	return fromAck(ack), nil
 }
 
-// pendingPub is one batch message on its way: its wait, or the error it
-// failed with at once.
-type pendingPub struct {
-	wait func(context.Context) (broker.PubAck, error)
-	err  error
-}
-
 // PublishBatch stores messages in the order received, pipelined: each is
 // given its offset as it arrives (PublishAsync) while a collector waits for
 // durability in order, at most batchInFlight at once.
 func (h *messaging) PublishBatch(ctx context.Context, st courierv1connect.MessagingServicePublishBatchServerStream) (*courierv1.PublishBatchResponse, error) {
-	pending := make(chan pendingPub, batchInFlight)
+	pending := make(chan broker.Publishing, batchInFlight)
 	collected := make(chan []*courierv1.PublishResult, 1)
 	go func() { collected <- h.collect(ctx, pending) }()
 	err := h.receiveBatch(st, pending)
@@ -77,7 +77,8 @@ func (h *messaging) PublishBatch(ctx context.Context, st courierv1connect.Messag
 }
 
 // receiveBatch reads the client's messages until it closes its side.
-func (h *messaging) receiveBatch(st courierv1connect.MessagingServicePublishBatchServerStream, pending chan<- pendingPub) error {
+func (h *messaging) receiveBatch(st courierv1connect.MessagingServicePublishBatchServerStream, pending chan<- broker.Publishing) error {
+	var sc storeScratch
 	for {
 		req, err := st.Receive()
 		if errors.Is(err, io.EOF) {
@@ -86,17 +87,17 @@ func (h *messaging) receiveBatch(st courierv1connect.MessagingServicePublishBatc
 		if err != nil {
 			return err
 		}
-		for _, p := range h.publishAll(req.GetPublishes()) {
+		for _, p := range h.publishAll(req.GetPublishes(), &sc) {
 			pending <- p
 		}
 	}
 }
 
 // collect waits for each message in order and builds the results.
-func (h *messaging) collect(ctx context.Context, pending <-chan pendingPub) []*courierv1.PublishResult {
+func (h *messaging) collect(ctx context.Context, pending <-chan broker.Publishing) []*courierv1.PublishResult {
 	var out []*courierv1.PublishResult
 	for p := range pending {
-		out = append(out, h.result(ctx, p))
+		out = append(out, h.result(ctx, &p, nil))
 	}
 	return out
 }

@@ -11,53 +11,68 @@ import (
 )
 
 // streamDepth bounds the batches of one PublishStream that are stored
-// (given their offsets) but not yet answered; the receive side stops
-// reading beyond it.
+// (given their offsets) but not yet answered; the store side stops
+// taking batches beyond it.
 const streamDepth = 16
 
-// streamBatch is one received batch on its way to durability, or why the
+// decodeDepth bounds the batches of one PublishStream that are decoded
+// but not yet stored; the receive side stops reading beyond it.
+const decodeDepth = 2
+
+// decoded is one decoded batch, or why the receive side ended.
+type decoded struct {
+	req *courierv1.PublishStreamRequest
+	err error
+}
+
+// streamBatch is one stored batch on its way to durability, or why the
 // receive side ended.
 type streamBatch struct {
-	pubs []pendingPub
+	pubs []broker.Publishing
 	err  error
 }
 
-// PublishStream is PublishBatch pipelined: a receive goroutine gives each
-// batch's messages their offsets as the batches arrive (so they are stored
-// in the order sent), while the handler waits for each batch's durability
-// in order and answers it. The client may have several batches in flight.
+// PublishStream is PublishBatch pipelined in three stages, each its own
+// goroutine, so that decoding batch N+1, storing batch N and answering
+// batch N-1 overlap: a receive goroutine decodes batches as they arrive; a
+// store goroutine gives each batch's messages their offsets, in the order
+// received; and the handler waits for each batch's durability in order
+// and answers it. The client may have several batches in flight.
 func (h *messaging) PublishStream(ctx context.Context, st courierv1connect.MessagingServicePublishStreamServerStream) error {
+	reqs := make(chan decoded, decodeDepth)
 	batches := make(chan streamBatch, streamDepth)
 	stop := make(chan struct{})
 	defer close(stop)
-	go h.receiveStream(st, batches, stop)
+	go h.receiveStream(st, reqs, stop)
+	go h.storeStream(reqs, batches, stop)
+	var ans answers
 	for {
 		select {
 		case b, ok := <-batches:
 			if !ok {
 				return nil
 			}
-			if done, err := h.answer(ctx, st, b); done {
+			if done, err := h.answer(ctx, st, b, &ans); done {
 				return err
 			}
 		case <-h.s.quit:
-			return h.drain(ctx, st, batches)
+			return h.drain(ctx, st, batches, &ans)
 		}
 	}
 }
 
 // answer waits for b's messages and sends their results; done says the
 // stream ends (with err).
-func (h *messaging) answer(ctx context.Context, st courierv1connect.MessagingServicePublishStreamServerStream, b streamBatch) (done bool, err error) {
+func (h *messaging) answer(ctx context.Context, st courierv1connect.MessagingServicePublishStreamServerStream, b streamBatch, ans *answers) (done bool, err error) {
 	if errors.Is(b.err, io.EOF) {
 		return true, nil
 	}
 	if b.err != nil {
 		return true, h.s.apiError(b.err)
 	}
-	results := make([]*courierv1.PublishResult, len(b.pubs))
-	for i, p := range b.pubs {
-		results[i] = h.result(ctx, p)
+	results := ans.reset(len(b.pubs))
+	for i := range b.pubs {
+		results[i] = h.result(ctx, &b.pubs[i], &ans.slots[i])
 	}
 	if err := st.Send(&courierv1.PublishStreamResponse{Results: results}); err != nil {
 		return true, err
@@ -65,17 +80,40 @@ func (h *messaging) answer(ctx context.Context, st courierv1connect.MessagingSer
 	return false, nil
 }
 
-// drain answers, at shutdown, the batches already received (and stored),
-// then ends the stream with shutting_down: the client sends what follows
-// elsewhere or later.
-func (h *messaging) drain(ctx context.Context, st courierv1connect.MessagingServicePublishStreamServerStream, batches <-chan streamBatch) error {
+// answers is the handler's scratch for the results of one batch, reused
+// from batch to batch: Send encodes them before it returns.
+type answers struct {
+	results []*courierv1.PublishResult
+	slots   []resultSlot
+}
+
+// resultSlot holds one message's result and its ack.
+type resultSlot struct {
+	res courierv1.PublishResult
+	ack courierv1.PublishResponse
+}
+
+// reset makes room for n results.
+func (a *answers) reset(n int) []*courierv1.PublishResult {
+	if cap(a.slots) < n {
+		a.slots = make([]resultSlot, n)
+		a.results = make([]*courierv1.PublishResult, n)
+	}
+	a.slots, a.results = a.slots[:n], a.results[:n]
+	return a.results
+}
+
+// drain answers, at shutdown, the batches already stored, then ends the
+// stream with shutting_down: the client sends what follows elsewhere or
+// later.
+func (h *messaging) drain(ctx context.Context, st courierv1connect.MessagingServicePublishStreamServerStream, batches <-chan streamBatch, ans *answers) error {
 	for {
 		select {
 		case b, ok := <-batches:
 			if !ok {
 				return nil
 			}
-			if done, err := h.answer(ctx, st, b); done {
+			if done, err := h.answer(ctx, st, b, ans); done {
 				return err
 			}
 		default:
@@ -84,21 +122,15 @@ func (h *messaging) drain(ctx context.Context, st courierv1connect.MessagingServ
 	}
 }
 
-// receiveStream reads batches until the client closes its side or the
+// receiveStream decodes batches until the client closes its side or the
 // stream fails, and hands each on (with the end last). It ends with the
 // handler (stop), which closes the request body.
-func (h *messaging) receiveStream(st courierv1connect.MessagingServicePublishStreamServerStream, batches chan<- streamBatch, stop <-chan struct{}) {
-	defer close(batches)
+func (h *messaging) receiveStream(st courierv1connect.MessagingServicePublishStreamServerStream, reqs chan<- decoded, stop <-chan struct{}) {
+	defer close(reqs)
 	for {
-		var b streamBatch
 		req, err := st.Receive()
-		if err != nil {
-			b.err = err
-		} else {
-			b.pubs = h.publishAll(req.GetPublishes())
-		}
 		select {
-		case batches <- b:
+		case reqs <- decoded{req: req, err: err}:
 		case <-stop:
 			return
 		}
@@ -108,35 +140,85 @@ func (h *messaging) receiveStream(st courierv1connect.MessagingServicePublishStr
 	}
 }
 
-// publishAll gives each message its offset, in order; messages for one
-// partition share record batches (broker.PublishBatchAsync).
-func (h *messaging) publishAll(prs []*courierv1.PublishRequest) []pendingPub {
-	out := make([]pendingPub, len(prs))
-	pubs := make([]broker.Publish, 0, len(prs))
-	at := make([]int, 0, len(prs))
-	for i, pr := range prs {
-		m, exp, err := toPublish(pr)
-		if err != nil {
-			out[i] = pendingPub{err: err}
-			continue
+// storeStream gives the messages of each decoded batch their offsets, in
+// order, and hands the batch on to be answered. It ends once the receive
+// side has, or with the handler (stop).
+func (h *messaging) storeStream(reqs <-chan decoded, batches chan<- streamBatch, stop <-chan struct{}) {
+	defer close(batches)
+	var sc storeScratch
+	for r := range reqs {
+		select {
+		case <-stop:
+			return
+		default:
 		}
-		pubs = append(pubs, broker.Publish{Msg: m, Exp: exp})
-		at = append(at, i)
+		b := streamBatch{err: r.err}
+		if r.err == nil {
+			b.pubs = h.publishAll(r.req.GetPublishes(), &sc)
+		}
+		select {
+		case batches <- b:
+		case <-stop:
+			return
+		}
 	}
-	for j, r := range h.s.b.PublishBatchAsync(pubs) {
-		out[at[j]] = pendingPub{wait: r.Wait, err: r.Err}
-	}
-	return out
 }
 
-// result waits for one message's durability and says its outcome.
-func (h *messaging) result(ctx context.Context, p pendingPub) *courierv1.PublishResult {
-	err := p.err
-	if err == nil {
-		var ack broker.PubAck
-		if ack, err = p.wait(ctx); err == nil {
-			return &courierv1.PublishResult{Ack: fromAck(ack)}
-		}
+// storeScratch is what publishAll reuses from one batch to the next: the
+// broker keeps no reference to the messages it is given.
+type storeScratch struct {
+	msgs []broker.Message
+	pubs []broker.Publish
+	at   []int
+}
+
+// publishAll gives each message its offset, in order; messages for one
+// partition share record batches (broker.PublishBatchAsync). The results
+// follow prs.
+func (h *messaging) publishAll(prs []*courierv1.PublishRequest, sc *storeScratch) []broker.Publishing {
+	if cap(sc.msgs) < len(prs) {
+		sc.msgs = make([]broker.Message, len(prs))
 	}
-	return &courierv1.PublishResult{Error: h.s.batchError(err)}
+	msgs := sc.msgs[:len(prs)]
+	pubs, at := sc.pubs[:0], sc.at[:0]
+	var failed []broker.Publishing // set once a message fails to convert
+	for i, pr := range prs {
+		exp, err := toPublishInto(&msgs[i], pr)
+		if err != nil {
+			if failed == nil {
+				failed = make([]broker.Publishing, len(prs))
+			}
+			failed[i].Err = err
+			continue
+		}
+		pubs = append(pubs, broker.Publish{Msg: &msgs[i], Exp: exp})
+		at = append(at, i)
+	}
+	sc.pubs, sc.at = pubs, at
+	res := h.s.b.PublishBatchAsync(pubs)
+	if failed == nil {
+		return res
+	}
+	for j, r := range res {
+		failed[at[j]] = r
+	}
+	return failed
+}
+
+// result waits for one message's durability and writes its outcome in
+// slot (a new one when nil).
+func (h *messaging) result(ctx context.Context, p *broker.Publishing, slot *resultSlot) *courierv1.PublishResult {
+	if slot == nil {
+		slot = &resultSlot{}
+	}
+	slot.res.Reset()
+	ack, err := p.Wait(ctx)
+	if err != nil {
+		slot.res.Error = h.s.batchError(err)
+		return &slot.res
+	}
+	slot.ack.Reset()
+	slot.ack.Stream, slot.ack.Partition, slot.ack.Offset, slot.ack.Duplicate = ack.Stream, int32(ack.Partition), ack.Offset, ack.Duplicate
+	slot.res.Ack = &slot.ack
+	return &slot.res
 }

@@ -65,8 +65,31 @@ func (m *Message) Header(k string) (string, bool) {
 
 // toRecord encodes m for the log; reserved fields become headers.
 func (m *Message) toRecord() log.Record {
-	hs := make([]Header, 0, len(m.Headers)+4)
-	hs = append(hs, Header{Key: HdrSubject, Value: []byte(m.Subject)})
+	hs := m.appendRecordHeaders(make([]Header, 0, m.recordHeaderCount()), []byte(m.Subject))
+	return m.record(hs)
+}
+
+// record is m as a log record with headers hs (appendRecordHeaders).
+func (m *Message) record(hs []Header) log.Record {
+	return log.Record{Key: m.Key, Value: m.Payload, Timestamp: m.Time.UnixMilli(), Headers: hs}
+}
+
+// recordHeaderCount is how many headers m's record carries.
+func (m *Message) recordHeaderCount() int {
+	n := 1 + len(m.Headers)
+	for _, set := range [...]bool{m.ID != "", m.ReplyTo != "", m.TTL > 0, !m.DeliverAt.IsZero()} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// appendRecordHeaders appends the headers of m's record to hs: the
+// reserved fields (the subject as subj, which the caller may share
+// between messages) and then the application's.
+func (m *Message) appendRecordHeaders(hs []Header, subj []byte) []Header {
+	hs = append(hs, Header{Key: HdrSubject, Value: subj})
 	if m.ID != "" {
 		hs = append(hs, Header{Key: HdrMsgID, Value: []byte(m.ID)})
 	}
@@ -81,8 +104,7 @@ func (m *Message) toRecord() log.Record {
 		ms := (m.DeliverAt.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
 		hs = append(hs, Header{Key: HdrDeliverAt, Value: strconv.AppendInt(nil, ms, 10)})
 	}
-	hs = append(hs, m.Headers...)
-	return log.Record{Key: m.Key, Value: m.Payload, Timestamp: m.Time.UnixMilli(), Headers: hs}
+	return append(hs, m.Headers...)
 }
 
 // fromRecord decodes a stored record, copying what it keeps. A record

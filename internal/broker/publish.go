@@ -67,6 +67,11 @@ func validateMessage(m *Message) error {
 	if err := subject.ValidateSubject(m.Subject); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	return validateFields(m)
+}
+
+// validateFields is validateMessage but for the subject.
+func validateFields(m *Message) error {
 	if m.ReplyTo != "" {
 		if err := subject.ValidateSubject(m.ReplyTo); err != nil {
 			return fmt.Errorf("%w: reply subject: %w", ErrInvalid, err)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/courier-mq/courier/internal/log"
+	"github.com/courier-mq/courier/internal/subject"
 )
 
 // Publish is one message of PublishBatchAsync with its expectations.
@@ -14,11 +14,30 @@ type Publish struct {
 	Exp Expect
 }
 
-// Publishing is the outcome of one message of PublishBatchAsync: Wait
-// returns its ack once durable, or Err says why it failed at once.
+// Publishing is the outcome of one message of PublishBatchAsync: Err says
+// why it failed at once; otherwise Wait returns its ack once durable.
 type Publishing struct {
-	Wait func(context.Context) (PubAck, error)
-	Err  error
+	Err     error
+	ack     PubAck
+	durable func(context.Context) error           // the record batch's wait, shared by its messages
+	alone   func(context.Context) (PubAck, error) // a message published on its own
+}
+
+// Wait returns the message's ack once it is durable, or why it failed.
+// It may be called more than once.
+func (p *Publishing) Wait(ctx context.Context) (PubAck, error) {
+	switch {
+	case p.Err != nil:
+		return PubAck{}, p.Err
+	case p.alone != nil:
+		return p.alone(ctx)
+	case p.durable == nil:
+		return PubAck{}, fmt.Errorf("%w: no outcome for this message", ErrInvalid)
+	}
+	if err := p.durable(ctx); err != nil {
+		return PubAck{}, logError(err)
+	}
+	return p.ack, nil
 }
 
 // batchRunLimit bounds the records and bytes of one shared record batch.
@@ -33,38 +52,109 @@ const (
 // (one encoding, one checksum, one place in the commit queue); the others
 // are published one by one as PublishAsync does. Messages are stored in
 // the order given.
+//
+// The batch counts as arriving at one instant: messages without a time
+// share one timestamp, and a subject's stream and partition are looked up
+// once per run of keyless messages with that subject. PublishBatchAsync
+// keeps no reference to a Message once it returns (a message that goes
+// to live subscribers only is copied), so callers may reuse them.
 func (b *Broker) PublishBatchAsync(pubs []Publish) []Publishing {
-	out := make([]Publishing, len(pubs))
-	var r run
+	bp := batchPublisher{b: b, out: make([]Publishing, len(pubs))}
 	for i, pb := range pubs {
-		m := pb.Msg
-		if pb.Exp.LastOffset != nil || pb.Exp.LastSubjectOffset != nil || m.ID != "" {
-			r.flush(out)
-			out[i].Wait, out[i].Err = b.PublishAsync(m, pb.Exp)
-			continue
-		}
-		if err := validateMessage(m); err != nil {
-			out[i].Err = err
-			continue
-		}
-		if m.Time.IsZero() {
-			m.Time = time.Now()
-		}
-		m.Time = m.Time.Truncate(time.Millisecond)
-		p, err := b.partitionOf(m)
-		if err != nil || p == nil {
-			r.flush(out)
-			out[i].Wait, out[i].Err = b.PublishAsync(m, pb.Exp) // closed, uncaptured or refused: as one
-			continue
-		}
-		if r.p != p || len(r.idx) == batchRunRecords || r.bytes+msgSize(m) > batchRunBytes {
-			r.flush(out)
-			r.p = p
-		}
-		r.add(i, m)
+		bp.add(i, pb)
 	}
-	r.flush(out)
-	return out
+	bp.r.flush(bp.out)
+	return bp.out
+}
+
+// batchPublisher is one PublishBatchAsync call: the run being built and
+// what it remembers of the message before (its subject was valid, and
+// where it went).
+type batchPublisher struct {
+	b     *Broker
+	out   []Publishing
+	r     run
+	now   time.Time // stamped on messages without a time; set at first need
+	valid string    // the last subject found valid
+	route struct {  // where the last keyless message went
+		subject string
+		p       *partition
+	}
+}
+
+func (bp *batchPublisher) add(i int, pb Publish) {
+	m := pb.Msg
+	if pb.Exp.LastOffset != nil || pb.Exp.LastSubjectOffset != nil || m.ID != "" {
+		bp.alone(i, pb)
+		return
+	}
+	if err := bp.validate(m); err != nil {
+		bp.out[i].Err = err
+		return
+	}
+	bp.stamp(m)
+	p, err := bp.partition(m)
+	switch {
+	case err != nil:
+		bp.out[i].Err = err
+		return
+	case p == nil:
+		bp.alone(i, pb) // closed or uncaptured: as PublishAsync says
+		return
+	}
+	r := &bp.r
+	if r.p != p || len(r.msgs) == batchRunRecords || r.bytes+msgSize(m) > batchRunBytes {
+		r.flush(bp.out)
+		r.p = p
+	}
+	r.add(i, m)
+}
+
+// alone publishes one message as PublishAsync does, after the run before
+// it. The message is copied: live subscribers may keep it.
+func (bp *batchPublisher) alone(i int, pb Publish) {
+	bp.r.flush(bp.out)
+	m := *pb.Msg
+	bp.out[i].alone, bp.out[i].Err = bp.b.PublishAsync(&m, pb.Exp)
+}
+
+// validate is validateMessage, checking a subject only when it differs
+// from the last valid one.
+func (bp *batchPublisher) validate(m *Message) error {
+	if m.Subject != bp.valid {
+		if err := subject.ValidateSubject(m.Subject); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		bp.valid = m.Subject
+	}
+	return validateFields(m)
+}
+
+// stamp sets m's time, as PublishAsync does, to the batch's instant.
+func (bp *batchPublisher) stamp(m *Message) {
+	if m.Time.IsZero() {
+		if bp.now.IsZero() {
+			bp.now = time.Now()
+		}
+		m.Time = bp.now
+	}
+	m.Time = m.Time.Truncate(time.Millisecond)
+}
+
+// partition returns the partition m goes to (nil: no stream captures it,
+// or the broker is closed), or why the stream refuses m.
+func (bp *batchPublisher) partition(m *Message) (*partition, error) {
+	if m.Key == nil && bp.route.p != nil && m.Subject == bp.route.subject {
+		p := bp.route.p
+		p.s.mu.RLock()
+		defer p.s.mu.RUnlock()
+		return p, p.admit(m)
+	}
+	p, err := bp.b.partitionOf(m)
+	if err == nil && p != nil && m.Key == nil {
+		bp.route.subject, bp.route.p = m.Subject, p
+	}
+	return p, err
 }
 
 // partitionOf returns the partition m goes to, or nil when no stream
@@ -78,63 +168,19 @@ func (b *Broker) partitionOf(m *Message) (*partition, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if n := msgSize(m); n > s.cfg.MaxMsgSize {
-		return nil, fmt.Errorf("%w: %d bytes, stream %s allows %d", ErrTooLarge, n, s.cfg.Name, s.cfg.MaxMsgSize)
-	}
 	p := s.parts[s.partitionFor(m)]
+	return p, p.admit(m)
+}
+
+// admit says why p's stream refuses m, if it does. Caller holds p.s.mu
+// (read).
+func (p *partition) admit(m *Message) error {
+	s := p.s
+	if n := msgSize(m); n > s.cfg.MaxMsgSize {
+		return fmt.Errorf("%w: %d bytes, stream %s allows %d", ErrTooLarge, n, s.cfg.Name, s.cfg.MaxMsgSize)
+	}
 	if p.full() {
-		return nil, fmt.Errorf("%w: stream %s partition %d is at its limit", ErrStreamFull, s.cfg.Name, p.idx)
+		return fmt.Errorf("%w: stream %s partition %d is at its limit", ErrStreamFull, s.cfg.Name, p.idx)
 	}
-	return p, nil
-}
-
-// run is consecutive messages for one partition that share a batch.
-type run struct {
-	p     *partition
-	idx   []int // their places in the results
-	msgs  []*Message
-	bytes int
-}
-
-func (r *run) add(i int, m *Message) {
-	r.idx = append(r.idx, i)
-	r.msgs = append(r.msgs, m)
-	r.bytes += msgSize(m)
-}
-
-// flush appends the run as one record batch and fills its results.
-func (r *run) flush(out []Publishing) {
-	if len(r.msgs) == 0 {
-		return
-	}
-	p, msgs, idx := r.p, r.msgs, r.idx
-	r.p, r.msgs, r.idx, r.bytes = nil, nil, nil, 0
-	recs := make([]log.Record, len(msgs))
-	for j, m := range msgs {
-		recs[j] = m.toRecord()
-	}
-	p.s.mu.RLock()
-	base, wait, err := p.log.AppendIfAsync(recs, func(base int64) error {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for j, m := range msgs {
-			p.last[m.Subject] = base + int64(j)
-		}
-		return nil
-	})
-	p.s.mu.RUnlock()
-	if err != nil {
-		err = logError(err)
-		for _, i := range idx {
-			out[i].Err = err
-		}
-		return
-	}
-	var bytes int64
-	for j, i := range idx {
-		ack := PubAck{Stream: p.s.cfg.Name, Partition: p.idx, Offset: base + int64(j)}
-		out[i].Wait = func(ctx context.Context) (PubAck, error) { return ack, logError(wait(ctx)) }
-		bytes += int64(msgSize(msgs[j]))
-	}
-	p.s.ctr.addIn(int64(len(msgs)), bytes)
+	return nil
 }

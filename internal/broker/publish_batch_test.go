@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // A batch is stored in the order given, messages for one partition
@@ -35,7 +36,7 @@ func TestPublishBatchAsync(t *testing.T) {
 	for i, r := range res {
 		wantErr := map[int]error{40: ErrTooLarge, 50: ErrInvalid, 60: ErrWrongLastOffset}[i]
 		if wantErr != nil {
-			if !errors.Is(r.Err, wantErr) || r.Wait != nil {
+			if _, err := r.Wait(ctx); !errors.Is(r.Err, wantErr) || err != r.Err {
 				t.Fatalf("message %d: err %v, want %v", i, r.Err, wantErr)
 			}
 			continue
@@ -84,5 +85,78 @@ func TestPublishBatchAsync(t *testing.T) {
 	}
 	if _, err := w(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Keyed and keyless messages with one subject, mixed in a batch, each go
+// to the partition PublishAsync would pick; a subject that turns invalid
+// mid-run is refused; messages without a time share the batch's instant;
+// and the caller may reuse the messages once PublishBatchAsync returns
+// (even one only live subscribers get).
+func TestPublishBatchAsyncRoutesAndKeepsNoMessage(t *testing.T) {
+	e := newEnv(t)
+	e.stream(StreamConfig{Name: "k", Subjects: []string{"k.>"}, Partitions: 4})
+	live, err := e.b.Subscribe("live.>", Start{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	ctx := context.Background()
+	keys := []string{"", "a", "", "b", "c", "", "a"}
+	var pubs []Publish
+	for i, k := range keys {
+		m := &Message{Subject: "k.x", Payload: []byte(num(i))}
+		if k != "" {
+			m.Key = []byte(k)
+		}
+		pubs = append(pubs, Publish{Msg: m})
+	}
+	pubs = append(pubs, Publish{Msg: &Message{Subject: "k.x.", Payload: []byte("bad")}},
+		Publish{Msg: &Message{Subject: "live.x", Payload: []byte("live")}})
+	res := e.b.PublishBatchAsync(pubs)
+	for _, pb := range pubs { // the caller reuses its messages
+		*pb.Msg = Message{Subject: "k.reused", Payload: []byte("reused")}
+	}
+	if _, err := res[len(keys)].Wait(ctx); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("subject k.x.: %v, want ErrInvalid", err)
+	}
+	for i, k := range keys {
+		ack, err := res[i].Wait(ctx)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		m := &Message{Subject: "k.x"}
+		if k != "" {
+			m.Key = []byte(k)
+		}
+		w, err := e.b.PublishAsync(m, Expect{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone, err := w(ctx)
+		if err != nil || alone.Partition != ack.Partition {
+			t.Fatalf("message %d (key %q) went to partition %d, alone to %d (%v)", i, k, ack.Partition, alone.Partition, err)
+		}
+	}
+	stored := grpStreamMsgs(t, e.b, "k")
+	var at time.Time
+	for _, m := range stored {
+		if string(m.Payload) == "reused" || m.Subject != "k.x" {
+			t.Fatalf("stored %+v: the caller's reuse reached the log", m)
+		}
+		if len(m.Payload) > 0 && at.IsZero() {
+			at = m.Time
+		}
+		if len(m.Payload) > 0 && !m.Time.Equal(at) {
+			t.Fatalf("message %q stamped %v, the batch's first %v", m.Payload, m.Time, at)
+		}
+	}
+	select {
+	case m := <-live.Messages():
+		if string(m.Payload) != "live" || m.Subject != "live.x" {
+			t.Fatalf("live subscriber got %+v", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the live subscriber got nothing")
 	}
 }
