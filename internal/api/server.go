@@ -94,7 +94,7 @@ func New(b *broker.Broker, o Options) *Server {
 // Serve accepts connections on ln until Shutdown, then returns
 // ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.http.Serve(ln)
+	return s.http.Serve(bufferedListener{ln})
 }
 
 // Shutdown ends open streams (a consumer's unsettled messages go back to
