@@ -43,7 +43,8 @@ type subStream = courierv1connect.MessagingServiceSubscribeClientStream
 // Subscribe starts receiving the messages matching pattern, from start
 // (zero: live only). It returns once the server has set the
 // subscription up, so a message published after it returns is received;
-// a pattern the server refuses fails the first Next.
+// a subscription the server refuses (an invalid pattern) fails here, with
+// the server's error.
 func (c *Client) Subscribe(ctx context.Context, pattern string, start Start) (*Subscription, error) {
 	if c.isClosed() {
 		return nil, errorf(ErrClosed, "client is closed")
@@ -85,10 +86,15 @@ func (s *Subscription) open(ctx context.Context, start *courierv1.Start) (subStr
 		stream.Close()
 		return stream, ctx.Err()
 	}
-	if sig.err != nil {
-		// The round trip failed: Receive returns it as a Connect error.
+	if sig.err != nil || !sig.subscribed {
+		// The round trip failed, or the server answered with an error
+		// rather than a subscription: Receive returns it as a Connect
+		// error.
 		_, err := stream.Receive()
 		stream.Close()
+		if err == nil {
+			err = errorf(ErrInternal, "subscribe %q: the server answered without setting the subscription up", s.pattern)
+		}
 		return stream, err
 	}
 	return stream, nil

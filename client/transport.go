@@ -8,16 +8,23 @@ import (
 
 // The HTTP transport tells a waiting call when the server's response
 // headers arrived: a Courier server sends them once it has set a stream
-// up (a subscription is live), so Subscribe can return only then.
+// up (a subscription is live), so Subscribe can return only then. A
+// subscription's headers carry subscribedHeader when it is live; without
+// it the server refused the subscription and the body holds the error.
 
 type headersKey struct{}
+
+// subscribedHeader marks a live subscription's response headers (the
+// server's internal/api/subscribe.go sets it).
+const subscribedHeader = "Courier-Subscribed"
 
 // headersSignal is closed when the response headers arrived or the
 // request failed.
 type headersSignal struct {
-	once sync.Once
-	ch   chan struct{}
-	err  error
+	once       sync.Once
+	ch         chan struct{}
+	err        error
+	subscribed bool // the headers carry subscribedHeader
 }
 
 func withHeadersSignal(ctx context.Context) (context.Context, *headersSignal) {
@@ -25,9 +32,10 @@ func withHeadersSignal(ctx context.Context) (context.Context, *headersSignal) {
 	return context.WithValue(ctx, headersKey{}, s), s
 }
 
-func (s *headersSignal) fire(err error) {
+func (s *headersSignal) fire(res *http.Response, err error) {
 	s.once.Do(func() {
 		s.err = err
+		s.subscribed = err == nil && res.Header.Get(subscribedHeader) != ""
 		close(s.ch)
 	})
 }
@@ -39,7 +47,7 @@ type notifyTransport struct{ inner http.RoundTripper }
 func (t notifyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	res, err := t.inner.RoundTrip(r)
 	if s, ok := r.Context().Value(headersKey{}).(*headersSignal); ok {
-		s.fire(err)
+		s.fire(res, err)
 	}
 	return res, err
 }

@@ -3,10 +3,18 @@ package api
 import (
 	"context"
 
+	"connectrpc.com/connect/v2"
+
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
 	"github.com/courier-mq/courier/internal/broker"
 )
+
+// subscribedHeader marks the response headers of a subscription that is
+// set up. A refused one (an invalid pattern) answers with its error and
+// without the mark, so that a client waiting for the headers knows at
+// once, rather than at its first receive, that it has no subscription.
+const subscribedHeader = "Courier-Subscribed"
 
 // Subscribe streams every message matching the pattern, from the start
 // position (absent: live only). It ends cleanly when the client goes away
@@ -18,8 +26,11 @@ func (h *messaging) Subscribe(ctx context.Context, req *courierv1.SubscribeReque
 		return h.s.apiError(err)
 	}
 	defer sub.Close()
-	// Headers go out now, so the client knows the subscription is live
-	// before the first message.
+	// Headers go out now, marked, so the client knows the subscription
+	// is live before the first message.
+	if info, ok := connect.CallInfoForServerContext(ctx); ok {
+		info.ResponseHeader().Set(subscribedHeader, "1")
+	}
 	if err := st.SendHeaders(); err != nil {
 		return err
 	}
