@@ -3,30 +3,45 @@ package client
 import (
 	"context"
 	"errors"
-	"google.golang.org/protobuf/proto"
-	"hash/fnv"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 )
 
 // PubFuture is the outcome of an async publish, resolved once the server
-// answered for the message's batch.
+// answered for the message's batch. Its channel is made only when Done
+// (or a Wait that must block) asks for it.
 type PubFuture struct {
-	done chan struct{}
-	ack  PubAck
-	err  error
+	resolved atomic.Bool // ack and err are set
+	mu       sync.Mutex  // guards done
+	done     chan struct{}
+	ack      PubAck
+	err      error
 }
 
 // Done is closed once the publish is resolved.
-func (f *PubFuture) Done() <-chan struct{} { return f.done }
+func (f *PubFuture) Done() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done == nil {
+		f.done = make(chan struct{})
+		if f.resolved.Load() {
+			close(f.done)
+		}
+	}
+	return f.done
+}
 
 // Wait returns the publish's outcome once resolved, or ctx's error.
 func (f *PubFuture) Wait(ctx context.Context) (PubAck, error) {
+	if f.resolved.Load() {
+		return f.ack, f.err
+	}
 	select {
-	case <-f.done:
+	case <-f.Done():
 		return f.ack, f.err
 	case <-ctx.Done():
 		return PubAck{}, ctx.Err()
@@ -35,21 +50,24 @@ func (f *PubFuture) Wait(ctx context.Context) (PubAck, error) {
 
 // Err returns the publish's error once resolved (nil before).
 func (f *PubFuture) Err() error {
-	select {
-	case <-f.done:
+	if f.resolved.Load() {
 		return f.err
-	default:
-		return nil
 	}
+	return nil
 }
 
 func (f *PubFuture) resolve(ack PubAck, err error) {
 	f.ack, f.err = ack, err
-	close(f.done)
+	f.mu.Lock()
+	f.resolved.Store(true)
+	if f.done != nil {
+		close(f.done)
+	}
+	f.mu.Unlock()
 }
 
 func failedFuture(err error) *PubFuture {
-	f := &PubFuture{done: make(chan struct{})}
+	f := &PubFuture{}
 	f.resolve(PubAck{}, err)
 	return f
 }
@@ -80,7 +98,7 @@ func (c *Client) startPublisher() {
 	p := &asyncPublisher{c: c, sem: make(chan struct{}, c.o.maxInFlight), stop: make(chan struct{})}
 	p.lanes = make([]*lane, c.o.lanes)
 	for i := range p.lanes {
-		p.lanes[i] = &lane{ch: make(chan pending, c.o.maxInFlight), laneStream: newLaneStream()}
+		p.lanes[i] = &lane{wake: make(chan struct{}, 1), laneStream: newLaneStream()}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -99,11 +117,6 @@ func (c *Client) startPublisher() {
 	}
 }
 
-type pending struct {
-	req *courierv1.PublishRequest
-	f   *PubFuture
-}
-
 type asyncPublisher struct {
 	c     *Client
 	sem   chan struct{} // one token per pending publish
@@ -117,12 +130,32 @@ type asyncPublisher struct {
 	}
 }
 
+// A lane gathers its publishes into batches as they are queued: enqueue
+// encodes each into the open batch, sealing it when it is full; the
+// lane's sender takes the sealed batches, and the open one when it has
+// nothing else to send, once a slot for it is free (so batches grow while
+// the stream is busy).
 type lane struct {
 	laneStream
-	ch   chan pending
-	mu   sync.Mutex
-	last *PubFuture // the lane's newest future; futures resolve in order
+	wake chan struct{} // a batch was opened or sealed
+
+	mu    sync.Mutex
+	enc   pubEncoder
+	open  *outBatch   // being filled
+	ready []*outBatch // sealed, oldest first
+	spare [][]byte    // buffers of answered batches, for reuse
+	futs  []PubFuture // allocated ahead, a few at a time
+	last  *PubFuture  // the lane's newest future; futures resolve in order
 }
+
+// outBatch is a batch of encoded publishes and their futures.
+type outBatch struct {
+	raw  []byte // PublishRequests, each framed as field 1 (rawRequest)
+	futs []*PubFuture
+}
+
+// futureChunk is how many futures a lane allocates at once.
+const futureChunk = 64
 
 func (p *asyncPublisher) enqueue(m *Message, opts []PubOption) *PubFuture {
 	select {
@@ -136,28 +169,113 @@ func (p *asyncPublisher) enqueue(m *Message, opts []PubOption) *PubFuture {
 		<-p.sem
 		return failedFuture(errorf(ErrClosed, "client is closed"))
 	}
-	f := &PubFuture{done: make(chan struct{})}
 	l := p.lanes[laneOf(m, len(p.lanes))]
 	l.mu.Lock()
-	l.ch <- pending{req: publishRequest(m, opts), f: f} // never blocks: sem bounds the total
-	l.last = f
+	f, wake, err := l.add(m, opts, p.c.o.batchSize)
 	l.mu.Unlock()
+	if err != nil {
+		<-p.sem
+		return failedFuture(err)
+	}
+	if wake {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
 	return f
 }
 
+// add encodes m into the open batch and returns its future; wake says a
+// batch was opened or sealed. Caller holds l.mu.
+func (l *lane) add(m *Message, opts []PubOption, batchSize int) (f *PubFuture, wake bool, err error) {
+	n := l.enc.size(m, opts)
+	b := l.open
+	if b != nil && len(b.raw)+n > chunkBytes {
+		l.seal()
+		b, wake = nil, true
+	}
+	if b == nil {
+		b = &outBatch{raw: l.buffer(), futs: make([]*PubFuture, 0, batchSize)}
+		l.open, wake = b, true
+	}
+	if b.raw, err = l.enc.append(b.raw); err != nil {
+		return nil, wake, err
+	}
+	if len(l.futs) == 0 {
+		l.futs = make([]PubFuture, futureChunk)
+	}
+	f, l.futs = &l.futs[0], l.futs[1:]
+	b.futs = append(b.futs, f)
+	l.last = f
+	if len(b.futs) >= batchSize {
+		l.seal()
+		wake = true
+	}
+	return f, wake, nil
+}
+
+// seal moves the open batch to the ready ones. Caller holds l.mu.
+func (l *lane) seal() {
+	if l.open != nil && len(l.open.futs) > 0 {
+		l.ready = append(l.ready, l.open)
+	}
+	l.open = nil
+}
+
+// take returns the oldest sealed batch, else (with open) the open one,
+// else nil.
+func (l *lane) take(open bool) *outBatch {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.ready) == 0 && open {
+		l.seal()
+	}
+	if len(l.ready) == 0 {
+		return nil
+	}
+	b := l.ready[0]
+	l.ready[0] = nil
+	l.ready = l.ready[1:]
+	return b
+}
+
+// buffer returns a buffer for a new batch. Caller holds l.mu.
+func (l *lane) buffer() []byte {
+	if n := len(l.spare); n > 0 {
+		b := l.spare[n-1]
+		l.spare = l.spare[:n-1]
+		return b[:0]
+	}
+	return nil
+}
+
+// recycle keeps the buffer of an answered batch for a later one.
+func (l *lane) recycle(raw []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.spare) < laneDepth && cap(raw) <= 2*chunkBytes {
+		l.spare = append(l.spare, raw)
+	}
+}
+
 // laneOf spreads messages by what the server partitions by: the key,
-// else the subject.
+// else the subject (FNV-1a).
 func laneOf(m *Message, n int) int {
 	if n == 1 {
 		return 0
 	}
-	h := fnv.New32a()
+	h := uint32(2166136261)
 	if m.Key != nil {
-		h.Write(m.Key)
+		for _, c := range m.Key {
+			h = (h ^ uint32(c)) * 16777619
+		}
 	} else {
-		h.Write([]byte(m.Subject))
+		for i := 0; i < len(m.Subject); i++ {
+			h = (h ^ uint32(m.Subject[i])) * 16777619
+		}
 	}
-	return int(h.Sum32() % uint32(n))
+	return int(h % uint32(n))
 }
 
 func (p *asyncPublisher) flush(ctx context.Context) error {
@@ -169,7 +287,7 @@ func (p *asyncPublisher) flush(ctx context.Context) error {
 			continue
 		}
 		select {
-		case <-last.done:
+		case <-last.Done():
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -189,16 +307,13 @@ func (p *asyncPublisher) close() error {
 	return err
 }
 
-// run is a lane's sender: it gathers a batch, sends it without waiting
-// for the answer (async_stream.go), and repeats.
+// run is a lane's sender: it sends each batch without waiting for the
+// answers (async_stream.go), and repeats.
 func (p *asyncPublisher) run(l *lane) {
-	batch := make([]pending, 0, p.c.o.batchSize)
 	for {
 		select {
-		case first := <-l.ch:
-			batch = p.gather(l, append(batch[:0], first))
-			p.dispatch(l, batch)
-			clear(batch)
+		case <-l.wake:
+			p.sendReady(l)
 		case <-l.kick:
 			p.resend(l)
 		case <-p.stop:
@@ -208,61 +323,68 @@ func (p *asyncPublisher) run(l *lane) {
 	}
 }
 
-// gather adds what is pending to batch, up to the batch size, waiting up
-// to the linger for more.
-func (p *asyncPublisher) gather(l *lane, batch []pending) []pending {
-	var timeout <-chan time.Time
-	if p.c.o.linger > 0 {
-		t := time.NewTimer(p.c.o.linger)
-		defer t.Stop()
-		timeout = t.C
+// sendReady sends the lane's batches, each once it has a slot, until
+// none is left.
+func (p *asyncPublisher) sendReady(l *lane) {
+	for {
+		p.acquire(l) // released once the batch is resolved
+		b := p.next(l)
+		if b == nil {
+			<-l.slots
+			return
+		}
+		p.fly(l, &flight{futs: b.futs, raw: b.raw, req: rawRequest(&courierv1.PublishStreamRequest{}, b.raw)})
 	}
-	for len(batch) < p.c.o.batchSize {
-		select {
-		case pd := <-l.ch:
-			batch = append(batch, pd)
-			continue
-		default:
-		}
-		if timeout == nil {
-			return batch
-		}
-		select {
-		case pd := <-l.ch:
-			batch = append(batch, pd)
-		case <-timeout:
-			return batch
-		}
-	}
-	return batch
 }
 
-// send publishes batch with one PublishBatch call and resolves its
+// next returns the next batch to send: a sealed one, else the open one
+// once the linger has passed (or it is sealed meanwhile).
+func (p *asyncPublisher) next(l *lane) *outBatch {
+	if b := l.take(p.c.o.linger <= 0); b != nil || p.c.o.linger <= 0 {
+		return b
+	}
+	t := time.NewTimer(p.c.o.linger)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.wake:
+			if b := l.take(false); b != nil {
+				return b
+			}
+		case <-t.C:
+			return l.take(true)
+		case <-p.stop:
+			return l.take(true)
+		}
+	}
+}
+
+// send publishes a batch with one PublishBatch call and resolves its
 // futures.
-func (p *asyncPublisher) send(batch []pending) {
-	results, err := p.publishBatch(batch)
-	p.resolveAll(batch, results, err)
+func (p *asyncPublisher) send(f *flight) {
+	results, err := p.publishBatch(f)
+	p.resolveAll(f.futs, results, err)
 }
 
-// resolveAll resolves batch's futures with results, or err, and frees
+// resolveAll resolves a batch's futures with results, or err, and frees
 // their places.
-func (p *asyncPublisher) resolveAll(batch []pending, results []*courierv1.PublishResult, err error) {
-	for i, pd := range batch {
+func (p *asyncPublisher) resolveAll(futs []*PubFuture, results []*courierv1.PublishResult, err error) {
+	for i, f := range futs {
 		<-p.sem // released first: a resolved future holds no token
 		switch {
 		case err != nil:
-			pd.f.resolve(PubAck{}, err)
+			f.resolve(PubAck{}, err)
 		case results[i].GetError() != nil:
-			pd.f.resolve(PubAck{}, batchItemError(results[i].GetError()))
+			f.resolve(PubAck{}, batchItemError(results[i].GetError()))
 		default:
-			pd.f.resolve(pubAckFromProto(results[i].GetAck()), nil)
+			f.resolve(pubAckFromProto(results[i].GetAck()), nil)
 		}
 	}
 }
 
-// publishBatch sends batch as one PublishBatch call, retrying the whole
-// batch while the server is unavailable.
-func (p *asyncPublisher) publishBatch(batch []pending) ([]*courierv1.PublishResult, error) {
+// publishBatch sends a batch as one PublishBatch call, retrying it while
+// the server is unavailable.
+func (p *asyncPublisher) publishBatch(f *flight) ([]*courierv1.PublishResult, error) {
 	c := p.c
 	ctx := c.ctx
 	if c.o.timeout > 0 {
@@ -271,7 +393,7 @@ func (p *asyncPublisher) publishBatch(batch []pending) ([]*courierv1.PublishResu
 		defer cancel()
 	}
 	for attempt := 0; ; attempt++ {
-		res, err := p.publishBatchOnce(ctx, batch)
+		res, err := p.publishBatchOnce(ctx, f)
 		if err == nil {
 			return res, nil
 		}
@@ -281,52 +403,32 @@ func (p *asyncPublisher) publishBatch(batch []pending) ([]*courierv1.PublishResu
 	}
 }
 
-func (p *asyncPublisher) publishBatchOnce(ctx context.Context, batch []pending) ([]*courierv1.PublishResult, error) {
+func (p *asyncPublisher) publishBatchOnce(ctx context.Context, f *flight) ([]*courierv1.PublishResult, error) {
 	stream, err := p.c.msg.PublishBatch(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for rest := batch; len(rest) > 0; {
-		req, n := batchChunk(rest)
-		rest = rest[n:]
-		if err := stream.Send(req); err != nil {
-			if errors.Is(err, io.EOF) {
-				break // the server ended the call: its error comes with the answer
-			}
-			stream.CloseAndReceive() //nolint:errcheck // releases the stream
-			return nil, err
-		}
+	// A batch is at most chunkBytes (but one publish): one stream message.
+	if err := stream.Send(rawRequest(&courierv1.PublishBatchRequest{}, f.raw)); err != nil && !errors.Is(err, io.EOF) {
+		// io.EOF: the server ended the call, and its error comes with
+		// the answer.
+		stream.CloseAndReceive() //nolint:errcheck // releases the stream
+		return nil, err
 	}
 	res, err := stream.CloseAndReceive()
 	if err != nil {
 		return nil, err
 	}
-	if len(res.GetResults()) != len(batch) {
+	if len(res.GetResults()) != len(f.futs) {
 		return nil, errorf(&Error{Code: "internal", Reason: "internal"},
-			"the server answered %d results for a batch of %d", len(res.GetResults()), len(batch))
+			"the server answered %d results for a batch of %d", len(res.GetResults()), len(f.futs))
 	}
 	return res.GetResults(), nil
 }
 
-// chunkBytes bounds one PublishBatch stream message, well under the
-// server's default read bound of 8 MiB.
+// chunkBytes bounds one batch's stream message, well under the server's
+// default read bound of 8 MiB (a single larger publish goes alone).
 const chunkBytes = 1 << 20
-
-// batchChunk puts the head of batch into one stream message of at most
-// chunkBytes (but at least one publish), and says how many it took.
-func batchChunk(batch []pending) (*courierv1.PublishBatchRequest, int) {
-	req := &courierv1.PublishBatchRequest{Publishes: make([]*courierv1.PublishRequest, 0, len(batch))}
-	size := 0
-	for _, pd := range batch {
-		n := proto.Size(pd.req)
-		if len(req.Publishes) > 0 && size+n > chunkBytes {
-			break
-		}
-		req.Publishes = append(req.Publishes, pd.req)
-		size += n
-	}
-	return req, len(req.Publishes)
-}
 
 // batchItemError converts one failed item of a batch.
 func batchItemError(e *courierv1.Error) *Error {

@@ -29,8 +29,9 @@ const laneDepth = 8
 
 // flight is one batch sent (or to be sent again) on a lane's stream.
 type flight struct {
-	ps      []pending
-	req     *courierv1.PublishStreamRequest
+	futs    []*PubFuture
+	raw     []byte                          // the encoded publishes (encode.go)
+	req     *courierv1.PublishStreamRequest // raw, as a request
 	attempt int
 	sent    time.Time // when it went on its current stream
 }
@@ -57,18 +58,6 @@ type laneStream struct {
 
 func newLaneStream() laneStream {
 	return laneStream{slots: make(chan struct{}, laneDepth), kick: make(chan struct{}, 1)}
-}
-
-// dispatch sends batch (reused by the caller) as one or more flights.
-func (p *asyncPublisher) dispatch(l *lane, batch []pending) {
-	for rest := batch; len(rest) > 0; {
-		req, n := batchChunk(rest)
-		f := &flight{ps: append([]pending(nil), rest[:n]...),
-			req: &courierv1.PublishStreamRequest{Publishes: req.Publishes}}
-		rest = rest[n:]
-		p.acquire(l) // released once f is resolved
-		p.fly(l, f)
-	}
 }
 
 // acquire takes a slot for a new flight, sending the retries that wait
@@ -108,7 +97,7 @@ func (p *asyncPublisher) fly(l *lane, f *flight) {
 	if l.unary {
 		l.smu.Unlock()
 		for _, f := range fs {
-			p.send(f.ps)
+			p.send(f)
 			<-l.slots
 		}
 		return
@@ -200,12 +189,13 @@ func (p *asyncPublisher) receive(l *lane, s *pubStream, err error) {
 		f := s.inflight[0]
 		s.inflight = s.inflight[1:]
 		l.smu.Unlock()
-		if len(res.GetResults()) != len(f.ps) {
-			p.resolveAll(f.ps, nil, errorf(&Error{Code: "internal", Reason: "internal"},
-				"the server answered %d results for a batch of %d", len(res.GetResults()), len(f.ps)))
+		if len(res.GetResults()) != len(f.futs) {
+			p.resolveAll(f.futs, nil, errorf(&Error{Code: "internal", Reason: "internal"},
+				"the server answered %d results for a batch of %d", len(res.GetResults()), len(f.futs)))
 		} else {
-			p.resolveAll(f.ps, res.GetResults(), nil)
+			p.resolveAll(f.futs, res.GetResults(), nil)
 		}
+		l.recycle(f.raw)
 		<-l.slots
 	}
 	p.broke(l, s, err)
@@ -245,7 +235,7 @@ func (p *asyncPublisher) broke(l *lane, s *pubStream, err error) {
 		err = errorf(&Error{Code: "internal", Reason: "internal"}, "the server ended the publish stream with batches unanswered")
 	}
 	for _, f := range failed {
-		p.resolveAll(f.ps, nil, p.c.wrap(p.c.ctx, err))
+		p.resolveAll(f.futs, nil, p.c.wrap(p.c.ctx, err))
 		<-l.slots
 	}
 	if len(again) > 0 {
