@@ -159,9 +159,13 @@ const futureChunk = 64
 
 func (p *asyncPublisher) enqueue(m *Message, opts []PubOption) *PubFuture {
 	select {
-	case p.sem <- struct{}{}:
-	case <-p.stop:
-		return failedFuture(errorf(ErrClosed, "client is closed"))
+	case p.sem <- struct{}{}: // the common case, without a two-way select
+	default:
+		select {
+		case p.sem <- struct{}{}:
+		case <-p.stop:
+			return failedFuture(errorf(ErrClosed, "client is closed"))
+		}
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()

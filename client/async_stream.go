@@ -25,7 +25,7 @@ import (
 // batch at a time.
 
 // laneDepth bounds the batches a lane has in flight.
-const laneDepth = 8
+const laneDepth = 16
 
 // flight is one batch sent (or to be sent again) on a lane's stream.
 type flight struct {

@@ -154,7 +154,7 @@ func (h *messaging) storeStream(reqs <-chan decoded, batches chan<- streamBatch,
 		}
 		b := streamBatch{err: r.err}
 		if r.err == nil {
-			b.pubs = h.publishAll(r.req.GetPublishes(), &sc)
+			b.pubs, b.err = h.storeBatch(r.req, &sc)
 		}
 		select {
 		case batches <- b:
@@ -164,45 +164,89 @@ func (h *messaging) storeStream(reqs <-chan decoded, batches chan<- streamBatch,
 	}
 }
 
-// storeScratch is what publishAll reuses from one batch to the next: the
-// broker keeps no reference to the messages it is given.
-type storeScratch struct {
-	msgs []broker.Message
-	pubs []broker.Publish
-	at   []int
+// storeBatch stores the publishes of one request, decoded (JSON) or raw
+// (binaryCodec).
+func (h *messaging) storeBatch(req *courierv1.PublishStreamRequest, sc *storeScratch) ([]broker.Publishing, error) {
+	raw := req.ProtoReflect().GetUnknown()
+	if len(raw) == 0 {
+		return h.publishAll(req.GetPublishes(), sc), nil
+	}
+	if len(req.GetPublishes()) > 0 {
+		return nil, invalidArg("a PublishStreamRequest with both decoded and raw publishes")
+	}
+	n, err := countPublishes(raw)
+	if err != nil {
+		return nil, err
+	}
+	sc.begin(n)
+	for i := 0; len(raw) > 0; {
+		var pr *courierv1.PublishRequest
+		if pr, raw, err = sc.dec.next(raw); err != nil {
+			return nil, err
+		}
+		if pr != nil {
+			sc.convert(i, pr)
+			i++
+		}
+	}
+	return sc.publish(h.s.b), nil
 }
 
 // publishAll gives each message its offset, in order; messages for one
 // partition share record batches (broker.PublishBatchAsync). The results
 // follow prs.
 func (h *messaging) publishAll(prs []*courierv1.PublishRequest, sc *storeScratch) []broker.Publishing {
-	if cap(sc.msgs) < len(prs) {
-		sc.msgs = make([]broker.Message, len(prs))
-	}
-	msgs := sc.msgs[:len(prs)]
-	pubs, at := sc.pubs[:0], sc.at[:0]
-	var failed []broker.Publishing // set once a message fails to convert
+	sc.begin(len(prs))
 	for i, pr := range prs {
-		exp, err := toPublishInto(&msgs[i], pr)
-		if err != nil {
-			if failed == nil {
-				failed = make([]broker.Publishing, len(prs))
-			}
-			failed[i].Err = err
-			continue
-		}
-		pubs = append(pubs, broker.Publish{Msg: &msgs[i], Exp: exp})
-		at = append(at, i)
+		sc.convert(i, pr)
 	}
-	sc.pubs, sc.at = pubs, at
-	res := h.s.b.PublishBatchAsync(pubs)
-	if failed == nil {
+	return sc.publish(h.s.b)
+}
+
+// storeScratch is what the store side reuses from one batch to the next:
+// the broker keeps no reference to the messages it is given.
+type storeScratch struct {
+	msgs   []broker.Message
+	pubs   []broker.Publish
+	at     []int
+	failed []broker.Publishing // set once a message of the batch fails to convert
+	dec    rawDecoder
+}
+
+// begin starts a batch of n publishes.
+func (sc *storeScratch) begin(n int) {
+	if cap(sc.msgs) < n {
+		sc.msgs = make([]broker.Message, n)
+	}
+	sc.msgs = sc.msgs[:n]
+	sc.pubs, sc.at, sc.failed = sc.pubs[:0], sc.at[:0], nil
+}
+
+// convert converts publish i of the batch.
+func (sc *storeScratch) convert(i int, pr *courierv1.PublishRequest) {
+	exp, err := toPublishInto(&sc.msgs[i], pr)
+	if err != nil {
+		if sc.failed == nil {
+			sc.failed = make([]broker.Publishing, len(sc.msgs))
+		}
+		sc.failed[i].Err = err
+		return
+	}
+	sc.pubs = append(sc.pubs, broker.Publish{Msg: &sc.msgs[i], Exp: exp})
+	sc.at = append(sc.at, i)
+}
+
+// publish stores the converted publishes and returns every result, in
+// the batch's order.
+func (sc *storeScratch) publish(b *broker.Broker) []broker.Publishing {
+	res := b.PublishBatchAsync(sc.pubs)
+	if sc.failed == nil {
 		return res
 	}
 	for j, r := range res {
-		failed[at[j]] = r
+		sc.failed[sc.at[j]] = r
 	}
-	return failed
+	return sc.failed
 }
 
 // result waits for one message's durability and writes its outcome in

@@ -143,5 +143,5 @@ var errShutdown = errors.New("server shutting down")
 func codecs() []connect.Codec {
 	js := connectproto.NewJSONCodec()
 	js.MarshalOptions.EmitUnpopulated = true
-	return []connect.Codec{connectproto.NewBinaryCodec(), js}
+	return []connect.Codec{newBinaryCodec(), js}
 }

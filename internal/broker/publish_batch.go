@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/courier-mq/courier/internal/subject"
@@ -19,7 +20,7 @@ type Publish struct {
 type Publishing struct {
 	Err     error
 	ack     PubAck
-	durable func(context.Context) error           // the record batch's wait, shared by its messages
+	durable *batchWait                            // the record batch's wait, shared by its messages
 	alone   func(context.Context) (PubAck, error) // a message published on its own
 }
 
@@ -34,10 +35,28 @@ func (p *Publishing) Wait(ctx context.Context) (PubAck, error) {
 	case p.durable == nil:
 		return PubAck{}, fmt.Errorf("%w: no outcome for this message", ErrInvalid)
 	}
-	if err := p.durable(ctx); err != nil {
+	if err := p.durable.wait(ctx); err != nil {
 		return PubAck{}, logError(err)
 	}
 	return p.ack, nil
+}
+
+// batchWait is the wait of one record batch, shared by its messages; once
+// the batch is durable, waiting costs a load.
+type batchWait struct {
+	durable atomic.Bool
+	w       func(context.Context) error
+}
+
+func (b *batchWait) wait(ctx context.Context) error {
+	if b.durable.Load() {
+		return nil
+	}
+	err := b.w(ctx)
+	if err == nil {
+		b.durable.Store(true)
+	}
+	return err
 }
 
 // batchRunLimit bounds the records and bytes of one shared record batch.
@@ -60,6 +79,7 @@ const (
 // to live subscribers only is copied), so callers may reuse them.
 func (b *Broker) PublishBatchAsync(pubs []Publish) []Publishing {
 	bp := batchPublisher{b: b, out: make([]Publishing, len(pubs))}
+	bp.r.reserve(min(len(pubs), batchRunRecords))
 	for i, pb := range pubs {
 		bp.add(i, pb)
 	}

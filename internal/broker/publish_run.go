@@ -17,6 +17,13 @@ type run struct {
 	hdrs  []Header // the records' headers, one backing array
 }
 
+// reserve makes room for runs of n messages.
+func (r *run) reserve(n int) {
+	r.idx = make([]int, 0, n)
+	r.msgs = make([]*Message, 0, n)
+	r.recs = make([]log.Record, 0, n)
+}
+
 func (r *run) add(i int, m *Message) {
 	r.idx = append(r.idx, i)
 	r.msgs = append(r.msgs, m)
@@ -43,9 +50,9 @@ func (r *run) flush(out []Publishing) {
 			out[i].Err = err
 		}
 	} else {
-		name := p.s.cfg.Name
+		name, bw := p.s.cfg.Name, &batchWait{w: wait}
 		for j, i := range r.idx {
-			out[i] = Publishing{ack: PubAck{Stream: name, Partition: p.idx, Offset: base + int64(j)}, durable: wait}
+			out[i] = Publishing{ack: PubAck{Stream: name, Partition: p.idx, Offset: base + int64(j)}, durable: bw}
 		}
 		p.s.ctr.addIn(int64(len(msgs)), int64(r.bytes))
 	}

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"connectrpc.com/connect/v2/connectproto"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
+)
+
+// A PublishStreamRequest in binary protobuf is not decoded by the Connect
+// codec: binaryCodec keeps its bytes as the request's unknown fields, and
+// the store goroutine decodes its publishes one at a time (publishRaw)
+// into a PublishRequest and Message it reuses, with
+// google.golang.org/protobuf. A publish then costs the allocations of its
+// own fields (subject, payload ...) but none for the two messages around
+// them, and the decoding runs off the receive goroutine. The bytes are
+// checked as the codec would (framing, UTF-8, wire types) before any
+// message of the batch is stored; a request that fails ends the stream
+// with invalid_argument, as a decoding error in the codec does.
+
+// binaryCodec is connectproto's binary codec but for PublishStreamRequest
+// (see above).
+type binaryCodec struct{ *connectproto.BinaryCodec }
+
+func newBinaryCodec() binaryCodec { return binaryCodec{connectproto.NewBinaryCodec()} }
+
+// readBufs holds the buffers requests are read into before their bytes
+// are copied out.
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// UnmarshalRead keeps a PublishStreamRequest's bytes raw and decodes any
+// other message.
+func (c binaryCodec) UnmarshalRead(ctx context.Context, src io.Reader, msg any) error {
+	req, ok := msg.(*courierv1.PublishStreamRequest)
+	if !ok {
+		return c.BinaryCodec.UnmarshalRead(ctx, src, msg)
+	}
+	req.Reset()
+	if b, ok := src.(*bytes.Buffer); ok { // Connect's own read buffer: one copy
+		if b.Len() > 0 {
+			req.ProtoReflect().SetUnknown(bytes.Clone(b.Next(b.Len())))
+		}
+		return nil
+	}
+	buf := readBufs.Get().(*bytes.Buffer)
+	defer readBufs.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(src); err != nil {
+		return err
+	}
+	if buf.Len() > 0 {
+		req.ProtoReflect().SetUnknown(bytes.Clone(buf.Bytes()))
+	}
+	return nil
+}
+
+// rawDecoder decodes raw publishes into one PublishRequest and Message
+// it reuses.
+type rawDecoder struct {
+	pr courierv1.PublishRequest
+	m  courierv1.Message
+}
+
+// countPublishes checks raw as the fields of a PublishStreamRequest and
+// returns how many publishes (field 1) it holds; other fields are skipped
+// as unknown.
+func countPublishes(raw []byte) (int, error) {
+	n := 0
+	for len(raw) > 0 {
+		num, typ, tn := protowire.ConsumeTag(raw)
+		if tn < 0 {
+			return 0, malformed(protowire.ParseError(tn))
+		}
+		if num == 1 && typ != protowire.BytesType {
+			return 0, malformed(fmt.Errorf("publishes has wire type %d", typ))
+		}
+		vn := protowire.ConsumeFieldValue(num, typ, raw[tn:])
+		if vn < 0 {
+			return 0, malformed(protowire.ParseError(vn))
+		}
+		if num == 1 {
+			n++
+		}
+		raw = raw[tn+vn:]
+	}
+	return n, nil
+}
+
+// next decodes the publish at the head of raw (checked by
+// countPublishes) and returns it with the rest of raw; the publish is nil
+// when the head is another field. The PublishRequest is valid until the
+// next call.
+func (d *rawDecoder) next(raw []byte) (*courierv1.PublishRequest, []byte, error) {
+	num, typ, tn := protowire.ConsumeTag(raw)
+	vn := protowire.ConsumeFieldValue(num, typ, raw[tn:])
+	rest := raw[tn+vn:]
+	if num != 1 {
+		return nil, rest, nil
+	}
+	v, _ := protowire.ConsumeBytes(raw[tn:])
+	d.pr.Reset()
+	d.m.Reset()
+	d.pr.Message = &d.m // reused: Merge decodes into it
+	if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(v, &d.pr); err != nil {
+		return nil, nil, malformed(err)
+	}
+	if !hasMessage(v) {
+		d.pr.Message = nil
+	}
+	return &d.pr, rest, nil
+}
+
+// hasMessage reports whether an encoded PublishRequest carries field 1
+// (message).
+func hasMessage(b []byte) bool {
+	for len(b) > 0 {
+		num, typ, tn := protowire.ConsumeTag(b)
+		if tn < 0 {
+			return false
+		}
+		if num == 1 {
+			return true
+		}
+		vn := protowire.ConsumeFieldValue(num, typ, b[tn:])
+		if vn < 0 {
+			return false
+		}
+		b = b[tn+vn:]
+	}
+	return false
+}
+
+func malformed(err error) error {
+	return invalidArg("malformed PublishStreamRequest: %v", err)
+}

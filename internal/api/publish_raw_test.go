@@ -1,0 +1,93 @@
+package api
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
+)
+
+// Publishes decoded one after another into reused messages keep nothing
+// of the one before (headers, id, reply subject, TTL, key); a field the
+// server does not know is skipped; a PublishStreamRequest sent as JSON is
+// stored alike.
+func TestAPIPublishStreamRawDecodeKeepsNothingBetween(t *testing.T) {
+	cases := append(protocols[:len(protocols):len(protocols)], struct {
+		name string
+		opts []connecthttp.Option
+	}{"json", []connecthttp.Option{connecthttp.WithSendCodec(connect.CodecNameJSON)}})
+	for _, p := range cases {
+		t.Run(p.name, func(t *testing.T) {
+			e := startEnv(t, Options{})
+			mc, _ := e.clients(p.opts...)
+			e.createStream(t, "orders", "orders.>")
+			st, err := mc.PublishStream(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			full := pub("orders.eu", "full")
+			full.Message.Key, full.Message.Id, full.Message.ReplyTo = []byte("k"), "id-1", "inbox.x"
+			full.Message.Headers = []*courierv1.Header{{Key: "h", Value: "v"}}
+			full.Message.Ttl = durationpb.New(time.Minute)
+			req := &courierv1.PublishStreamRequest{Publishes: []*courierv1.PublishRequest{full, pub("orders.us", "bare")}}
+			req.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 7))
+			if err := st.Send(req); err != nil {
+				t.Fatal(err)
+			}
+			res, err := st.Receive()
+			if err != nil || len(res.Results) != 2 || res.Results[1].GetAck() == nil {
+				t.Fatalf("answer %v, %v", res, err)
+			}
+			msgs, _, err := e.srv.ReadMessages("orders", 0, 0, 2)
+			if err != nil || len(msgs) != 2 {
+				t.Fatalf("stored %d (%v), want 2", len(msgs), err)
+			}
+			f, b := msgs[0], msgs[1]
+			if string(f.Key) != "k" || f.ID != "id-1" || f.ReplyTo != "inbox.x" || len(f.Headers) != 1 || f.TTL != time.Minute {
+				t.Fatalf("the full message was stored as %+v", f)
+			}
+			if string(b.Payload) != "bare" || b.Subject != "orders.us" || b.Key != nil || b.ID != "" || b.ReplyTo != "" || len(b.Headers) != 0 || b.TTL != 0 {
+				t.Fatalf("the bare message was stored as %+v", b)
+			}
+		})
+	}
+}
+
+// Bytes that do not decode as a PublishStreamRequest end the stream with
+// invalid_argument after the batches before them were answered, and store
+// nothing of their batch.
+func TestAPIPublishStreamMalformedRequest(t *testing.T) {
+	e := startEnv(t, Options{})
+	mc, _ := e.clients()
+	e.createStream(t, "orders", "orders.>")
+	st, err := mc.PublishStream(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ok := &courierv1.PublishStreamRequest{Publishes: []*courierv1.PublishRequest{pub("orders.eu", "a")}}
+	bad := &courierv1.PublishStreamRequest{Publishes: []*courierv1.PublishRequest{pub("orders.eu", "b")}}
+	bad.ProtoReflect().SetUnknown([]byte{0x0a, 0x05, 0x01}) // a publish of 5 bytes, cut at 1
+	for _, req := range []*courierv1.PublishStreamRequest{ok, bad} {
+		if err := st.Send(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := st.Receive()
+	if err != nil || res.Results[0].GetAck().GetOffset() != 0 {
+		t.Fatalf("first answer: %v, %v", res, err)
+	}
+	if _, err := st.Receive(); err == nil || !strings.Contains(err.Error(), "invalid_argument") {
+		t.Fatalf("after a malformed batch: %v, want invalid_argument", err)
+	}
+	if msgs, _, err := e.srv.ReadMessages("orders", 0, 0, 10); err != nil || len(msgs) != 1 {
+		t.Fatalf("stored %d (%v), want only the first batch's message", len(msgs), err)
+	}
+}
