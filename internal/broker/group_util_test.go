@@ -76,10 +76,11 @@ func grpRecvN(t testing.TB, m *Member, n int) []*Delivery {
 // one at a time, so it waits for the bubble again after each.
 func grpQueued(m *Member) []*Delivery {
 	var out []*Delivery
+	c := m.C() // starts the pump before the first Wait
 	for {
 		synctest.Wait()
 		select {
-		case d := <-m.C():
+		case d := <-c:
 			out = append(out, d)
 		default:
 			return out

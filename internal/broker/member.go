@@ -4,25 +4,33 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 )
 
-// Member is one consumer in a group. Deliveries arrive on C(); at most
-// MaxInFlight are out (queued for the member or being processed) at once,
-// which is the group's back-pressure. A pump goroutine hands the queued
-// deliveries over one at a time and drops those that went stale while
-// queued (their ack wait passed, or they were taken back), so a slow
-// reader is never handed a message that is no longer its own.
+// Member is one consumer in a group. At most MaxInFlight deliveries are
+// out (queued for the member or being processed) at once, which is the
+// group's back-pressure. A member is read in one of two ways:
+//
+//   - C(): a pump goroutine (started by the first call) hands the queued
+//     deliveries over one at a time;
+//   - Ready() and Take: the caller takes every queued delivery at once,
+//     which is what a network front-end that sends them in one frame
+//     wants.
+//
+// Either way deliveries that went stale while queued (their ack wait
+// passed, or they were taken back) are dropped, so a slow reader is never
+// handed a message that is no longer its own, and a delivery counts from
+// the moment it is handed over.
 type Member struct {
 	g        *group
 	id       int
 	max      int
 	c        chan *Delivery
 	wake     chan struct{}
-	revoke   chan struct{}       // aborts the pump's send of a delivery taken back
-	queue    []*Delivery         // guarded by g.mu: delivered, not yet handed over
-	sending  *Delivery           // guarded by g.mu: the one the pump is offering
-	pumped   chan struct{}       // closed when the pump has exited
+	revoke   chan struct{} // aborts the pump's send of a delivery taken back
+	queue    []*Delivery   // guarded by g.mu: delivered, not yet handed over
+	sending  *Delivery     // guarded by g.mu: the one the pump is offering
+	pumped   chan struct{} // closed when the pump has exited (or will never start)
+	pumpOnce sync.Once
 	inflight int                 // guarded by g.mu
 	pending  map[*entry]struct{} // guarded by g.mu
 	backlog  deque               // guarded by g.mu (keyed mode)
@@ -50,8 +58,6 @@ func (b *Broker) Join(stream, group string, maxInFlight int) (*Member, error) {
 	m := &Member{g: g, id: g.nextID, max: maxInFlight, c: make(chan *Delivery),
 		wake: make(chan struct{}, 1), revoke: make(chan struct{}, 1), pumped: make(chan struct{}), pending: map[*entry]struct{}{}, done: make(chan struct{})}
 	g.members = append(g.members, m)
-	g.wg.Add(1)
-	go m.pump()
 	if g.cfg.Mode == Keyed {
 		g.rebalanceLocked()
 	}
@@ -59,9 +65,26 @@ func (b *Broker) Join(stream, group string, maxInFlight int) (*Member, error) {
 	return m, nil
 }
 
-// C returns the channel deliveries arrive on. It is never closed; select
-// on Done as well.
-func (m *Member) C() <-chan *Delivery { return m.c }
+// C returns the channel deliveries arrive on, one at a time. It is never
+// closed; select on Done as well. A member read with C is not read with
+// Take.
+func (m *Member) C() <-chan *Delivery {
+	m.pumpOnce.Do(m.startPump)
+	return m.c
+}
+
+// startPump starts the goroutine that feeds C, unless the group stopped.
+func (m *Member) startPump() {
+	g := m.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		close(m.pumped)
+		return
+	}
+	g.wg.Add(1)
+	go m.pump()
+}
 
 // Done is closed when the member has left or its group is gone.
 func (m *Member) Done() <-chan struct{} { return m.done }
@@ -176,7 +199,8 @@ func (m *Member) end(err error) {
 func (m *Member) Leave() {
 	g := m.g
 	m.end(ErrMemberLeft)
-	<-m.pumped // now m.sending is set only if its offer was not taken
+	m.pumpOnce.Do(func() { close(m.pumped) }) // C after Leave starts no pump
+	<-m.pumped                                // now m.sending is set only if its offer was not taken
 	g.mu.Lock()
 	if i := slices.Index(g.members, m); i >= 0 {
 		g.members = slices.Delete(g.members, i, i+1)
@@ -188,78 +212,4 @@ func (m *Member) Leave() {
 		g.dispatchLocked()
 	}
 	g.mu.Unlock()
-}
-
-// Delivery is a message delivered to a member, to be settled exactly once
-// with Ack, Nack, Term or Reject (InProgress may come before). Settling a
-// delivery that timed out and was given to another member fails with
-// ErrAlreadySettled.
-type Delivery struct {
-	Message
-	g   *group
-	e   *entry
-	m   *Member
-	seq int
-}
-
-type settleKind int
-
-const (
-	settleAck settleKind = iota
-	settleNack
-	settleTerm
-	settleReject
-	settleProgress
-)
-
-// Ack settles the message as processed.
-func (d *Delivery) Ack() error { return d.settle(settleAck, 0, "") }
-
-// Nack asks for redelivery after delay (0: the group's backoff schedule).
-// After MaxDeliveries the message is dead-lettered instead.
-func (d *Delivery) Nack(delay time.Duration) error { return d.settle(settleNack, delay, "") }
-
-// Term sends the message straight to the dead-letter subject, with an
-// optional error text.
-func (d *Delivery) Term(errText string) error { return d.settle(settleTerm, 0, errText) }
-
-// Reject dead-letters the message as rejected (AMQP's reject without
-// requeue), with an optional error text.
-func (d *Delivery) Reject(errText string) error { return d.settle(settleReject, 0, errText) }
-
-// InProgress restarts the ack wait: the consumer is still working.
-func (d *Delivery) InProgress() error { return d.settle(settleProgress, 0, "") }
-
-func (d *Delivery) settle(kind settleKind, delay time.Duration, errText string) error {
-	g, e := d.g, d.e
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.stopped {
-		return fmt.Errorf("%w: group %s", g.stopErr, g.id())
-	}
-	if !d.m.valid(d) {
-		return fmt.Errorf("%w: %s offset %d", ErrAlreadySettled, d.Stream, d.Offset)
-	}
-	if d.m.sending == d {
-		d.m.sending = nil // taken: the pump has not recorded it yet
-	}
-	now := time.Now()
-	if kind == settleProgress {
-		g.scheduleLocked(e, now.Add(g.cfg.AckWait))
-		return nil
-	}
-	g.undeliverLocked(e)
-	switch kind {
-	case settleAck:
-		g.stats.acked++
-		g.finishLocked(e)
-	case settleNack:
-		g.retryLocked(e, delay, now)
-	case settleTerm:
-		g.deadLetterLocked(e, ReasonTerminated, errText)
-	case settleReject:
-		g.deadLetterLocked(e, ReasonRejected, errText)
-	}
-	g.dispatchLocked()
-	return nil
 }
