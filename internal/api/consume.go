@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
@@ -19,6 +18,7 @@ type consumer struct {
 	st     courierv1connect.MessagingServiceConsumeServerStream
 	m      *broker.Member
 	out    map[uint64]*broker.Delivery
+	taken  []*broker.Delivery // reused by deliver
 	lastID uint64
 	// sweepAt is the size of out at which stale deliveries (taken back by
 	// the broker, never settled here) are forgotten; it keeps out bounded
@@ -105,8 +105,8 @@ func (c *consumer) run(ctx context.Context, reqs <-chan received) error {
 	for {
 		var ev event
 		select {
-		case d := <-c.m.C():
-			ev.d = d
+		case <-c.m.Ready():
+			ev.ready = true
 		case r := <-reqs:
 			ev.r = &r
 		case <-ctx.Done():
@@ -125,13 +125,13 @@ func (c *consumer) run(ctx context.Context, reqs <-chan received) error {
 	}
 }
 
-// event is what the loop does next: a delivery to send, a client message
-// to handle, or the end of the stream (with its error).
+// event is what the loop does next: send the deliveries ready, handle a
+// client message, or end the stream (with its error).
 type event struct {
-	d   *broker.Delivery
-	r   *received
-	end bool
-	err error
+	ready bool
+	r     *received
+	end   bool
+	err   error
 }
 
 // wait blocks for the next event.
@@ -145,18 +145,18 @@ func (c *consumer) wait(ctx context.Context, reqs <-chan received) event {
 		return event{end: true, err: c.s.apiError(errShutdown)}
 	case <-c.m.Done():
 		return event{end: true, err: c.s.apiError(c.m.Err())}
-	case d := <-c.m.C():
-		return event{d: d}
+	case <-c.m.Ready():
+		return event{ready: true}
 	case r := <-reqs:
 		return event{r: &r}
 	}
 }
 
-// on handles a delivery or a client message; done says the stream ends
-// (with err): it failed, or the client closed its side.
+// on sends the ready deliveries or handles a client message; done says
+// the stream ends (with err): it failed, or the client closed its side.
 func (c *consumer) on(ev event) (done bool, err error) {
-	if ev.d != nil {
-		err = c.deliver(ev.d)
+	if ev.ready {
+		err = c.deliver()
 		return err != nil, err
 	}
 	switch r := ev.r; {
@@ -178,49 +178,4 @@ func (c *consumer) sweep() {
 		}
 	}
 	c.sweepAt = max(2*len(c.out), minSweep)
-}
-
-// errUnknownDelivery is a settle of an id this stream never sent.
-var errUnknownDelivery = errors.New("unknown delivery")
-
-func (c *consumer) settleError(err error) *courierv1.Error {
-	if errors.Is(err, errUnknownDelivery) {
-		return &courierv1.Error{Reason: "unknown_delivery", Message: "unknown_delivery: " + err.Error()}
-	}
-	return c.s.batchError(err)
-}
-
-// settle applies a settle to its delivery. An id this stream sent and
-// already settled is already_settled; one it never sent is
-// unknown_delivery.
-func (c *consumer) settle(s *courierv1.Settle, id uint64) error {
-	d, ok := c.out[id]
-	if !ok {
-		if id != 0 && id <= c.lastID {
-			return fmt.Errorf("%w: delivery %d", broker.ErrAlreadySettled, id)
-		}
-		return fmt.Errorf("%w: delivery %d was not sent on this stream", errUnknownDelivery, id)
-	}
-	err := apply(d, s)
-	if s.GetAction() != courierv1.Settle_ACTION_IN_PROGRESS && !errors.Is(err, broker.ErrInvalid) {
-		delete(c.out, id)
-	}
-	return err
-}
-
-// apply runs a settle's action on a delivery.
-func apply(d *broker.Delivery, s *courierv1.Settle) error {
-	switch s.GetAction() {
-	case courierv1.Settle_ACTION_ACK:
-		return d.Ack()
-	case courierv1.Settle_ACTION_NACK:
-		return d.Nack(duration(s.GetDelay()))
-	case courierv1.Settle_ACTION_TERM:
-		return d.Term(s.GetError())
-	case courierv1.Settle_ACTION_REJECT:
-		return d.Reject(s.GetError())
-	case courierv1.Settle_ACTION_IN_PROGRESS:
-		return d.InProgress()
-	}
-	return invalidArg("settle: action %v: must be ack, nack, term, reject or in_progress", s.GetAction())
 }

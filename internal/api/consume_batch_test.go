@@ -78,3 +78,77 @@ func TestAPIConsumeDeliveriesInOrder(t *testing.T) {
 		seen[d.DeliveryId] = true
 	}
 }
+
+// A quiet settle is answered only with the ids that failed; when none
+// did, nothing comes back (the next answer is the next settle's).
+func TestAPIConsumeQuietSettle(t *testing.T) {
+	e := startEnv(t, Options{})
+	mc, _ := e.clients()
+	e.jobsGroup(t)
+	e.publishN(t, "jobs.a", 4)
+	c := e.join(t, mc, "jobs", "w", 10)
+	var ids []uint64
+	for range 4 {
+		ids = append(ids, c.delivery().DeliveryId)
+	}
+	send := func(s *courierv1.Settle) {
+		t.Helper()
+		if err := c.Send(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Settle{Settle: s}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(&courierv1.Settle{DeliveryId: ids[0], Action: courierv1.Settle_ACTION_ACK, Quiet: true,
+		MoreDeliveryIds: []uint64{999, ids[1]}})
+	r, err := c.Receive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.GetSettledBatch().GetSettled()
+	if len(got) != 1 || got[0].GetDeliveryId() != 999 || got[0].GetError().GetReason() != "unknown_delivery" {
+		t.Fatalf("quiet settle answered %v, want only 999 unknown_delivery", r)
+	}
+	send(&courierv1.Settle{DeliveryId: ids[2], Action: courierv1.Settle_ACTION_ACK, Quiet: true})
+	if s := c.settle(ids[3], courierv1.Settle_ACTION_ACK, 0); s.GetError() != nil {
+		t.Fatalf("loud ack after a quiet one: %v", s)
+	}
+	gi, err := e.srv.GroupInfo("jobs", "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gi.Acked != 4 || gi.InFlight != 0 {
+		t.Fatalf("after the acks: %+v", gi)
+	}
+}
+
+// A released delivery comes back first in line and does not count as a
+// delivery.
+func TestAPIConsumeRelease(t *testing.T) {
+	e := startEnv(t, Options{})
+	mc, _ := e.clients()
+	e.jobsGroup(t)
+	e.publishN(t, "jobs.a", 2)
+	c := e.join(t, mc, "jobs", "w", 10)
+	first, second := c.delivery(), c.delivery()
+	if s := c.settle(second.DeliveryId, courierv1.Settle_ACTION_RELEASE, 0); s.GetError() != nil {
+		t.Fatalf("release: %v", s)
+	}
+	again := c.delivery()
+	if string(again.GetMessage().GetPayload()) != "m1" || again.GetMessage().GetDeliveries() != 1 {
+		t.Fatalf("after the release got %v, want m1 delivered once", again)
+	}
+	if s := c.settle(second.DeliveryId, courierv1.Settle_ACTION_ACK, 0); s.GetError().GetReason() != "already_settled" {
+		t.Fatalf("ack of the released id: %v", s)
+	}
+	for _, id := range []uint64{first.DeliveryId, again.DeliveryId} {
+		if s := c.settle(id, courierv1.Settle_ACTION_ACK, 0); s.GetError() != nil {
+			t.Fatal(s)
+		}
+	}
+	gi, err := e.srv.GroupInfo("jobs", "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gi.Delivered != 2 || gi.Redelivered != 0 || gi.Acked != 2 {
+		t.Fatalf("group after release and acks: %+v", gi)
+	}
+}

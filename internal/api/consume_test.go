@@ -316,11 +316,13 @@ func TestAPIConsumeSweep(t *testing.T) {
 	}
 	defer m.Leave()
 	c := &consumer{s: e.api, m: m, out: map[uint64]*broker.Delivery{}}
-	for range 3 {
+	for len(c.out) < 3 {
 		select {
-		case d := <-m.C():
-			c.lastID++
-			c.out[c.lastID] = d
+		case <-m.Ready():
+			for _, d := range m.Take(nil, 3) {
+				c.lastID++
+				c.out[c.lastID] = d
+			}
 		case <-testCtx(t).Done():
 			t.Fatal("no delivery")
 		}
@@ -331,11 +333,8 @@ func TestAPIConsumeSweep(t *testing.T) {
 	if len(c.out) != 1 || c.out[3] == nil || c.sweepAt != minSweep {
 		t.Fatalf("after the sweep: %v (sweep at %d)", c.out, c.sweepAt)
 	}
-	err = c.settle(&courierv1.Settle{DeliveryId: 1, Action: courierv1.Settle_ACTION_ACK}, 1)
-	if !errors.Is(err, broker.ErrAlreadySettled) {
-		t.Fatalf("settle of a swept id: %v", err)
-	}
-	if err := c.settle(&courierv1.Settle{DeliveryId: 3, Action: courierv1.Settle_ACTION_ACK}, 3); err != nil {
-		t.Fatal(err)
+	errs := c.settleIDs(&courierv1.Settle{Action: courierv1.Settle_ACTION_ACK}, []uint64{1, 3, 9})
+	if !errors.Is(errs[0], broker.ErrAlreadySettled) || errs[1] != nil || !errors.Is(errs[2], errUnknownDelivery) {
+		t.Fatalf("settles of a swept, a held and a never-sent id: %v", errs)
 	}
 }

@@ -26,11 +26,13 @@
 //     goroutine then sends deliveries, numbered per stream by delivery_id,
 //     and answers each settle with Settled (error reasons already_settled,
 //     unknown_delivery, ...), while a receive goroutine reads the client's
-//     messages. Deliveries ready at once share a Deliveries frame, and a
-//     settle may name many deliveries (more_delivery_ids, same action),
-//     answered by one SettledBatch with each id's outcome
-//     (consume_batch.go). The member's max in flight (the one asked for, bounded by
-//     the group's; Joined says which) is the flow control. When the stream
+//     messages. Every delivery ready at once goes in one Deliveries
+//     frame (consume_batch.go), and a settle may name many deliveries
+//     (more_delivery_ids, same action), settled together and answered by
+//     one SettledBatch with each id's outcome, or, for a quiet settle,
+//     only with the ids that failed (consume_settle.go). Release gives a
+//     delivery back uncounted. The member's max in flight (the one asked
+//     for, bounded by the group's; Joined says which) is the flow control. When the stream
 //     ends for any reason the member leaves, so its unsettled messages go
 //     back to the group at once. On shutdown the stream ends with
 //     unavailable/shutting_down, so that the consumer joins again.

@@ -49,6 +49,10 @@ const (
 	Settle_ACTION_REJECT Settle_Action = 4
 	// Still working: restart the ack wait.
 	Settle_ACTION_IN_PROGRESS Settle_Action = 5
+	// Never shown to the application (AMQP 1.0's released): the message goes
+	// back to the group, first in line, and this delivery does not count
+	// toward the group's max deliveries.
+	Settle_ACTION_RELEASE Settle_Action = 6
 )
 
 // Enum value maps for Settle_Action.
@@ -60,6 +64,7 @@ var (
 		3: "ACTION_TERM",
 		4: "ACTION_REJECT",
 		5: "ACTION_IN_PROGRESS",
+		6: "ACTION_RELEASE",
 	}
 	Settle_Action_value = map[string]int32{
 		"ACTION_UNSPECIFIED": 0,
@@ -68,6 +73,7 @@ var (
 		"ACTION_TERM":        3,
 		"ACTION_REJECT":      4,
 		"ACTION_IN_PROGRESS": 5,
+		"ACTION_RELEASE":     6,
 	}
 )
 
@@ -1249,8 +1255,11 @@ type Settle struct {
 	// More deliveries settled with the same action, after delivery_id. A settle
 	// with more ids is answered by one SettledBatch instead of a Settled.
 	MoreDeliveryIds []uint64 `protobuf:"varint,5,rep,packed,name=more_delivery_ids,json=moreDeliveryIds,proto3" json:"more_delivery_ids,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Answer only the ids whose settle failed (one SettledBatch, or nothing when
+	// all succeeded): a fire-and-forget settle.
+	Quiet         bool `protobuf:"varint,6,opt,name=quiet,proto3" json:"quiet,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Settle) Reset() {
@@ -1316,6 +1325,13 @@ func (x *Settle) GetMoreDeliveryIds() []uint64 {
 		return x.MoreDeliveryIds
 	}
 	return nil
+}
+
+func (x *Settle) GetQuiet() bool {
+	if x != nil {
+		return x.Quiet
+	}
+	return false
 }
 
 type ConsumeResponse struct {
@@ -3631,14 +3647,15 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\x04Join\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x14\n" +
 	"\x05group\x18\x02 \x01(\tR\x05group\x12\"\n" +
-	"\rmax_in_flight\x18\x03 \x01(\x05R\vmaxInFlight\"\xce\x02\n" +
+	"\rmax_in_flight\x18\x03 \x01(\x05R\vmaxInFlight\"\xf9\x02\n" +
 	"\x06Settle\x12\x1f\n" +
 	"\vdelivery_id\x18\x01 \x01(\x04R\n" +
 	"deliveryId\x121\n" +
 	"\x06action\x18\x02 \x01(\x0e2\x19.courier.v1.Settle.ActionR\x06action\x12/\n" +
 	"\x05delay\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12*\n" +
-	"\x11more_delivery_ids\x18\x05 \x03(\x04R\x0fmoreDeliveryIds\"}\n" +
+	"\x11more_delivery_ids\x18\x05 \x03(\x04R\x0fmoreDeliveryIds\x12\x14\n" +
+	"\x05quiet\x18\x06 \x01(\bR\x05quiet\"\x91\x01\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -3646,7 +3663,8 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\vACTION_NACK\x10\x02\x12\x0f\n" +
 	"\vACTION_TERM\x10\x03\x12\x11\n" +
 	"\rACTION_REJECT\x10\x04\x12\x16\n" +
-	"\x12ACTION_IN_PROGRESS\x10\x05\"\xab\x02\n" +
+	"\x12ACTION_IN_PROGRESS\x10\x05\x12\x12\n" +
+	"\x0eACTION_RELEASE\x10\x06\"\xab\x02\n" +
 	"\x0fConsumeResponse\x12,\n" +
 	"\x06joined\x18\x01 \x01(\v2\x12.courier.v1.JoinedH\x00R\x06joined\x122\n" +
 	"\bdelivery\x18\x02 \x01(\v2\x14.courier.v1.DeliveryH\x00R\bdelivery\x12/\n" +

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+
+	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
+	"github.com/courier-mq/courier/internal/broker"
+)
+
+// A Settle names one delivery or several (more_delivery_ids), all with
+// the same action; the broker settles them together (broker.SettleAll,
+// one lock per group). The answer is a Settled for one id and a
+// SettledBatch (an outcome per id, in the settle's order) for several; a
+// quiet settle is answered only with the ids that failed, if any.
+
+// errUnknownDelivery is a settle of an id this stream never sent.
+var errUnknownDelivery = errors.New("unknown delivery")
+
+// handle answers one client message after the join.
+func (c *consumer) handle(req *courierv1.ConsumeRequest) error {
+	s := req.GetSettle()
+	if s == nil {
+		return c.s.apiError(invalidArg("consume: after the join, only settles are accepted"))
+	}
+	ids := append([]uint64{s.GetDeliveryId()}, s.GetMoreDeliveryIds()...)
+	errs := c.settleIDs(s, ids)
+	if s.GetQuiet() {
+		return c.answerFailures(ids, errs)
+	}
+	out := make([]*courierv1.Settled, len(ids))
+	for i, id := range ids {
+		out[i] = &courierv1.Settled{DeliveryId: id}
+		if errs[i] != nil {
+			out[i].Error = c.settleError(errs[i])
+		}
+	}
+	if len(out) == 1 {
+		return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Settled{Settled: out[0]}})
+	}
+	return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_SettledBatch{
+		SettledBatch: &courierv1.SettledBatch{Settled: out}}})
+}
+
+// answerFailures answers a quiet settle: one SettledBatch with the ids
+// that failed, nothing when none did.
+func (c *consumer) answerFailures(ids []uint64, errs []error) error {
+	var out []*courierv1.Settled
+	for i, err := range errs {
+		if err != nil {
+			out = append(out, &courierv1.Settled{DeliveryId: ids[i], Error: c.settleError(err)})
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_SettledBatch{
+		SettledBatch: &courierv1.SettledBatch{Settled: out}}})
+}
+
+// settleIDs applies s's action to each id and returns each one's error.
+// An id this stream sent and already settled is already_settled; one it
+// never sent is unknown_delivery.
+func (c *consumer) settleIDs(s *courierv1.Settle, ids []uint64) []error {
+	errs := make([]error, len(ids))
+	how, err := settlement(s)
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	ds := make([]*broker.Delivery, 0, len(ids))
+	at := make([]int, 0, len(ids)) // ds[j] is ids[at[j]]
+	for i, id := range ids {
+		d, ok := c.out[id]
+		switch {
+		case ok:
+			ds, at = append(ds, d), append(at, i)
+			if how.Outcome != broker.OutcomeProgress {
+				delete(c.out, id)
+			}
+		case id != 0 && id <= c.lastID:
+			errs[i] = fmt.Errorf("%w: delivery %d", broker.ErrAlreadySettled, id)
+		default:
+			errs[i] = fmt.Errorf("%w: delivery %d was not sent on this stream", errUnknownDelivery, id)
+		}
+	}
+	for j, err := range broker.SettleAll(ds, how) {
+		errs[at[j]] = err
+	}
+	return errs
+}
+
+// settlement is a settle's action as the broker's.
+func settlement(s *courierv1.Settle) (broker.Settlement, error) {
+	var o broker.Outcome
+	switch s.GetAction() {
+	case courierv1.Settle_ACTION_ACK:
+		o = broker.OutcomeAck
+	case courierv1.Settle_ACTION_NACK:
+		o = broker.OutcomeNack
+	case courierv1.Settle_ACTION_TERM:
+		o = broker.OutcomeTerm
+	case courierv1.Settle_ACTION_REJECT:
+		o = broker.OutcomeReject
+	case courierv1.Settle_ACTION_IN_PROGRESS:
+		o = broker.OutcomeProgress
+	case courierv1.Settle_ACTION_RELEASE:
+		o = broker.OutcomeRelease
+	default:
+		return broker.Settlement{}, invalidArg("settle: action %v: must be ack, nack, term, reject, in_progress or release", s.GetAction())
+	}
+	return broker.Settlement{Outcome: o, Delay: duration(s.GetDelay()), Error: s.GetError()}, nil
+}
+
+func (c *consumer) settleError(err error) *courierv1.Error {
+	if errors.Is(err, errUnknownDelivery) {
+		return &courierv1.Error{Reason: "unknown_delivery", Message: "unknown_delivery: " + err.Error()}
+	}
+	return c.s.batchError(err)
+}
