@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,11 +34,12 @@ type Consumer struct {
 	group  string
 	o      consumeOptions
 
-	ctx    context.Context // ends at Close or the client's Close
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the reader ends
-	err    error         // why the reader ended; read after done
-	notify chan struct{} // a delivery was queued
+	ctx     context.Context // ends at Close or the client's Close
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the reader ends
+	err     error         // why the reader ended; read after done
+	notify  chan struct{} // a delivery was queued
+	closing atomic.Bool   // Close has half-closed the stream
 
 	sendMu sync.Mutex // serializes Send on conn
 	out    settleQueue
@@ -175,7 +175,7 @@ func (k *Consumer) run(conn *consumeConn) {
 		conn.close()
 		stale := errorf(ErrStaleDelivery, "the connection that delivered this message ended; the group delivers it again")
 		k.drop(stale)
-		if k.ctx.Err() != nil {
+		if k.ctx.Err() != nil || k.closing.Load() {
 			k.err = errorf(ErrClosed, "consumer closed")
 			return
 		}
@@ -268,6 +268,9 @@ func (k *Consumer) settled(ss ...*courierv1.Settled) {
 		}
 		ws := k.mu.waiters[s.GetDeliveryId()]
 		if len(ws) == 0 {
+			if err != nil { // a quiet settle's failure: nobody waits for it
+				k.c.o.log.Warn("courier: settling a delivery failed", "stream", k.stream, "group", k.group, "id", s.GetDeliveryId(), "err", err)
+			}
 			continue
 		}
 		ws[0] <- err
@@ -313,8 +316,11 @@ func (k *Consumer) pop() *Delivery {
 }
 
 // Close leaves the group: the server gives the deliveries not settled
-// to other members (or to this group again later).
+// to other members (or to this group again later). Deliveries that had
+// arrived but were not yet taken with Next are released, so they do not
+// count as delivered (see consume_close.go).
 func (k *Consumer) Close() error {
+	k.leave()
 	k.cancel()
 	<-k.done
 	return nil
@@ -387,6 +393,13 @@ func (d *Delivery) Reject(ctx context.Context, reason string) error {
 	return d.finish(ctx, &courierv1.Settle{Action: courierv1.Settle_ACTION_REJECT, Error: reason})
 }
 
+// Release gives the message back without counting this delivery (it was
+// never worked on): the group delivers it again, first in line, and it
+// does not count toward the group's max deliveries.
+func (d *Delivery) Release(ctx context.Context) error {
+	return d.finish(ctx, &courierv1.Settle{Action: courierv1.Settle_ACTION_RELEASE})
+}
+
 // InProgress says the message is still being worked on: its ack wait
 // starts again.
 func (d *Delivery) InProgress(ctx context.Context) error {
@@ -447,16 +460,14 @@ func (k *Consumer) work(ctx context.Context, handler func(context.Context, *Deli
 		if d.Settled() {
 			continue
 		}
-		// Settle even when ctx just ended: the work is done.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		if herr == nil {
-			err = d.Ack(sctx)
-		} else {
-			err = d.Nack(sctx, 0)
+		// Settle even when ctx just ended: the work is done. The settle
+		// is quiet (not waited for): the server reports only failures,
+		// which settled logs.
+		s := &courierv1.Settle{Action: courierv1.Settle_ACTION_ACK, Quiet: true}
+		if herr != nil {
+			s.Action = courierv1.Settle_ACTION_NACK
 		}
-		cancel()
-		if err != nil && !errors.Is(err, ErrStaleDelivery) {
-			k.c.o.log.Warn("courier: settling a delivery failed", "stream", k.stream, "group", k.group, "err", err)
-		}
+		d.settled.Store(true)
+		k.settleQuiet(d, s)
 	}
 }

@@ -23,6 +23,23 @@ type settleQueue struct {
 	mu      sync.Mutex
 	sending bool
 	q       []queuedSettle
+	idle    *sync.Cond // made by the first waitIdleLocked; signalled when sending ends
+}
+
+// takeOverLocked waits until no caller is sending, then makes the caller
+// the sender (for good: Close half-closes the stream after it) and
+// returns what is queued. Caller holds q.mu.
+func (q *settleQueue) takeOverLocked() []queuedSettle {
+	if q.idle == nil {
+		q.idle = sync.NewCond(&q.mu)
+	}
+	for q.sending {
+		q.idle.Wait()
+	}
+	q.sending = true
+	out := q.q
+	q.q = nil
+	return out
 }
 
 type queuedSettle struct {
@@ -45,6 +62,9 @@ func (k *Consumer) send(conn *consumeConn, s *courierv1.Settle) {
 		k.out.q = nil
 		if len(q) == 0 {
 			k.out.sending = false
+			if k.out.idle != nil {
+				k.out.idle.Broadcast()
+			}
 			k.out.mu.Unlock()
 			return
 		}
@@ -53,6 +73,20 @@ func (k *Consumer) send(conn *consumeConn, s *courierv1.Settle) {
 			k.sendOne(m.conn, m.s)
 		}
 		k.out.mu.Lock()
+	}
+}
+
+// settleQuiet sends s for d without waiting for an answer: the server
+// answers only a failure, which settled logs. A delivery of an ended
+// connection is stale; the group delivers it again, so it is dropped.
+func (k *Consumer) settleQuiet(d *Delivery, s *courierv1.Settle) {
+	s.DeliveryId = d.id
+	k.mu.Lock()
+	conn := k.mu.conn
+	stale := d.gen != k.mu.gen || conn == nil
+	k.mu.Unlock()
+	if !stale {
+		k.send(conn, s)
 	}
 }
 
@@ -79,12 +113,12 @@ func coalesce(q []queuedSettle) []queuedSettle {
 			continue
 		}
 		out = append(out, queuedSettle{m.conn, &courierv1.Settle{DeliveryId: m.s.DeliveryId, Action: m.s.Action,
-			Delay: m.s.Delay, Error: m.s.Error, MoreDeliveryIds: slices.Clone(m.s.MoreDeliveryIds)}})
+			Delay: m.s.Delay, Error: m.s.Error, Quiet: m.s.Quiet, MoreDeliveryIds: slices.Clone(m.s.MoreDeliveryIds)}})
 	}
 	return out
 }
 
 func alike(a, b queuedSettle) bool {
-	return a.conn == b.conn && a.s.Action == b.s.Action && a.s.Error == b.s.Error &&
+	return a.conn == b.conn && a.s.Action == b.s.Action && a.s.Error == b.s.Error && a.s.Quiet == b.s.Quiet &&
 		proto.Equal(a.s.Delay, b.s.Delay) && len(b.s.MoreDeliveryIds) == 0
 }

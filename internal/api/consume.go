@@ -165,7 +165,9 @@ func (c *consumer) on(ev event) (done bool, err error) {
 	case r.err != nil:
 		return true, r.err
 	}
-	err = c.handle(ev.r.req)
+	if err = c.handle(ev.r.req); errors.Is(err, errLeft) {
+		return true, nil
+	}
 	return err != nil, err
 }
 

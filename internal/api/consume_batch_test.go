@@ -1,7 +1,9 @@
 package api
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"testing"
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
@@ -150,5 +152,42 @@ func TestAPIConsumeRelease(t *testing.T) {
 	}
 	if gi.Delivered != 2 || gi.Redelivered != 0 || gi.Acked != 2 {
 		t.Fatalf("group after release and acks: %+v", gi)
+	}
+}
+
+// A Leave releases the deliveries it names (uncounted), gives the others
+// back counted, and ends the stream cleanly.
+func TestAPIConsumeLeave(t *testing.T) {
+	e := startEnv(t, Options{})
+	mc, _ := e.clients()
+	e.jobsGroup(t)
+	e.publishN(t, "jobs.a", 3)
+	c := e.join(t, mc, "jobs", "w", 10)
+	c.delivery() // shown: it counts
+	unshown1, unshown2 := c.delivery(), c.delivery()
+	if err := c.Send(&courierv1.ConsumeRequest{Request: &courierv1.ConsumeRequest_Leave{
+		Leave: &courierv1.Leave{ReleaseDeliveryIds: []uint64{unshown1.DeliveryId, unshown2.DeliveryId, 999}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Receive(); err == nil || !errors.Is(err, io.EOF) {
+		t.Fatalf("after the leave: %v, %v; want the stream's clean end", r, err)
+	}
+	gi, err := e.srv.GroupInfo("jobs", "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gi.Members != 0 || gi.InFlight != 0 || gi.Delivered != 1 || gi.Lag != 3 {
+		t.Fatalf("group after the leave: %+v; want 1 delivered (the shown one), 3 to go", gi)
+	}
+	c2 := e.join(t, mc, "jobs", "w", 10)
+	for i := range 3 {
+		d := c2.delivery()
+		want := int32(1)
+		if i == 0 {
+			want = 2 // the shown one counts twice
+		}
+		if d.GetMessage().GetDeliveries() != want {
+			t.Fatalf("redelivery %d: %v, want deliveries %d", i, d, want)
+		}
 	}
 }

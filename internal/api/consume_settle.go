@@ -17,11 +17,27 @@ import (
 // errUnknownDelivery is a settle of an id this stream never sent.
 var errUnknownDelivery = errors.New("unknown delivery")
 
-// handle answers one client message after the join.
+// errLeft ends the stream cleanly after a Leave.
+var errLeft = errors.New("left")
+
+// handle answers one client message after the join. A Leave releases the
+// deliveries it names and ends the stream (errLeft); the member leaves as
+// the handler returns, before anything else is delivered.
 func (c *consumer) handle(req *courierv1.ConsumeRequest) error {
+	if l := req.GetLeave(); l != nil {
+		if ids := l.GetReleaseDeliveryIds(); len(ids) > 0 {
+			errs := c.settleIDs(&courierv1.Settle{Action: courierv1.Settle_ACTION_RELEASE}, ids)
+			for i, err := range errs {
+				if err != nil {
+					c.s.log.Debug("api: release at leave failed", "id", ids[i], "err", err)
+				}
+			}
+		}
+		return errLeft
+	}
 	s := req.GetSettle()
 	if s == nil {
-		return c.s.apiError(invalidArg("consume: after the join, only settles are accepted"))
+		return c.s.apiError(invalidArg("consume: after the join, only settles and a leave are accepted"))
 	}
 	ids := append([]uint64{s.GetDeliveryId()}, s.GetMoreDeliveryIds()...)
 	errs := c.settleIDs(s, ids)

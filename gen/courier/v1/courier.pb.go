@@ -101,7 +101,7 @@ func (x Settle_Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Settle_Action.Descriptor instead.
 func (Settle_Action) EnumDescriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{17, 0}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{18, 0}
 }
 
 // Header is one message header. Headers are ordered and may repeat. A value
@@ -1106,6 +1106,7 @@ type ConsumeRequest struct {
 	//
 	//	*ConsumeRequest_Join
 	//	*ConsumeRequest_Settle
+	//	*ConsumeRequest_Leave
 	Request       isConsumeRequest_Request `protobuf_oneof:"request"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1166,6 +1167,15 @@ func (x *ConsumeRequest) GetSettle() *Settle {
 	return nil
 }
 
+func (x *ConsumeRequest) GetLeave() *Leave {
+	if x != nil {
+		if x, ok := x.Request.(*ConsumeRequest_Leave); ok {
+			return x.Leave
+		}
+	}
+	return nil
+}
+
 type isConsumeRequest_Request interface {
 	isConsumeRequest_Request()
 }
@@ -1178,9 +1188,63 @@ type ConsumeRequest_Settle struct {
 	Settle *Settle `protobuf:"bytes,2,opt,name=settle,proto3,oneof"`
 }
 
+type ConsumeRequest_Leave struct {
+	Leave *Leave `protobuf:"bytes,3,opt,name=leave,proto3,oneof"`
+}
+
 func (*ConsumeRequest_Join) isConsumeRequest_Request() {}
 
 func (*ConsumeRequest_Settle) isConsumeRequest_Request() {}
+
+func (*ConsumeRequest_Leave) isConsumeRequest_Request() {}
+
+// Leave ends the membership: the server releases the deliveries named (they
+// arrived but were never shown to the application, so they do not count as
+// delivered), gives every other unsettled one back to the group, and ends the
+// stream without an error.
+type Leave struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ReleaseDeliveryIds []uint64               `protobuf:"varint,1,rep,packed,name=release_delivery_ids,json=releaseDeliveryIds,proto3" json:"release_delivery_ids,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Leave) Reset() {
+	*x = Leave{}
+	mi := &file_courier_v1_courier_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Leave) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Leave) ProtoMessage() {}
+
+func (x *Leave) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Leave.ProtoReflect.Descriptor instead.
+func (*Leave) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Leave) GetReleaseDeliveryIds() []uint64 {
+	if x != nil {
+		return x.ReleaseDeliveryIds
+	}
+	return nil
+}
 
 // Join makes the stream a member of a group.
 type Join struct {
@@ -1195,7 +1259,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_courier_v1_courier_proto_msgTypes[16]
+	mi := &file_courier_v1_courier_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1271,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[16]
+	mi := &file_courier_v1_courier_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1284,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{16}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Join) GetStream() string {
@@ -1264,7 +1328,7 @@ type Settle struct {
 
 func (x *Settle) Reset() {
 	*x = Settle{}
-	mi := &file_courier_v1_courier_proto_msgTypes[17]
+	mi := &file_courier_v1_courier_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1340,7 @@ func (x *Settle) String() string {
 func (*Settle) ProtoMessage() {}
 
 func (x *Settle) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[17]
+	mi := &file_courier_v1_courier_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1353,7 @@ func (x *Settle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settle.ProtoReflect.Descriptor instead.
 func (*Settle) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{17}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Settle) GetDeliveryId() uint64 {
@@ -1350,7 +1414,7 @@ type ConsumeResponse struct {
 
 func (x *ConsumeResponse) Reset() {
 	*x = ConsumeResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[18]
+	mi := &file_courier_v1_courier_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1362,7 +1426,7 @@ func (x *ConsumeResponse) String() string {
 func (*ConsumeResponse) ProtoMessage() {}
 
 func (x *ConsumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[18]
+	mi := &file_courier_v1_courier_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1375,7 +1439,7 @@ func (x *ConsumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeResponse.ProtoReflect.Descriptor instead.
 func (*ConsumeResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{18}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ConsumeResponse) GetResponse() isConsumeResponse_Response {
@@ -1475,7 +1539,7 @@ type Deliveries struct {
 
 func (x *Deliveries) Reset() {
 	*x = Deliveries{}
-	mi := &file_courier_v1_courier_proto_msgTypes[19]
+	mi := &file_courier_v1_courier_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1551,7 @@ func (x *Deliveries) String() string {
 func (*Deliveries) ProtoMessage() {}
 
 func (x *Deliveries) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[19]
+	mi := &file_courier_v1_courier_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1564,7 @@ func (x *Deliveries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deliveries.ProtoReflect.Descriptor instead.
 func (*Deliveries) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{19}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Deliveries) GetDeliveries() []*Delivery {
@@ -1521,7 +1585,7 @@ type SettledBatch struct {
 
 func (x *SettledBatch) Reset() {
 	*x = SettledBatch{}
-	mi := &file_courier_v1_courier_proto_msgTypes[20]
+	mi := &file_courier_v1_courier_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1597,7 @@ func (x *SettledBatch) String() string {
 func (*SettledBatch) ProtoMessage() {}
 
 func (x *SettledBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[20]
+	mi := &file_courier_v1_courier_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1610,7 @@ func (x *SettledBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettledBatch.ProtoReflect.Descriptor instead.
 func (*SettledBatch) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{20}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SettledBatch) GetSettled() []*Settled {
@@ -1565,7 +1629,7 @@ type Joined struct {
 
 func (x *Joined) Reset() {
 	*x = Joined{}
-	mi := &file_courier_v1_courier_proto_msgTypes[21]
+	mi := &file_courier_v1_courier_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1641,7 @@ func (x *Joined) String() string {
 func (*Joined) ProtoMessage() {}
 
 func (x *Joined) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[21]
+	mi := &file_courier_v1_courier_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1654,7 @@ func (x *Joined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Joined.ProtoReflect.Descriptor instead.
 func (*Joined) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{21}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Joined) GetMaxInFlight() int32 {
@@ -1610,7 +1674,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_courier_v1_courier_proto_msgTypes[22]
+	mi := &file_courier_v1_courier_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1622,7 +1686,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[22]
+	mi := &file_courier_v1_courier_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1635,7 +1699,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{22}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Delivery) GetDeliveryId() uint64 {
@@ -1664,7 +1728,7 @@ type Settled struct {
 
 func (x *Settled) Reset() {
 	*x = Settled{}
-	mi := &file_courier_v1_courier_proto_msgTypes[23]
+	mi := &file_courier_v1_courier_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1740,7 @@ func (x *Settled) String() string {
 func (*Settled) ProtoMessage() {}
 
 func (x *Settled) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[23]
+	mi := &file_courier_v1_courier_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1753,7 @@ func (x *Settled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settled.ProtoReflect.Descriptor instead.
 func (*Settled) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{23}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Settled) GetDeliveryId() uint64 {
@@ -1717,7 +1781,7 @@ type RequestRequest struct {
 
 func (x *RequestRequest) Reset() {
 	*x = RequestRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[24]
+	mi := &file_courier_v1_courier_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1793,7 @@ func (x *RequestRequest) String() string {
 func (*RequestRequest) ProtoMessage() {}
 
 func (x *RequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[24]
+	mi := &file_courier_v1_courier_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1806,7 @@ func (x *RequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRequest.ProtoReflect.Descriptor instead.
 func (*RequestRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{24}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RequestRequest) GetMessage() *Message {
@@ -1768,7 +1832,7 @@ type RequestResponse struct {
 
 func (x *RequestResponse) Reset() {
 	*x = RequestResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[25]
+	mi := &file_courier_v1_courier_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +1844,7 @@ func (x *RequestResponse) String() string {
 func (*RequestResponse) ProtoMessage() {}
 
 func (x *RequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[25]
+	mi := &file_courier_v1_courier_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +1857,7 @@ func (x *RequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestResponse.ProtoReflect.Descriptor instead.
 func (*RequestResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{25}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RequestResponse) GetReply() *Message {
@@ -1829,7 +1893,7 @@ type StreamConfig struct {
 
 func (x *StreamConfig) Reset() {
 	*x = StreamConfig{}
-	mi := &file_courier_v1_courier_proto_msgTypes[26]
+	mi := &file_courier_v1_courier_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +1905,7 @@ func (x *StreamConfig) String() string {
 func (*StreamConfig) ProtoMessage() {}
 
 func (x *StreamConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[26]
+	mi := &file_courier_v1_courier_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +1918,7 @@ func (x *StreamConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamConfig.ProtoReflect.Descriptor instead.
 func (*StreamConfig) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{26}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StreamConfig) GetName() string {
@@ -1969,7 +2033,7 @@ type PartitionInfo struct {
 
 func (x *PartitionInfo) Reset() {
 	*x = PartitionInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[27]
+	mi := &file_courier_v1_courier_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +2045,7 @@ func (x *PartitionInfo) String() string {
 func (*PartitionInfo) ProtoMessage() {}
 
 func (x *PartitionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[27]
+	mi := &file_courier_v1_courier_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2058,7 @@ func (x *PartitionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionInfo.ProtoReflect.Descriptor instead.
 func (*PartitionInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{27}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PartitionInfo) GetPartition() int32 {
@@ -2049,7 +2113,7 @@ type StreamInfo struct {
 
 func (x *StreamInfo) Reset() {
 	*x = StreamInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[28]
+	mi := &file_courier_v1_courier_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2061,7 +2125,7 @@ func (x *StreamInfo) String() string {
 func (*StreamInfo) ProtoMessage() {}
 
 func (x *StreamInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[28]
+	mi := &file_courier_v1_courier_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2074,7 +2138,7 @@ func (x *StreamInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamInfo.ProtoReflect.Descriptor instead.
 func (*StreamInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{28}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StreamInfo) GetConfig() *StreamConfig {
@@ -2100,7 +2164,7 @@ type CreateStreamRequest struct {
 
 func (x *CreateStreamRequest) Reset() {
 	*x = CreateStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	mi := &file_courier_v1_courier_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2176,7 @@ func (x *CreateStreamRequest) String() string {
 func (*CreateStreamRequest) ProtoMessage() {}
 
 func (x *CreateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	mi := &file_courier_v1_courier_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2189,7 @@ func (x *CreateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStreamRequest.ProtoReflect.Descriptor instead.
 func (*CreateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{29}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CreateStreamRequest) GetConfig() *StreamConfig {
@@ -2144,7 +2208,7 @@ type CreateStreamResponse struct {
 
 func (x *CreateStreamResponse) Reset() {
 	*x = CreateStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	mi := &file_courier_v1_courier_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2156,7 +2220,7 @@ func (x *CreateStreamResponse) String() string {
 func (*CreateStreamResponse) ProtoMessage() {}
 
 func (x *CreateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	mi := &file_courier_v1_courier_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2169,7 +2233,7 @@ func (x *CreateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStreamResponse.ProtoReflect.Descriptor instead.
 func (*CreateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{30}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateStreamResponse) GetStream() *StreamInfo {
@@ -2188,7 +2252,7 @@ type UpdateStreamRequest struct {
 
 func (x *UpdateStreamRequest) Reset() {
 	*x = UpdateStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[31]
+	mi := &file_courier_v1_courier_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2200,7 +2264,7 @@ func (x *UpdateStreamRequest) String() string {
 func (*UpdateStreamRequest) ProtoMessage() {}
 
 func (x *UpdateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[31]
+	mi := &file_courier_v1_courier_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2213,7 +2277,7 @@ func (x *UpdateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStreamRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{31}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateStreamRequest) GetConfig() *StreamConfig {
@@ -2232,7 +2296,7 @@ type UpdateStreamResponse struct {
 
 func (x *UpdateStreamResponse) Reset() {
 	*x = UpdateStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[32]
+	mi := &file_courier_v1_courier_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2244,7 +2308,7 @@ func (x *UpdateStreamResponse) String() string {
 func (*UpdateStreamResponse) ProtoMessage() {}
 
 func (x *UpdateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[32]
+	mi := &file_courier_v1_courier_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2257,7 +2321,7 @@ func (x *UpdateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStreamResponse.ProtoReflect.Descriptor instead.
 func (*UpdateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{32}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateStreamResponse) GetStream() *StreamInfo {
@@ -2276,7 +2340,7 @@ type DeleteStreamRequest struct {
 
 func (x *DeleteStreamRequest) Reset() {
 	*x = DeleteStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[33]
+	mi := &file_courier_v1_courier_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2352,7 @@ func (x *DeleteStreamRequest) String() string {
 func (*DeleteStreamRequest) ProtoMessage() {}
 
 func (x *DeleteStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[33]
+	mi := &file_courier_v1_courier_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2365,7 @@ func (x *DeleteStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStreamRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{33}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeleteStreamRequest) GetName() string {
@@ -2319,7 +2383,7 @@ type DeleteStreamResponse struct {
 
 func (x *DeleteStreamResponse) Reset() {
 	*x = DeleteStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[34]
+	mi := &file_courier_v1_courier_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2395,7 @@ func (x *DeleteStreamResponse) String() string {
 func (*DeleteStreamResponse) ProtoMessage() {}
 
 func (x *DeleteStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[34]
+	mi := &file_courier_v1_courier_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2408,7 @@ func (x *DeleteStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStreamResponse.ProtoReflect.Descriptor instead.
 func (*DeleteStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{34}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{35}
 }
 
 type GetStreamRequest struct {
@@ -2356,7 +2420,7 @@ type GetStreamRequest struct {
 
 func (x *GetStreamRequest) Reset() {
 	*x = GetStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[35]
+	mi := &file_courier_v1_courier_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2432,7 @@ func (x *GetStreamRequest) String() string {
 func (*GetStreamRequest) ProtoMessage() {}
 
 func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[35]
+	mi := &file_courier_v1_courier_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2445,7 @@ func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamRequest.ProtoReflect.Descriptor instead.
 func (*GetStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{35}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetStreamRequest) GetName() string {
@@ -2400,7 +2464,7 @@ type GetStreamResponse struct {
 
 func (x *GetStreamResponse) Reset() {
 	*x = GetStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[36]
+	mi := &file_courier_v1_courier_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2412,7 +2476,7 @@ func (x *GetStreamResponse) String() string {
 func (*GetStreamResponse) ProtoMessage() {}
 
 func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[36]
+	mi := &file_courier_v1_courier_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2425,7 +2489,7 @@ func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamResponse.ProtoReflect.Descriptor instead.
 func (*GetStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{36}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetStreamResponse) GetStream() *StreamInfo {
@@ -2443,7 +2507,7 @@ type ListStreamsRequest struct {
 
 func (x *ListStreamsRequest) Reset() {
 	*x = ListStreamsRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[37]
+	mi := &file_courier_v1_courier_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2455,7 +2519,7 @@ func (x *ListStreamsRequest) String() string {
 func (*ListStreamsRequest) ProtoMessage() {}
 
 func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[37]
+	mi := &file_courier_v1_courier_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2468,7 +2532,7 @@ func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsRequest.ProtoReflect.Descriptor instead.
 func (*ListStreamsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{37}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{38}
 }
 
 type ListStreamsResponse struct {
@@ -2480,7 +2544,7 @@ type ListStreamsResponse struct {
 
 func (x *ListStreamsResponse) Reset() {
 	*x = ListStreamsResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[38]
+	mi := &file_courier_v1_courier_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2492,7 +2556,7 @@ func (x *ListStreamsResponse) String() string {
 func (*ListStreamsResponse) ProtoMessage() {}
 
 func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[38]
+	mi := &file_courier_v1_courier_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2505,7 +2569,7 @@ func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsResponse.ProtoReflect.Descriptor instead.
 func (*ListStreamsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{38}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListStreamsResponse) GetStreams() []*StreamInfo {
@@ -2531,7 +2595,7 @@ type PurgeStreamRequest struct {
 
 func (x *PurgeStreamRequest) Reset() {
 	*x = PurgeStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[39]
+	mi := &file_courier_v1_courier_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2607,7 @@ func (x *PurgeStreamRequest) String() string {
 func (*PurgeStreamRequest) ProtoMessage() {}
 
 func (x *PurgeStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[39]
+	mi := &file_courier_v1_courier_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2620,7 @@ func (x *PurgeStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeStreamRequest.ProtoReflect.Descriptor instead.
 func (*PurgeStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{39}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PurgeStreamRequest) GetName() string {
@@ -2602,7 +2666,7 @@ type PurgeStreamResponse struct {
 
 func (x *PurgeStreamResponse) Reset() {
 	*x = PurgeStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[40]
+	mi := &file_courier_v1_courier_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2614,7 +2678,7 @@ func (x *PurgeStreamResponse) String() string {
 func (*PurgeStreamResponse) ProtoMessage() {}
 
 func (x *PurgeStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[40]
+	mi := &file_courier_v1_courier_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2627,7 +2691,7 @@ func (x *PurgeStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeStreamResponse.ProtoReflect.Descriptor instead.
 func (*PurgeStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{40}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{41}
 }
 
 type CompactStreamRequest struct {
@@ -2639,7 +2703,7 @@ type CompactStreamRequest struct {
 
 func (x *CompactStreamRequest) Reset() {
 	*x = CompactStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[41]
+	mi := &file_courier_v1_courier_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2651,7 +2715,7 @@ func (x *CompactStreamRequest) String() string {
 func (*CompactStreamRequest) ProtoMessage() {}
 
 func (x *CompactStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[41]
+	mi := &file_courier_v1_courier_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2664,7 +2728,7 @@ func (x *CompactStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactStreamRequest.ProtoReflect.Descriptor instead.
 func (*CompactStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{41}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CompactStreamRequest) GetName() string {
@@ -2683,7 +2747,7 @@ type CompactStreamResponse struct {
 
 func (x *CompactStreamResponse) Reset() {
 	*x = CompactStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[42]
+	mi := &file_courier_v1_courier_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2695,7 +2759,7 @@ func (x *CompactStreamResponse) String() string {
 func (*CompactStreamResponse) ProtoMessage() {}
 
 func (x *CompactStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[42]
+	mi := &file_courier_v1_courier_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2708,7 +2772,7 @@ func (x *CompactStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactStreamResponse.ProtoReflect.Descriptor instead.
 func (*CompactStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{42}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CompactStreamResponse) GetRemoved() int64 {
@@ -2731,7 +2795,7 @@ type ReadMessagesRequest struct {
 
 func (x *ReadMessagesRequest) Reset() {
 	*x = ReadMessagesRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[43]
+	mi := &file_courier_v1_courier_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2743,7 +2807,7 @@ func (x *ReadMessagesRequest) String() string {
 func (*ReadMessagesRequest) ProtoMessage() {}
 
 func (x *ReadMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[43]
+	mi := &file_courier_v1_courier_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2756,7 +2820,7 @@ func (x *ReadMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ReadMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{43}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ReadMessagesRequest) GetStream() string {
@@ -2798,7 +2862,7 @@ type ReadMessagesResponse struct {
 
 func (x *ReadMessagesResponse) Reset() {
 	*x = ReadMessagesResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[44]
+	mi := &file_courier_v1_courier_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2810,7 +2874,7 @@ func (x *ReadMessagesResponse) String() string {
 func (*ReadMessagesResponse) ProtoMessage() {}
 
 func (x *ReadMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[44]
+	mi := &file_courier_v1_courier_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2823,7 +2887,7 @@ func (x *ReadMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ReadMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{44}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ReadMessagesResponse) GetMessages() []*Message {
@@ -2864,7 +2928,7 @@ type GroupConfig struct {
 
 func (x *GroupConfig) Reset() {
 	*x = GroupConfig{}
-	mi := &file_courier_v1_courier_proto_msgTypes[45]
+	mi := &file_courier_v1_courier_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2876,7 +2940,7 @@ func (x *GroupConfig) String() string {
 func (*GroupConfig) ProtoMessage() {}
 
 func (x *GroupConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[45]
+	mi := &file_courier_v1_courier_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2889,7 +2953,7 @@ func (x *GroupConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupConfig.ProtoReflect.Descriptor instead.
 func (*GroupConfig) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{45}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GroupConfig) GetName() string {
@@ -2989,7 +3053,7 @@ type GroupInfo struct {
 
 func (x *GroupInfo) Reset() {
 	*x = GroupInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[46]
+	mi := &file_courier_v1_courier_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3001,7 +3065,7 @@ func (x *GroupInfo) String() string {
 func (*GroupInfo) ProtoMessage() {}
 
 func (x *GroupInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[46]
+	mi := &file_courier_v1_courier_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3014,7 +3078,7 @@ func (x *GroupInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInfo.ProtoReflect.Descriptor instead.
 func (*GroupInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{46}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GroupInfo) GetConfig() *GroupConfig {
@@ -3089,7 +3153,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[47]
+	mi := &file_courier_v1_courier_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3101,7 +3165,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[47]
+	mi := &file_courier_v1_courier_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3114,7 +3178,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{47}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CreateGroupRequest) GetConfig() *GroupConfig {
@@ -3133,7 +3197,7 @@ type CreateGroupResponse struct {
 
 func (x *CreateGroupResponse) Reset() {
 	*x = CreateGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[48]
+	mi := &file_courier_v1_courier_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3145,7 +3209,7 @@ func (x *CreateGroupResponse) String() string {
 func (*CreateGroupResponse) ProtoMessage() {}
 
 func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[48]
+	mi := &file_courier_v1_courier_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3158,7 +3222,7 @@ func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupResponse.ProtoReflect.Descriptor instead.
 func (*CreateGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{48}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CreateGroupResponse) GetGroup() *GroupInfo {
@@ -3178,7 +3242,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[49]
+	mi := &file_courier_v1_courier_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3254,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[49]
+	mi := &file_courier_v1_courier_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3267,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{49}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DeleteGroupRequest) GetStream() string {
@@ -3228,7 +3292,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[50]
+	mi := &file_courier_v1_courier_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3240,7 +3304,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[50]
+	mi := &file_courier_v1_courier_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3253,7 +3317,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{50}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{51}
 }
 
 type GetGroupRequest struct {
@@ -3266,7 +3330,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[51]
+	mi := &file_courier_v1_courier_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3278,7 +3342,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[51]
+	mi := &file_courier_v1_courier_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3291,7 +3355,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{51}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetGroupRequest) GetStream() string {
@@ -3317,7 +3381,7 @@ type GetGroupResponse struct {
 
 func (x *GetGroupResponse) Reset() {
 	*x = GetGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[52]
+	mi := &file_courier_v1_courier_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3329,7 +3393,7 @@ func (x *GetGroupResponse) String() string {
 func (*GetGroupResponse) ProtoMessage() {}
 
 func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[52]
+	mi := &file_courier_v1_courier_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3342,7 +3406,7 @@ func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupResponse.ProtoReflect.Descriptor instead.
 func (*GetGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{52}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetGroupResponse) GetGroup() *GroupInfo {
@@ -3362,7 +3426,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[53]
+	mi := &file_courier_v1_courier_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3374,7 +3438,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[53]
+	mi := &file_courier_v1_courier_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3387,7 +3451,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{53}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListGroupsRequest) GetStream() string {
@@ -3406,7 +3470,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[54]
+	mi := &file_courier_v1_courier_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3418,7 +3482,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[54]
+	mi := &file_courier_v1_courier_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3431,7 +3495,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{54}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*GroupInfo {
@@ -3456,7 +3520,7 @@ type RedriveRequest struct {
 
 func (x *RedriveRequest) Reset() {
 	*x = RedriveRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[55]
+	mi := &file_courier_v1_courier_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3468,7 +3532,7 @@ func (x *RedriveRequest) String() string {
 func (*RedriveRequest) ProtoMessage() {}
 
 func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[55]
+	mi := &file_courier_v1_courier_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3481,7 +3545,7 @@ func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveRequest.ProtoReflect.Descriptor instead.
 func (*RedriveRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{55}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RedriveRequest) GetStream() string {
@@ -3522,7 +3586,7 @@ type RedriveResponse struct {
 
 func (x *RedriveResponse) Reset() {
 	*x = RedriveResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[56]
+	mi := &file_courier_v1_courier_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3534,7 +3598,7 @@ func (x *RedriveResponse) String() string {
 func (*RedriveResponse) ProtoMessage() {}
 
 func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[56]
+	mi := &file_courier_v1_courier_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3547,7 +3611,7 @@ func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveResponse.ProtoReflect.Descriptor instead.
 func (*RedriveResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{56}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RedriveResponse) GetMoved() int64 {
@@ -3639,11 +3703,14 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12'\n" +
 	"\x05start\x18\x02 \x01(\v2\x11.courier.v1.StartR\x05start\"B\n" +
 	"\x11SubscribeResponse\x12-\n" +
-	"\amessage\x18\x01 \x01(\v2\x13.courier.v1.MessageR\amessage\"q\n" +
+	"\amessage\x18\x01 \x01(\v2\x13.courier.v1.MessageR\amessage\"\x9c\x01\n" +
 	"\x0eConsumeRequest\x12&\n" +
 	"\x04join\x18\x01 \x01(\v2\x10.courier.v1.JoinH\x00R\x04join\x12,\n" +
-	"\x06settle\x18\x02 \x01(\v2\x12.courier.v1.SettleH\x00R\x06settleB\t\n" +
-	"\arequest\"X\n" +
+	"\x06settle\x18\x02 \x01(\v2\x12.courier.v1.SettleH\x00R\x06settle\x12)\n" +
+	"\x05leave\x18\x03 \x01(\v2\x11.courier.v1.LeaveH\x00R\x05leaveB\t\n" +
+	"\arequest\"9\n" +
+	"\x05Leave\x120\n" +
+	"\x14release_delivery_ids\x18\x01 \x03(\x04R\x12releaseDeliveryIds\"X\n" +
 	"\x04Join\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x14\n" +
 	"\x05group\x18\x02 \x01(\tR\x05group\x12\"\n" +
@@ -3857,7 +3924,7 @@ func file_courier_v1_courier_proto_rawDescGZIP() []byte {
 }
 
 var file_courier_v1_courier_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_courier_v1_courier_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_courier_v1_courier_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_courier_v1_courier_proto_goTypes = []any{
 	(Settle_Action)(0),            // 0: courier.v1.Settle.Action
 	(*Header)(nil),                // 1: courier.v1.Header
@@ -3876,147 +3943,149 @@ var file_courier_v1_courier_proto_goTypes = []any{
 	(*SubscribeRequest)(nil),      // 14: courier.v1.SubscribeRequest
 	(*SubscribeResponse)(nil),     // 15: courier.v1.SubscribeResponse
 	(*ConsumeRequest)(nil),        // 16: courier.v1.ConsumeRequest
-	(*Join)(nil),                  // 17: courier.v1.Join
-	(*Settle)(nil),                // 18: courier.v1.Settle
-	(*ConsumeResponse)(nil),       // 19: courier.v1.ConsumeResponse
-	(*Deliveries)(nil),            // 20: courier.v1.Deliveries
-	(*SettledBatch)(nil),          // 21: courier.v1.SettledBatch
-	(*Joined)(nil),                // 22: courier.v1.Joined
-	(*Delivery)(nil),              // 23: courier.v1.Delivery
-	(*Settled)(nil),               // 24: courier.v1.Settled
-	(*RequestRequest)(nil),        // 25: courier.v1.RequestRequest
-	(*RequestResponse)(nil),       // 26: courier.v1.RequestResponse
-	(*StreamConfig)(nil),          // 27: courier.v1.StreamConfig
-	(*PartitionInfo)(nil),         // 28: courier.v1.PartitionInfo
-	(*StreamInfo)(nil),            // 29: courier.v1.StreamInfo
-	(*CreateStreamRequest)(nil),   // 30: courier.v1.CreateStreamRequest
-	(*CreateStreamResponse)(nil),  // 31: courier.v1.CreateStreamResponse
-	(*UpdateStreamRequest)(nil),   // 32: courier.v1.UpdateStreamRequest
-	(*UpdateStreamResponse)(nil),  // 33: courier.v1.UpdateStreamResponse
-	(*DeleteStreamRequest)(nil),   // 34: courier.v1.DeleteStreamRequest
-	(*DeleteStreamResponse)(nil),  // 35: courier.v1.DeleteStreamResponse
-	(*GetStreamRequest)(nil),      // 36: courier.v1.GetStreamRequest
-	(*GetStreamResponse)(nil),     // 37: courier.v1.GetStreamResponse
-	(*ListStreamsRequest)(nil),    // 38: courier.v1.ListStreamsRequest
-	(*ListStreamsResponse)(nil),   // 39: courier.v1.ListStreamsResponse
-	(*PurgeStreamRequest)(nil),    // 40: courier.v1.PurgeStreamRequest
-	(*PurgeStreamResponse)(nil),   // 41: courier.v1.PurgeStreamResponse
-	(*CompactStreamRequest)(nil),  // 42: courier.v1.CompactStreamRequest
-	(*CompactStreamResponse)(nil), // 43: courier.v1.CompactStreamResponse
-	(*ReadMessagesRequest)(nil),   // 44: courier.v1.ReadMessagesRequest
-	(*ReadMessagesResponse)(nil),  // 45: courier.v1.ReadMessagesResponse
-	(*GroupConfig)(nil),           // 46: courier.v1.GroupConfig
-	(*GroupInfo)(nil),             // 47: courier.v1.GroupInfo
-	(*CreateGroupRequest)(nil),    // 48: courier.v1.CreateGroupRequest
-	(*CreateGroupResponse)(nil),   // 49: courier.v1.CreateGroupResponse
-	(*DeleteGroupRequest)(nil),    // 50: courier.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),   // 51: courier.v1.DeleteGroupResponse
-	(*GetGroupRequest)(nil),       // 52: courier.v1.GetGroupRequest
-	(*GetGroupResponse)(nil),      // 53: courier.v1.GetGroupResponse
-	(*ListGroupsRequest)(nil),     // 54: courier.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),    // 55: courier.v1.ListGroupsResponse
-	(*RedriveRequest)(nil),        // 56: courier.v1.RedriveRequest
-	(*RedriveResponse)(nil),       // 57: courier.v1.RedriveResponse
-	(*timestamppb.Timestamp)(nil), // 58: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 59: google.protobuf.Duration
+	(*Leave)(nil),                 // 17: courier.v1.Leave
+	(*Join)(nil),                  // 18: courier.v1.Join
+	(*Settle)(nil),                // 19: courier.v1.Settle
+	(*ConsumeResponse)(nil),       // 20: courier.v1.ConsumeResponse
+	(*Deliveries)(nil),            // 21: courier.v1.Deliveries
+	(*SettledBatch)(nil),          // 22: courier.v1.SettledBatch
+	(*Joined)(nil),                // 23: courier.v1.Joined
+	(*Delivery)(nil),              // 24: courier.v1.Delivery
+	(*Settled)(nil),               // 25: courier.v1.Settled
+	(*RequestRequest)(nil),        // 26: courier.v1.RequestRequest
+	(*RequestResponse)(nil),       // 27: courier.v1.RequestResponse
+	(*StreamConfig)(nil),          // 28: courier.v1.StreamConfig
+	(*PartitionInfo)(nil),         // 29: courier.v1.PartitionInfo
+	(*StreamInfo)(nil),            // 30: courier.v1.StreamInfo
+	(*CreateStreamRequest)(nil),   // 31: courier.v1.CreateStreamRequest
+	(*CreateStreamResponse)(nil),  // 32: courier.v1.CreateStreamResponse
+	(*UpdateStreamRequest)(nil),   // 33: courier.v1.UpdateStreamRequest
+	(*UpdateStreamResponse)(nil),  // 34: courier.v1.UpdateStreamResponse
+	(*DeleteStreamRequest)(nil),   // 35: courier.v1.DeleteStreamRequest
+	(*DeleteStreamResponse)(nil),  // 36: courier.v1.DeleteStreamResponse
+	(*GetStreamRequest)(nil),      // 37: courier.v1.GetStreamRequest
+	(*GetStreamResponse)(nil),     // 38: courier.v1.GetStreamResponse
+	(*ListStreamsRequest)(nil),    // 39: courier.v1.ListStreamsRequest
+	(*ListStreamsResponse)(nil),   // 40: courier.v1.ListStreamsResponse
+	(*PurgeStreamRequest)(nil),    // 41: courier.v1.PurgeStreamRequest
+	(*PurgeStreamResponse)(nil),   // 42: courier.v1.PurgeStreamResponse
+	(*CompactStreamRequest)(nil),  // 43: courier.v1.CompactStreamRequest
+	(*CompactStreamResponse)(nil), // 44: courier.v1.CompactStreamResponse
+	(*ReadMessagesRequest)(nil),   // 45: courier.v1.ReadMessagesRequest
+	(*ReadMessagesResponse)(nil),  // 46: courier.v1.ReadMessagesResponse
+	(*GroupConfig)(nil),           // 47: courier.v1.GroupConfig
+	(*GroupInfo)(nil),             // 48: courier.v1.GroupInfo
+	(*CreateGroupRequest)(nil),    // 49: courier.v1.CreateGroupRequest
+	(*CreateGroupResponse)(nil),   // 50: courier.v1.CreateGroupResponse
+	(*DeleteGroupRequest)(nil),    // 51: courier.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),   // 52: courier.v1.DeleteGroupResponse
+	(*GetGroupRequest)(nil),       // 53: courier.v1.GetGroupRequest
+	(*GetGroupResponse)(nil),      // 54: courier.v1.GetGroupResponse
+	(*ListGroupsRequest)(nil),     // 55: courier.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),    // 56: courier.v1.ListGroupsResponse
+	(*RedriveRequest)(nil),        // 57: courier.v1.RedriveRequest
+	(*RedriveResponse)(nil),       // 58: courier.v1.RedriveResponse
+	(*timestamppb.Timestamp)(nil), // 59: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 60: google.protobuf.Duration
 }
 var file_courier_v1_courier_proto_depIdxs = []int32{
 	1,  // 0: courier.v1.Message.headers:type_name -> courier.v1.Header
-	58, // 1: courier.v1.Message.time:type_name -> google.protobuf.Timestamp
-	59, // 2: courier.v1.Message.ttl:type_name -> google.protobuf.Duration
-	58, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
+	59, // 1: courier.v1.Message.time:type_name -> google.protobuf.Timestamp
+	60, // 2: courier.v1.Message.ttl:type_name -> google.protobuf.Duration
+	59, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
 	2,  // 4: courier.v1.PublishRequest.message:type_name -> courier.v1.Message
-	59, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
+	60, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
 	3,  // 6: courier.v1.PublishBatchRequest.publishes:type_name -> courier.v1.PublishRequest
 	4,  // 7: courier.v1.PublishResult.ack:type_name -> courier.v1.PublishResponse
 	10, // 8: courier.v1.PublishResult.error:type_name -> courier.v1.Error
 	6,  // 9: courier.v1.PublishBatchResponse.results:type_name -> courier.v1.PublishResult
 	3,  // 10: courier.v1.PublishStreamRequest.publishes:type_name -> courier.v1.PublishRequest
 	6,  // 11: courier.v1.PublishStreamResponse.results:type_name -> courier.v1.PublishResult
-	58, // 12: courier.v1.Start.time:type_name -> google.protobuf.Timestamp
+	59, // 12: courier.v1.Start.time:type_name -> google.protobuf.Timestamp
 	13, // 13: courier.v1.Start.resume:type_name -> courier.v1.Position
 	12, // 14: courier.v1.SubscribeRequest.start:type_name -> courier.v1.Start
 	2,  // 15: courier.v1.SubscribeResponse.message:type_name -> courier.v1.Message
-	17, // 16: courier.v1.ConsumeRequest.join:type_name -> courier.v1.Join
-	18, // 17: courier.v1.ConsumeRequest.settle:type_name -> courier.v1.Settle
-	0,  // 18: courier.v1.Settle.action:type_name -> courier.v1.Settle.Action
-	59, // 19: courier.v1.Settle.delay:type_name -> google.protobuf.Duration
-	22, // 20: courier.v1.ConsumeResponse.joined:type_name -> courier.v1.Joined
-	23, // 21: courier.v1.ConsumeResponse.delivery:type_name -> courier.v1.Delivery
-	24, // 22: courier.v1.ConsumeResponse.settled:type_name -> courier.v1.Settled
-	20, // 23: courier.v1.ConsumeResponse.deliveries:type_name -> courier.v1.Deliveries
-	21, // 24: courier.v1.ConsumeResponse.settled_batch:type_name -> courier.v1.SettledBatch
-	23, // 25: courier.v1.Deliveries.deliveries:type_name -> courier.v1.Delivery
-	24, // 26: courier.v1.SettledBatch.settled:type_name -> courier.v1.Settled
-	2,  // 27: courier.v1.Delivery.message:type_name -> courier.v1.Message
-	10, // 28: courier.v1.Settled.error:type_name -> courier.v1.Error
-	2,  // 29: courier.v1.RequestRequest.message:type_name -> courier.v1.Message
-	59, // 30: courier.v1.RequestRequest.timeout:type_name -> google.protobuf.Duration
-	2,  // 31: courier.v1.RequestResponse.reply:type_name -> courier.v1.Message
-	59, // 32: courier.v1.StreamConfig.max_age:type_name -> google.protobuf.Duration
-	59, // 33: courier.v1.StreamConfig.tombstone_retention:type_name -> google.protobuf.Duration
-	59, // 34: courier.v1.StreamConfig.dedup_window:type_name -> google.protobuf.Duration
-	59, // 35: courier.v1.StreamConfig.default_ttl:type_name -> google.protobuf.Duration
-	27, // 36: courier.v1.StreamInfo.config:type_name -> courier.v1.StreamConfig
-	28, // 37: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
-	27, // 38: courier.v1.CreateStreamRequest.config:type_name -> courier.v1.StreamConfig
-	29, // 39: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	27, // 40: courier.v1.UpdateStreamRequest.config:type_name -> courier.v1.StreamConfig
-	29, // 41: courier.v1.UpdateStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	29, // 42: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	29, // 43: courier.v1.ListStreamsResponse.streams:type_name -> courier.v1.StreamInfo
-	2,  // 44: courier.v1.ReadMessagesResponse.messages:type_name -> courier.v1.Message
-	12, // 45: courier.v1.GroupConfig.start:type_name -> courier.v1.Start
-	59, // 46: courier.v1.GroupConfig.ack_wait:type_name -> google.protobuf.Duration
-	59, // 47: courier.v1.GroupConfig.backoff:type_name -> google.protobuf.Duration
-	46, // 48: courier.v1.GroupInfo.config:type_name -> courier.v1.GroupConfig
-	46, // 49: courier.v1.CreateGroupRequest.config:type_name -> courier.v1.GroupConfig
-	47, // 50: courier.v1.CreateGroupResponse.group:type_name -> courier.v1.GroupInfo
-	47, // 51: courier.v1.GetGroupResponse.group:type_name -> courier.v1.GroupInfo
-	47, // 52: courier.v1.ListGroupsResponse.groups:type_name -> courier.v1.GroupInfo
-	3,  // 53: courier.v1.MessagingService.Publish:input_type -> courier.v1.PublishRequest
-	5,  // 54: courier.v1.MessagingService.PublishBatch:input_type -> courier.v1.PublishBatchRequest
-	8,  // 55: courier.v1.MessagingService.PublishStream:input_type -> courier.v1.PublishStreamRequest
-	14, // 56: courier.v1.MessagingService.Subscribe:input_type -> courier.v1.SubscribeRequest
-	16, // 57: courier.v1.MessagingService.Consume:input_type -> courier.v1.ConsumeRequest
-	25, // 58: courier.v1.MessagingService.Request:input_type -> courier.v1.RequestRequest
-	30, // 59: courier.v1.AdminService.CreateStream:input_type -> courier.v1.CreateStreamRequest
-	32, // 60: courier.v1.AdminService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
-	34, // 61: courier.v1.AdminService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
-	36, // 62: courier.v1.AdminService.GetStream:input_type -> courier.v1.GetStreamRequest
-	38, // 63: courier.v1.AdminService.ListStreams:input_type -> courier.v1.ListStreamsRequest
-	40, // 64: courier.v1.AdminService.PurgeStream:input_type -> courier.v1.PurgeStreamRequest
-	42, // 65: courier.v1.AdminService.CompactStream:input_type -> courier.v1.CompactStreamRequest
-	44, // 66: courier.v1.AdminService.ReadMessages:input_type -> courier.v1.ReadMessagesRequest
-	48, // 67: courier.v1.AdminService.CreateGroup:input_type -> courier.v1.CreateGroupRequest
-	50, // 68: courier.v1.AdminService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
-	52, // 69: courier.v1.AdminService.GetGroup:input_type -> courier.v1.GetGroupRequest
-	54, // 70: courier.v1.AdminService.ListGroups:input_type -> courier.v1.ListGroupsRequest
-	56, // 71: courier.v1.AdminService.Redrive:input_type -> courier.v1.RedriveRequest
-	4,  // 72: courier.v1.MessagingService.Publish:output_type -> courier.v1.PublishResponse
-	7,  // 73: courier.v1.MessagingService.PublishBatch:output_type -> courier.v1.PublishBatchResponse
-	9,  // 74: courier.v1.MessagingService.PublishStream:output_type -> courier.v1.PublishStreamResponse
-	15, // 75: courier.v1.MessagingService.Subscribe:output_type -> courier.v1.SubscribeResponse
-	19, // 76: courier.v1.MessagingService.Consume:output_type -> courier.v1.ConsumeResponse
-	26, // 77: courier.v1.MessagingService.Request:output_type -> courier.v1.RequestResponse
-	31, // 78: courier.v1.AdminService.CreateStream:output_type -> courier.v1.CreateStreamResponse
-	33, // 79: courier.v1.AdminService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
-	35, // 80: courier.v1.AdminService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
-	37, // 81: courier.v1.AdminService.GetStream:output_type -> courier.v1.GetStreamResponse
-	39, // 82: courier.v1.AdminService.ListStreams:output_type -> courier.v1.ListStreamsResponse
-	41, // 83: courier.v1.AdminService.PurgeStream:output_type -> courier.v1.PurgeStreamResponse
-	43, // 84: courier.v1.AdminService.CompactStream:output_type -> courier.v1.CompactStreamResponse
-	45, // 85: courier.v1.AdminService.ReadMessages:output_type -> courier.v1.ReadMessagesResponse
-	49, // 86: courier.v1.AdminService.CreateGroup:output_type -> courier.v1.CreateGroupResponse
-	51, // 87: courier.v1.AdminService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
-	53, // 88: courier.v1.AdminService.GetGroup:output_type -> courier.v1.GetGroupResponse
-	55, // 89: courier.v1.AdminService.ListGroups:output_type -> courier.v1.ListGroupsResponse
-	57, // 90: courier.v1.AdminService.Redrive:output_type -> courier.v1.RedriveResponse
-	72, // [72:91] is the sub-list for method output_type
-	53, // [53:72] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	18, // 16: courier.v1.ConsumeRequest.join:type_name -> courier.v1.Join
+	19, // 17: courier.v1.ConsumeRequest.settle:type_name -> courier.v1.Settle
+	17, // 18: courier.v1.ConsumeRequest.leave:type_name -> courier.v1.Leave
+	0,  // 19: courier.v1.Settle.action:type_name -> courier.v1.Settle.Action
+	60, // 20: courier.v1.Settle.delay:type_name -> google.protobuf.Duration
+	23, // 21: courier.v1.ConsumeResponse.joined:type_name -> courier.v1.Joined
+	24, // 22: courier.v1.ConsumeResponse.delivery:type_name -> courier.v1.Delivery
+	25, // 23: courier.v1.ConsumeResponse.settled:type_name -> courier.v1.Settled
+	21, // 24: courier.v1.ConsumeResponse.deliveries:type_name -> courier.v1.Deliveries
+	22, // 25: courier.v1.ConsumeResponse.settled_batch:type_name -> courier.v1.SettledBatch
+	24, // 26: courier.v1.Deliveries.deliveries:type_name -> courier.v1.Delivery
+	25, // 27: courier.v1.SettledBatch.settled:type_name -> courier.v1.Settled
+	2,  // 28: courier.v1.Delivery.message:type_name -> courier.v1.Message
+	10, // 29: courier.v1.Settled.error:type_name -> courier.v1.Error
+	2,  // 30: courier.v1.RequestRequest.message:type_name -> courier.v1.Message
+	60, // 31: courier.v1.RequestRequest.timeout:type_name -> google.protobuf.Duration
+	2,  // 32: courier.v1.RequestResponse.reply:type_name -> courier.v1.Message
+	60, // 33: courier.v1.StreamConfig.max_age:type_name -> google.protobuf.Duration
+	60, // 34: courier.v1.StreamConfig.tombstone_retention:type_name -> google.protobuf.Duration
+	60, // 35: courier.v1.StreamConfig.dedup_window:type_name -> google.protobuf.Duration
+	60, // 36: courier.v1.StreamConfig.default_ttl:type_name -> google.protobuf.Duration
+	28, // 37: courier.v1.StreamInfo.config:type_name -> courier.v1.StreamConfig
+	29, // 38: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
+	28, // 39: courier.v1.CreateStreamRequest.config:type_name -> courier.v1.StreamConfig
+	30, // 40: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	28, // 41: courier.v1.UpdateStreamRequest.config:type_name -> courier.v1.StreamConfig
+	30, // 42: courier.v1.UpdateStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	30, // 43: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	30, // 44: courier.v1.ListStreamsResponse.streams:type_name -> courier.v1.StreamInfo
+	2,  // 45: courier.v1.ReadMessagesResponse.messages:type_name -> courier.v1.Message
+	12, // 46: courier.v1.GroupConfig.start:type_name -> courier.v1.Start
+	60, // 47: courier.v1.GroupConfig.ack_wait:type_name -> google.protobuf.Duration
+	60, // 48: courier.v1.GroupConfig.backoff:type_name -> google.protobuf.Duration
+	47, // 49: courier.v1.GroupInfo.config:type_name -> courier.v1.GroupConfig
+	47, // 50: courier.v1.CreateGroupRequest.config:type_name -> courier.v1.GroupConfig
+	48, // 51: courier.v1.CreateGroupResponse.group:type_name -> courier.v1.GroupInfo
+	48, // 52: courier.v1.GetGroupResponse.group:type_name -> courier.v1.GroupInfo
+	48, // 53: courier.v1.ListGroupsResponse.groups:type_name -> courier.v1.GroupInfo
+	3,  // 54: courier.v1.MessagingService.Publish:input_type -> courier.v1.PublishRequest
+	5,  // 55: courier.v1.MessagingService.PublishBatch:input_type -> courier.v1.PublishBatchRequest
+	8,  // 56: courier.v1.MessagingService.PublishStream:input_type -> courier.v1.PublishStreamRequest
+	14, // 57: courier.v1.MessagingService.Subscribe:input_type -> courier.v1.SubscribeRequest
+	16, // 58: courier.v1.MessagingService.Consume:input_type -> courier.v1.ConsumeRequest
+	26, // 59: courier.v1.MessagingService.Request:input_type -> courier.v1.RequestRequest
+	31, // 60: courier.v1.AdminService.CreateStream:input_type -> courier.v1.CreateStreamRequest
+	33, // 61: courier.v1.AdminService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
+	35, // 62: courier.v1.AdminService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
+	37, // 63: courier.v1.AdminService.GetStream:input_type -> courier.v1.GetStreamRequest
+	39, // 64: courier.v1.AdminService.ListStreams:input_type -> courier.v1.ListStreamsRequest
+	41, // 65: courier.v1.AdminService.PurgeStream:input_type -> courier.v1.PurgeStreamRequest
+	43, // 66: courier.v1.AdminService.CompactStream:input_type -> courier.v1.CompactStreamRequest
+	45, // 67: courier.v1.AdminService.ReadMessages:input_type -> courier.v1.ReadMessagesRequest
+	49, // 68: courier.v1.AdminService.CreateGroup:input_type -> courier.v1.CreateGroupRequest
+	51, // 69: courier.v1.AdminService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
+	53, // 70: courier.v1.AdminService.GetGroup:input_type -> courier.v1.GetGroupRequest
+	55, // 71: courier.v1.AdminService.ListGroups:input_type -> courier.v1.ListGroupsRequest
+	57, // 72: courier.v1.AdminService.Redrive:input_type -> courier.v1.RedriveRequest
+	4,  // 73: courier.v1.MessagingService.Publish:output_type -> courier.v1.PublishResponse
+	7,  // 74: courier.v1.MessagingService.PublishBatch:output_type -> courier.v1.PublishBatchResponse
+	9,  // 75: courier.v1.MessagingService.PublishStream:output_type -> courier.v1.PublishStreamResponse
+	15, // 76: courier.v1.MessagingService.Subscribe:output_type -> courier.v1.SubscribeResponse
+	20, // 77: courier.v1.MessagingService.Consume:output_type -> courier.v1.ConsumeResponse
+	27, // 78: courier.v1.MessagingService.Request:output_type -> courier.v1.RequestResponse
+	32, // 79: courier.v1.AdminService.CreateStream:output_type -> courier.v1.CreateStreamResponse
+	34, // 80: courier.v1.AdminService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
+	36, // 81: courier.v1.AdminService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
+	38, // 82: courier.v1.AdminService.GetStream:output_type -> courier.v1.GetStreamResponse
+	40, // 83: courier.v1.AdminService.ListStreams:output_type -> courier.v1.ListStreamsResponse
+	42, // 84: courier.v1.AdminService.PurgeStream:output_type -> courier.v1.PurgeStreamResponse
+	44, // 85: courier.v1.AdminService.CompactStream:output_type -> courier.v1.CompactStreamResponse
+	46, // 86: courier.v1.AdminService.ReadMessages:output_type -> courier.v1.ReadMessagesResponse
+	50, // 87: courier.v1.AdminService.CreateGroup:output_type -> courier.v1.CreateGroupResponse
+	52, // 88: courier.v1.AdminService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
+	54, // 89: courier.v1.AdminService.GetGroup:output_type -> courier.v1.GetGroupResponse
+	56, // 90: courier.v1.AdminService.ListGroups:output_type -> courier.v1.ListGroupsResponse
+	58, // 91: courier.v1.AdminService.Redrive:output_type -> courier.v1.RedriveResponse
+	73, // [73:92] is the sub-list for method output_type
+	54, // [54:73] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_courier_v1_courier_proto_init() }
@@ -4035,22 +4104,23 @@ func file_courier_v1_courier_proto_init() {
 	file_courier_v1_courier_proto_msgTypes[15].OneofWrappers = []any{
 		(*ConsumeRequest_Join)(nil),
 		(*ConsumeRequest_Settle)(nil),
+		(*ConsumeRequest_Leave)(nil),
 	}
-	file_courier_v1_courier_proto_msgTypes[18].OneofWrappers = []any{
+	file_courier_v1_courier_proto_msgTypes[19].OneofWrappers = []any{
 		(*ConsumeResponse_Joined)(nil),
 		(*ConsumeResponse_Delivery)(nil),
 		(*ConsumeResponse_Settled)(nil),
 		(*ConsumeResponse_Deliveries)(nil),
 		(*ConsumeResponse_SettledBatch)(nil),
 	}
-	file_courier_v1_courier_proto_msgTypes[55].OneofWrappers = []any{}
+	file_courier_v1_courier_proto_msgTypes[56].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_courier_v1_courier_proto_rawDesc), len(file_courier_v1_courier_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   57,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
