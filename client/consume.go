@@ -43,6 +43,7 @@ type Consumer struct {
 
 	sendMu sync.Mutex // serializes Send on conn
 	out    settleQueue
+	acks   ackBatcher
 	mu     struct {
 		sync.Mutex
 		gen         uint64 // connection generation; deliveries carry theirs
@@ -456,8 +457,10 @@ func (k *Consumer) work(ctx context.Context, handler func(context.Context, *Deli
 			}
 			return err
 		}
+		k.started()
 		herr := handler(ctx, d)
 		if d.Settled() {
+			k.finished(d, nil)
 			continue
 		}
 		// Settle even when ctx just ended: the work is done. The settle
@@ -468,6 +471,6 @@ func (k *Consumer) work(ctx context.Context, handler func(context.Context, *Deli
 			s.Action = courierv1.Settle_ACTION_NACK
 		}
 		d.settled.Store(true)
-		k.settleQuiet(d, s)
+		k.finished(d, s)
 	}
 }

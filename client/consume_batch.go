@@ -50,8 +50,14 @@ type queuedSettle struct {
 // send queues s for conn, and sends what is queued unless another caller
 // already is (that one then sends s too).
 func (k *Consumer) send(conn *consumeConn, s *courierv1.Settle) {
+	k.sendAll(queuedSettle{conn, s})
+}
+
+// sendAll queues settles, and sends what is queued unless another caller
+// already is (that one then sends them too).
+func (k *Consumer) sendAll(qs ...queuedSettle) {
 	k.out.mu.Lock()
-	k.out.q = append(k.out.q, queuedSettle{conn, s})
+	k.out.q = append(k.out.q, qs...)
 	if k.out.sending {
 		k.out.mu.Unlock()
 		return
@@ -73,20 +79,6 @@ func (k *Consumer) send(conn *consumeConn, s *courierv1.Settle) {
 			k.sendOne(m.conn, m.s)
 		}
 		k.out.mu.Lock()
-	}
-}
-
-// settleQuiet sends s for d without waiting for an answer: the server
-// answers only a failure, which settled logs. A delivery of an ended
-// connection is stale; the group delivers it again, so it is dropped.
-func (k *Consumer) settleQuiet(d *Delivery, s *courierv1.Settle) {
-	s.DeliveryId = d.id
-	k.mu.Lock()
-	conn := k.mu.conn
-	stale := d.gen != k.mu.gen || conn == nil
-	k.mu.Unlock()
-	if !stale {
-		k.send(conn, s)
 	}
 }
 

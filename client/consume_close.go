@@ -18,6 +18,7 @@ const leaveWait = 2 * time.Second
 
 // leave sends the queued settles and a Leave, and waits for the end.
 func (k *Consumer) leave() {
+	k.flushAcks()
 	k.mu.Lock()
 	conn, gen, queued := k.mu.conn, k.mu.gen, k.mu.queue
 	k.mu.queue = nil

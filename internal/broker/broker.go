@@ -28,6 +28,9 @@ type KV interface {
 	Scan(prefix []byte, fn func(key, val []byte) error) error
 	Apply(ops ...meta.Op) error // one atomic, durable batch
 	SetDeferred(key, val []byte) error
+	// SetDeferredNew is SetDeferred of a key known not to be stored: a
+	// DeleteDeferred before it is committed cancels both.
+	SetDeferredNew(key, val []byte) error
 	DeleteDeferred(key []byte) error
 	Flush() error
 	Close() error

@@ -150,6 +150,7 @@ func (g *group) deliverLocked(e *entry, m *Member) {
 	e.seq++
 	e.state, e.member, e.handed = stPending, m, false
 	m.inflight++
+	m.full = m.full || m.inflight >= m.max
 	m.pending[e] = struct{}{}
 	g.scheduleLocked(e, time.Now().Add(g.cfg.AckWait))
 	msg := *e.msg
@@ -166,7 +167,11 @@ func (g *group) handedLocked(e *entry) {
 	if e.deliveries > 1 {
 		g.stats.redelivered++
 	}
-	g.saveDeliveries(e, time.Time{})
+	if e.deliveries == 1 {
+		g.saveFirstDelivery(e)
+	} else {
+		g.saveDeliveries(e, time.Time{})
+	}
 	g.scheduleLocked(e, time.Now().Add(g.cfg.AckWait))
 }
 

@@ -49,10 +49,10 @@ func (g *group) settleLocked(p *gpart, off int64, persist bool) {
 		return
 	}
 	if off > p.floor {
-		p.settled[off] = true
-		if persist {
-			g.deferSet(g.ackKey(p.idx, off), nil)
+		if persist && !p.settled[off] {
+			g.deferSetNew(g.ackKey(p.idx, off), nil) // deleted once the floor passes
 		}
+		p.settled[off] = true
 		return
 	}
 	g.advanceFloorLocked(p, off+1)
@@ -122,6 +122,13 @@ func (g *group) saveDeliveries(e *entry, notBefore time.Time) {
 	g.deferSet(g.dcKey(e.part.idx, e.off), r.encode())
 }
 
+// saveFirstDelivery records e's first delivery (its count went from 0 to
+// 1). No record of it is stored, or its delete is written, so an ack
+// before the next commit writes nothing at all.
+func (g *group) saveFirstDelivery(e *entry) {
+	g.deferSetNew(g.dcKey(e.part.idx, e.off), dlvRecord{n: 1}.encode())
+}
+
 func (g *group) forgetDeliveries(e *entry) {
 	if e.deliveries > 0 {
 		g.deferDelete(g.dcKey(e.part.idx, e.off))
@@ -162,6 +169,14 @@ func (g *group) loadState() error {
 // record (at-least-once).
 func (g *group) deferSet(k, v []byte) {
 	if err := g.b.kv.SetDeferred(k, v); err != nil {
+		g.b.lg.Error("group state write failed", "group", g.id(), "err", err)
+	}
+}
+
+// deferSetNew is deferSet of a key that is not stored (see
+// meta.SetDeferredNew).
+func (g *group) deferSetNew(k, v []byte) {
+	if err := g.b.kv.SetDeferredNew(k, v); err != nil {
 		g.b.lg.Error("group state write failed", "group", g.id(), "err", err)
 	}
 }

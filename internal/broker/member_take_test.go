@@ -171,3 +171,41 @@ func TestTakeMemberLeaves(t *testing.T) {
 		_ = b.C() // after Leave, C starts no pump (goleak checks)
 	})
 }
+
+// A member that reached its max in flight takes more only once a quarter
+// of it is settled, and then as many as fit.
+func TestFullMemberRefillsByAQuarter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.stream(StreamConfig{Name: "s"})
+		e.group(GroupConfig{Name: "g", Stream: "s", AckWait: time.Hour})
+		m := join(t, e.b, "s", "g", 8)
+		for i := range 20 {
+			e.pub("s", string(rune('a'+i)))
+		}
+		ds := grpTakeAll(m)
+		if len(ds) != 8 {
+			t.Fatalf("took %d, want the max in flight 8", len(ds))
+		}
+		if err := ds[0].Ack(); err != nil {
+			t.Fatal(err)
+		}
+		if more := grpTakeAll(m); len(more) != 0 {
+			t.Fatalf("one settled of 8: took %d more, want none until 2 are", len(more))
+		}
+		if err := ds[1].Ack(); err != nil {
+			t.Fatal(err)
+		}
+		more := grpTakeAll(m)
+		if got := grpPayloads(more); len(got) != 2 || got[0] != "i" || got[1] != "j" {
+			t.Fatalf("two settled of 8: took %v, want i j", got)
+		}
+		// Full again: settling three at once refills three.
+		if errs := SettleAll(ds[2:5], Settlement{Outcome: OutcomeAck}); errs != nil {
+			t.Fatal(errs)
+		}
+		if got := grpPayloads(grpTakeAll(m)); len(got) != 3 || got[0] != "k" {
+			t.Fatalf("three more settled: took %v, want k l m", got)
+		}
+	})
+}

@@ -101,6 +101,9 @@ func (k *MemKV) Apply(ops ...meta.Op) error {
 }
 
 func (k *MemKV) SetDeferred(key, val []byte) error { return k.Set(key, val) }
-func (k *MemKV) DeleteDeferred(key []byte) error   { return k.Delete(key) }
-func (k *MemKV) Flush() error                      { return nil }
-func (k *MemKV) Close() error                      { return nil }
+
+// SetDeferredNew is Set.
+func (k *MemKV) SetDeferredNew(key, val []byte) error { return k.Set(key, val) }
+func (k *MemKV) DeleteDeferred(key []byte) error      { return k.Delete(key) }
+func (k *MemKV) Flush() error                         { return nil }
+func (k *MemKV) Close() error                         { return nil }

@@ -20,6 +20,18 @@ func (s *Store) SetDeferred(key, val []byte) error {
 	return s.deferWrite(string(key), entry{val: bytes.Clone(val)})
 }
 
+// SetDeferredNew is SetDeferred for a key the caller knows is not stored
+// (never written, or deleted by a write already made). While the write
+// is pending, a DeleteDeferred of the key just drops it: neither reaches
+// the disk. Short-lived keys (a message's delivery count, set when it is
+// delivered and deleted when it is acked) so cost nothing on disk.
+func (s *Store) SetDeferredNew(key, val []byte) error {
+	if s.interval < 0 {
+		return s.Set(key, val)
+	}
+	return s.deferWrite(string(key), entry{val: bytes.Clone(val), fresh: true})
+}
+
 // DeleteDeferred deletes key as SetDeferred sets one.
 func (s *Store) DeleteDeferred(key []byte) error {
 	if s.interval < 0 {
@@ -47,8 +59,18 @@ func (s *Store) deferWrite(k string, e entry) error {
 		return err
 	}
 	first := len(s.mu.pending) == 0
-	if old, ok := s.mu.pending[k]; ok {
+	old, ok := s.mu.pending[k]
+	if ok {
 		s.mu.pendingBytes -= len(k) + len(old.val)
+	}
+	// A key is fresh only if it was fresh before this write: with no
+	// pending write, only the caller can know (SetDeferredNew); over one,
+	// the pending one knows (a pending delete may hide a stored key).
+	e.fresh = ok && old.fresh || !ok && e.fresh
+	if e.del && e.fresh {
+		delete(s.mu.pending, k)
+		s.mu.Unlock()
+		return nil
 	}
 	s.mu.pending[k] = e
 	s.mu.pendingBytes += len(k) + len(e.val)

@@ -210,3 +210,44 @@ func TestMetaCloseConcurrent(t *testing.T) {
 	mustClose(t, s)
 	wg.Wait()
 }
+
+// A key set with SetDeferredNew and deleted before the commit never
+// reaches Pebble: Flush has nothing to commit. A pending delete hides a
+// stored key, so a new set over it stays a real write and its delete a
+// real tombstone.
+func TestMetaDeferredNewCancels(t *testing.T) {
+	s := mustOpen(t, vfs.NewMem(), Options{CommitInterval: never})
+	defer mustClose(t, s)
+	mustSet(t, s, Key("k", 2), "stored")
+	before := commits(s)
+	if err := s.SetDeferredNew(Key("k", 1), []byte("short-lived")); err != nil {
+		t.Fatal(err)
+	}
+	wantGet(t, s, Key("k", 1), "short-lived")
+	mustDefer(t, s, Key("k", 1), "replaced") // still not stored
+	if err := s.DeleteDeferred(Key("k", 1)); err != nil {
+		t.Fatal(err)
+	}
+	wantGet(t, s, Key("k", 1), "")
+	if err := s.Flush(); err != nil || commits(s) != before {
+		t.Fatalf("flush after a set and delete of a new key: %v, %d commits, want none", err, commits(s)-before)
+	}
+
+	// k/2 is stored: delete it, set it "new", delete it again.
+	if err := s.DeleteDeferred(Key("k", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetDeferredNew(Key("k", 2), []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteDeferred(Key("k", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil || commits(s) != before+1 {
+		t.Fatalf("flush: %v, %d commits, want 1 (the tombstone)", err, commits(s)-before)
+	}
+	wantGet(t, s, Key("k", 2), "")
+	if got := scanAll(t, s, Prefix("k")); len(got) != 0 {
+		t.Fatalf("scan = %q, want nothing", got)
+	}
+}

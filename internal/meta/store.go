@@ -50,6 +50,9 @@ type Store struct {
 type entry struct {
 	val []byte
 	del bool
+	// fresh: the key is not in Pebble (nor in a commit under way), so
+	// deleting it while still pending needs no tombstone.
+	fresh bool
 }
 
 // Open opens the store in dir, creating it if needed.
