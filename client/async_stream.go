@@ -175,9 +175,14 @@ func (p *asyncPublisher) watch(ctx context.Context, l *lane, s *pubStream) {
 // until the stream ends.
 func (p *asyncPublisher) receive(l *lane, s *pubStream, err error) {
 	defer s.cancel()
+	var dec resultDecoder
 	for err == nil {
 		var res *courierv1.PublishStreamResponse
 		if res, err = s.st.Receive(); err != nil {
+			break
+		}
+		var results []*courierv1.PublishResult
+		if results, err = dec.results(res); err != nil {
 			break
 		}
 		l.smu.Lock()
@@ -189,11 +194,11 @@ func (p *asyncPublisher) receive(l *lane, s *pubStream, err error) {
 		f := s.inflight[0]
 		s.inflight = s.inflight[1:]
 		l.smu.Unlock()
-		if len(res.GetResults()) != len(f.futs) {
+		if len(results) != len(f.futs) {
 			p.resolveAll(f.futs, nil, errorf(&Error{Code: "internal", Reason: "internal"},
-				"the server answered %d results for a batch of %d", len(res.GetResults()), len(f.futs)))
+				"the server answered %d results for a batch of %d", len(results), len(f.futs)))
 		} else {
-			p.resolveAll(f.futs, res.GetResults(), nil)
+			p.resolveAll(f.futs, results, nil)
 		}
 		l.recycle(f.raw)
 		<-l.slots

@@ -114,7 +114,7 @@ func Connect(ctx context.Context, addr string, opts ...Option) (*Client, error) 
 	}
 	// No compression: on the networks a broker runs on, gzip costs more
 	// CPU than the bytes it saves.
-	cc := connect.NewClient(connecthttp.NewTransport(withNotify(c.hc), baseURL(addr), connecthttp.WithCompressors()))
+	cc := connect.NewClient(connecthttp.NewTransport(withNotify(c.hc), baseURL(addr), connecthttp.WithCompressors(), codecs()))
 	c.msg = courierv1connect.NewMessagingServiceClient(cc)
 	c.adm = courierv1connect.NewAdminServiceClient(cc)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
