@@ -71,7 +71,10 @@ func benchProduce(b *testing.B, size, batch, prods int) {
 	stats.records.Store(0)
 	stats.bytes.Store(0)
 	raw := newRawGroup(b, dir, prods, batch)
+	var cpu time.Duration // the process's CPU time in the produce slices
 	measure := func(n int) (*harness.Run, error) {
+		cpu0 := processCPU()
+		defer func() { cpu += processCPU() - cpu0 }()
 		r := &harness.Run{Msgs: int64(n), Lat: make([]time.Duration, n)}
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -116,6 +119,10 @@ func benchProduce(b *testing.B, size, batch, prods int) {
 	if n := n1 - n0; n > 0 { // the produce slices' fsyncs (raw ones are not the broker's)
 		b.ReportMetric(float64(stats.bytes.Load())/float64(n)/1e6, "MB/fsync")
 		b.ReportMetric((d1-d0).Seconds()*1e3/float64(n), "fsync-ms")
+		b.ReportMetric((d1-d0).Seconds()/r.Elapsed.Seconds()/float64(prods), "fsync-busy")
+	}
+	if cpu > 0 {
+		b.ReportMetric(cpu.Seconds()*1e3/(float64(r.Msgs)*float64(size)/1e6), "cpu-ms/MB")
 	}
 }
 

@@ -9,22 +9,14 @@ import (
 
 // queue is the group being assembled for the writer. Appenders copy their
 // batch into cur.buf and take offsets under amu; the writer swaps cur for
-// an empty group, writes it with one write and one fsync, and wakes every
-// appender of the group at once by closing done.
+// an empty group and writes it (commit.go), and wakes every appender of
+// the group at once by closing done once it is durable.
 type queue struct {
 	cur    *group
-	count  int    // batches in cur
-	spare  []byte // the last written group's buffer, for reuse
-	next   int64  // next offset to assign
-	err    error  // set when a write or sync failed: refuse appends
+	spare  [][]byte // pieces of released groups, for reuse (group.go)
+	next   int64    // next offset to assign
+	err    error    // set when a write or sync failed: refuse appends
 	closed bool
-}
-
-type group struct {
-	buf  []byte
-	next int64 // offset after the group's last batch
-	done chan struct{}
-	err  error
 }
 
 var encodePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -122,11 +114,8 @@ func (l *Log) enqueue(b []byte, check func(int64) error) (int64, *group, error) 
 			return 0, nil, err
 		}
 	}
-	at := len(g.buf)
-	g.buf = append(g.buf, b...)
-	setBaseOffset(g.buf[at:], base)
+	setBaseOffset(g.add(b, &l.q.spare), base)
 	l.q.next += int64(h.LastDelta) + 1
-	l.q.count++
 	g.next = l.q.next
 	l.amu.Unlock()
 	select {
@@ -144,173 +133,26 @@ func (l *Log) refusal() error {
 	return l.q.err
 }
 
-// wait returns once the group is written and synced, or ctx ends.
-func (g *group) wait(ctx context.Context) error {
-	select {
-	case <-g.done:
-		return g.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// writer is the goroutine that performs group commits.
-//
-// Under SyncAlways it gathers before it writes: when an fsync completes,
-// the appenders it releases need a moment to come back with their next
-// record, while those that queued during the fsync are ready at once.
-// Flushing at once would split the appenders into two halves that
-// alternate, each fsync carrying half of them. So the writer waits until
-// as many batches are queued as were active around the last fsync (those
-// it released plus those queued meanwhile), or for as long as the last
-// write and fsync took (20µs to 2ms), whichever comes first. Under a light
-// load the released appenders do not come back soon and the wait would
-// only add latency: after a wait that ran out, the writer skips waiting
-// for 1, 2, 4 ... up to 64 cycles, and a wait that succeeds resets that.
-func (l *Log) writer() {
-	defer l.wg.Done()
-	var want, skip, backoff int
-	var lastSync time.Duration
-	for {
-		select {
-		case <-l.kick:
-		case <-l.stop:
-			return
-		}
-		switch {
-		case l.opts.Sync != SyncAlways || want <= 1:
-		case skip > 0:
-			skip--
-		case l.gather(want, lastSync):
-			backoff = 0
-		default:
-			backoff = min(max(2*backoff, 1), 64)
-			skip = backoff
-		}
-		l.wmu.Lock()
-		start := time.Now()
-		released, _ := l.flushLocked()
-		lastSync = time.Since(start)
-		l.wmu.Unlock()
-		want = released + l.lastQueued
-	}
-}
-
-func (l *Log) queued() int {
-	l.amu.Lock()
-	defer l.amu.Unlock()
-	return l.q.count
-}
-
-// gather waits up to wait for want batches to be queued, and reports
-// whether they came.
-func (l *Log) gather(want int, wait time.Duration) bool {
-	wait = min(max(wait, 20*time.Microsecond), 2*time.Millisecond)
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	for l.queued() < want {
-		select {
-		case <-l.kick:
-		case <-t.C:
-			return false
-		case <-l.stop:
-			return false
-		}
-	}
-	return true
-}
-
-// flushLocked writes the current group, if any, and returns how many
-// batches it held. Caller holds wmu.
-func (l *Log) flushLocked() (int, error) {
-	l.amu.Lock()
-	g, n := l.q.cur, l.q.count
-	if len(g.buf) == 0 {
-		l.amu.Unlock()
-		return 0, nil
-	}
-	l.q.cur, l.q.count = &group{buf: l.q.spare[:0], done: make(chan struct{})}, 0
-	failed := l.q.err
-	l.amu.Unlock()
-
-	err := failed
-	if err == nil {
-		if err = l.writeGroup(g); err != nil {
-			err = fmt.Errorf("%w: %w", ErrFailed, err)
-			l.fail(err)
-		}
-	}
-	l.lastQueued = l.queued() // queued during the write, before any is released
-	g.err = err
-	close(g.done)
-	l.amu.Lock()
-	l.q.spare = g.buf
-	l.amu.Unlock()
-	return n, err
-}
-
-// fail refuses every later append until the log is reopened.
-func (l *Log) fail(err error) {
-	l.amu.Lock()
-	if l.q.err == nil {
-		l.q.err = err
-	}
-	l.amu.Unlock()
-}
-
-// writeGroup rolls if needed, writes and syncs g, then publishes it to
-// readers. Caller holds wmu.
-func (l *Log) writeGroup(g *group) error {
-	s := l.active()
-	if l.shouldRoll(s, len(g.buf)) {
-		if err := l.rollLocked(); err != nil {
-			return err
-		}
-		s = l.active()
-	}
-	pos := s.meta.size
-	if _, err := s.f.WriteAt(g.buf, pos); err != nil {
-		return fmt.Errorf("write segment %s: %w", s.name(), err)
-	}
-	if l.opts.Sync == SyncAlways {
-		if err := s.f.Sync(); err != nil {
-			return fmt.Errorf("sync segment %s: %w", s.name(), err)
-		}
-	}
-	l.publish(s, pos, g)
-	return nil
-}
-
-// publish indexes the batches of a written group and moves the high
-// watermark. Caller holds wmu.
-func (l *Log) publish(s *segment, pos int64, g *group) {
-	l.mu.Lock()
-	for b := g.buf; len(b) > 0; {
-		h, _ := parseHeader(b)
-		s.addBatch(pos, &h, l.opts.IndexInterval)
-		pos += int64(h.Length)
-		b = b[h.Length:]
-	}
-	l.hw = g.next
-	l.dirty += int64(len(g.buf))
-	l.wakeLocked()
-	l.mu.Unlock()
-}
-
-func (l *Log) shouldRoll(s *segment, n int) bool {
-	if s.meta.size == 0 {
+// shouldRoll says whether a group of n bytes must go to a new segment.
+// Caller holds wmu.
+func (l *Log) shouldRoll(n int) bool {
+	s, end := l.active(), l.writeEnd()
+	if end == 0 {
 		return false
 	}
-	if s.meta.size+int64(n) > l.opts.MaxSegmentBytes {
+	if end+int64(n) > l.opts.MaxSegmentBytes {
 		return true
 	}
 	age := l.opts.MaxSegmentAge
 	return age > 0 && s.meta.firstTS >= 0 && l.opts.Now().UnixMilli()-s.meta.firstTS >= age.Milliseconds()
 }
 
-// rollLocked seals the active segment (sync, index) and starts a new one.
-// Caller holds wmu.
+// rollLocked settles the written groups, seals the active segment (sync,
+// index) and starts a new one. Caller holds wmu.
 func (l *Log) rollLocked() error {
+	if err := l.settleLocked(); err != nil {
+		return err
+	}
 	old := l.active()
 	if err := old.f.Sync(); err != nil {
 		return fmt.Errorf("sync segment %s: %w", old.name(), err)

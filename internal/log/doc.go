@@ -58,10 +58,12 @@
 //
 // # Durability and recovery
 //
-// Appends go through group commit: appenders copy their batch into a
-// shared buffer and take offsets under a short lock; one writer goroutine
-// writes the whole buffer with one write and (under SyncAlways) one fsync,
-// and then wakes all of them by closing one channel. A segment is fsynced
+// Appends go through group commit (commit.go): appenders copy their
+// batch into a shared group and take offsets under a short lock; one
+// writer goroutine writes the whole group and (under SyncAlways) one fsync
+// makes it durable, and then wakes all of them by closing one channel. The
+// writer writes the next group while an fsync runs, but a group is
+// acknowledged only by an fsync that started after its write returned. A segment is fsynced
 // and its index written before the next one is created, and a new file's
 // name is made durable with a directory sync before anything is written to
 // it, whatever the policy. So after a crash only the last segment can have

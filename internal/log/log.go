@@ -22,8 +22,8 @@ type Log struct {
 	amu sync.Mutex // guards q
 	q   queue
 
-	kick       chan struct{} // wakes the writer; capacity 1
-	lastQueued int           // writer only: batches queued while it last wrote
+	kick    chan struct{} // wakes the writer; capacity 1
+	written []*group      // guarded by wmu: written to the active segment, not yet published (commit.go)
 
 	mu     sync.RWMutex // guards the fields below and every segment's meta and index
 	segs   []*segment
@@ -144,7 +144,7 @@ func (l *Log) Close() error {
 
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	_, err := l.flushLocked()
+	err := l.flushLocked()
 	l.amu.Lock()
 	failed := l.q.err
 	l.amu.Unlock()

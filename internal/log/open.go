@@ -33,7 +33,7 @@ func Open(dir string, o Options) (*Log, error) {
 	}
 	last := l.active()
 	l.hw = last.meta.next
-	l.q = queue{cur: &group{done: make(chan struct{})}, next: l.hw}
+	l.q = queue{cur: newGroup(), next: l.hw}
 	l.startBackground()
 	return l, nil
 }

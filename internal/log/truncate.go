@@ -46,11 +46,11 @@ func (l *Log) drainLocked() error {
 			l.amu.Unlock()
 			return err
 		}
-		if len(l.q.cur.buf) == 0 {
+		if l.q.cur.size == 0 && len(l.written) == 0 {
 			return nil
 		}
 		l.amu.Unlock()
-		if _, err := l.flushLocked(); err != nil {
+		if err := l.flushLocked(); err != nil {
 			return err
 		}
 	}
