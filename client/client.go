@@ -33,6 +33,8 @@ type Client struct {
 	pubOnce sync.Once
 	pub     *asyncPublisher
 
+	replies replyStream // Reply's stream (reply.go)
+
 	mu     sync.Mutex
 	closed bool
 }
