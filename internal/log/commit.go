@@ -36,13 +36,19 @@ import (
 // call per wakeup.
 const writeAheadBytes = 64 << 10
 
+// gatherBytes ends a gather early: an fsync that carries this much is
+// long enough that waiting for more batches would idle the disk for
+// little (a Kafka producer's 1 MiB batches never wait).
+const gatherBytes = 1 << 20
+
 // cycle is what one commit cycle did, for the gather of the next one.
 type cycle struct {
-	released int // batches made durable and released
-	arrived  int // batches written or queued while the fsync ran
-	written  int // batches written, not yet synced, at the end
-	more     bool
-	took     time.Duration
+	released     int // batches made durable and released
+	arrived      int // batches written or queued while the fsync ran
+	written      int // batches written, not yet synced, at the end
+	writtenBytes int
+	more         bool
+	took         time.Duration
 }
 
 // writer is the goroutine that performs group commits.
@@ -54,7 +60,8 @@ type cycle struct {
 // alternate, each fsync carrying half of them. So the writer waits until
 // as many batches are written or queued as were active around the last
 // fsync (those it released plus those that arrived meanwhile), or for as
-// long as the last cycle took (20µs to 2ms), whichever comes first. Under
+// long as the last cycle took (20µs to 2ms), or until gatherBytes are
+// written or queued, whichever comes first. Under
 // a light load the released appenders do not come back soon and the wait
 // would only add latency: after a wait that ran out, the writer skips
 // waiting for 1, 2, 4 ... up to 64 cycles, and a wait that succeeds
@@ -78,7 +85,7 @@ func (l *Log) writer() {
 		case l.opts.Sync != SyncAlways || want <= 1:
 		case skip > 0:
 			skip--
-		case l.gather(want, last.written, last.took):
+		case l.gather(want, last):
 			backoff = 0
 		default:
 			backoff = min(max(2*backoff, 1), 64)
@@ -103,18 +110,31 @@ func (l *Log) stopping() bool {
 
 // queued returns how many batches wait in the current group.
 func (l *Log) queued() int {
-	l.amu.Lock()
-	defer l.amu.Unlock()
-	return l.q.cur.count
+	n, _ := l.queuedSize()
+	return n
 }
 
-// gather waits up to wait for want batches to be written (written of them
-// are) or queued, and reports whether they came.
-func (l *Log) gather(want, written int, wait time.Duration) bool {
-	wait = min(max(wait, 20*time.Microsecond), 2*time.Millisecond)
-	t := time.NewTimer(wait)
+// queuedSize returns how many batches and bytes wait in the current group.
+func (l *Log) queuedSize() (int, int) {
+	l.amu.Lock()
+	defer l.amu.Unlock()
+	return l.q.cur.count, l.q.cur.size
+}
+
+// gather waits up to the last cycle's duration for want batches, or
+// gatherBytes, to be written (last.written of them are) or queued, and
+// reports whether they came.
+func (l *Log) gather(want int, last cycle) bool {
+	came := func() bool {
+		n, size := l.queuedSize()
+		return last.written+n >= want || last.writtenBytes+size >= gatherBytes
+	}
+	if came() {
+		return true
+	}
+	t := time.NewTimer(min(max(last.took, 20*time.Microsecond), 2*time.Millisecond))
 	defer t.Stop()
-	for written+l.queued() < want {
+	for !came() {
 		select {
 		case <-l.kick:
 		case <-t.C:
@@ -144,7 +164,7 @@ func (l *Log) cycleLocked() cycle {
 	c := cycle{released: batches(l.written[:n])}
 	c.arrived = batches(l.written[n:]) + l.queued() // before any is released
 	l.finishLocked(n)
-	c.written = batches(l.written)
+	c.written, c.writtenBytes = batches(l.written), bytesOf(l.written)
 	c.more = c.written > 0 || l.queued() > 0
 	return c
 }
@@ -340,6 +360,14 @@ func (l *Log) publish(s *segment, gs []*group) {
 		l.dirty += int64(g.size)
 	}
 	l.wakeLocked()
+}
+
+func bytesOf(gs []*group) int {
+	n := 0
+	for _, g := range gs {
+		n += g.size
+	}
+	return n
 }
 
 func batches(gs []*group) int {
