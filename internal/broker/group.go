@@ -59,6 +59,7 @@ type gpart struct {
 	inMem   int                 // entries of this partition held in memory
 	swept   map[int64]bool      // dead-lettered ahead of the reader by sweep, until settled
 	sweepAt int64               // where the next sweep starts reading
+	keys    partKeys            // its state's keys (gstate.go)
 }
 
 // keyState tracks one key in a keyed group: the entries that hold it
@@ -116,7 +117,7 @@ func newGroup(b *Broker, cfg GroupConfig, st *stream) *group {
 		space: make(chan struct{}), tick: make(chan struct{}, 1), dlqWake: make(chan struct{}, 1)}
 	g.ctx, g.cancel = context.WithCancel(b.ctx)
 	for i := range st.cfg.Partitions {
-		g.parts = append(g.parts, &gpart{idx: i, settled: map[int64]bool{}, dc: map[int64]dlvRecord{}, swept: map[int64]bool{}})
+		g.parts = append(g.parts, g.newPart(i))
 	}
 	return g
 }
@@ -195,7 +196,7 @@ func (g *group) grow(n int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for i := len(g.parts); i < n; i++ {
-		p := &gpart{idx: i, settled: map[int64]bool{}, dc: map[int64]dlvRecord{}, swept: map[int64]bool{}}
+		p := g.newPart(i)
 		g.parts = append(g.parts, p)
 		g.deferSet(g.floorKey(i), encInt(0))
 		g.wg.Add(1)

@@ -21,16 +21,34 @@ import (
 
 func (g *group) cursorPrefix() []byte { return meta.Prefix(meta.NSCursor, g.cfg.Stream, g.cfg.Name) }
 
-func (g *group) floorKey(part int) []byte {
-	return meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, part, meta.CursorFloor)
+// partKeys are a partition's state keys, and the prefixes of its
+// per-offset keys, built once: an ack writes a few keys.
+type partKeys struct {
+	floor, acked, dlv []byte
 }
 
+func (g *group) newPart(i int) *gpart {
+	return &gpart{idx: i, settled: map[int64]bool{}, dc: map[int64]dlvRecord{}, swept: map[int64]bool{},
+		keys: partKeys{
+			floor: meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorFloor),
+			acked: meta.Prefix(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorAcked),
+			dlv:   meta.Prefix(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorDelivery),
+		}}
+}
+
+func (g *group) floorKey(part int) []byte { return g.parts[part].keys.floor }
+
 func (g *group) ackKey(part int, off int64) []byte {
-	return meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, part, meta.CursorAcked, off)
+	return offsetKey(g.parts[part].keys.acked, off)
 }
 
 func (g *group) dcKey(part int, off int64) []byte {
-	return meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, part, meta.CursorDelivery, off)
+	return offsetKey(g.parts[part].keys.dlv, off)
+}
+
+// offsetKey is prefix with an offset part: meta.Key(..., off).
+func offsetKey(prefix []byte, off int64) []byte {
+	return meta.AppendInt(append(make([]byte, 0, len(prefix)+meta.IntPartLen), prefix...), off)
 }
 
 func encInt(v int64) []byte { return meta.EncodeInt(v) }

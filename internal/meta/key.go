@@ -63,6 +63,13 @@ func appendPart(dst []byte, p any) []byte {
 	panic(fmt.Sprintf("meta: key part of unsupported type %T", p))
 }
 
+// IntPartLen is the length of an integer part.
+const IntPartLen = 9
+
+// AppendInt appends an integer part to a key: AppendInt(Key(ns, a...), v)
+// is Key(ns, a..., v).
+func AppendInt(key []byte, v int64) []byte { return appendInt(key, v) }
+
 // appendInt flips the sign bit so that negative numbers sort first.
 func appendInt(dst []byte, v int64) []byte {
 	return binary.BigEndian.AppendUint64(append(dst, tagInt), uint64(v)^(1<<63))

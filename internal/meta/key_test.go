@@ -174,3 +174,15 @@ func FuzzMetaDecodeKey(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendIntExtendsAKey(t *testing.T) {
+	for _, v := range []int64{0, 1, -1, 1 << 40, -(1 << 62)} {
+		got := AppendInt(Key("cursor", "s", 3, "dlv"), v)
+		if want := Key("cursor", "s", 3, "dlv", v); !bytes.Equal(got, want) {
+			t.Fatalf("AppendInt(%d) = %x, want %x", v, got, want)
+		}
+		if n := len(got) - len(Key("cursor", "s", 3, "dlv")); n != IntPartLen {
+			t.Fatalf("an int part of %d bytes, IntPartLen %d", n, IntPartLen)
+		}
+	}
+}
