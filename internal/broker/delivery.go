@@ -154,10 +154,11 @@ func (d *Delivery) settleLocked(s Settlement, now time.Time) error {
 // the entry at the front of the ready queue.
 func (g *group) releaseLocked(e *entry) {
 	g.unhandLocked(e)
-	if e.deliveries > 0 {
+	switch {
+	case e.deliveries > 1 || e.recorded && e.deliveries > 0:
 		g.saveDeliveries(e, time.Time{})
-	} else {
-		g.deferDelete(g.dcKey(e.part.idx, e.off))
+	case e.deliveries == 0:
+		g.forgetDeliveries(e)
 	}
 	g.readyLocked(e, true)
 }

@@ -31,6 +31,7 @@ type entry struct {
 	member     *Member
 	seq        int  // bumped at each delivery; stale Deliveries fail
 	handed     bool // the pump handed the current delivery to its member
+	recorded   bool // a "dlv" record of it is stored (or being written)
 	expires    time.Time
 	holdsKey   bool
 	counted    bool // counts against the partition's read-ahead bound

@@ -120,8 +120,8 @@ func (g *group) admitLocked(p *gpart, m *Message, now time.Time, ttl time.Durati
 		g.settleLocked(p, m.Offset, false)
 		return
 	}
-	dlv := p.dc[m.Offset]
-	e := &entry{part: p, off: m.Offset, msg: m, deliveries: dlv.n, hidx: -1}
+	dlv, rec := restoredDeliveries(p, m.Offset)
+	e := &entry{part: p, off: m.Offset, msg: m, deliveries: dlv.n, recorded: rec, hidx: -1}
 	delete(p.dc, m.Offset)
 	e.expires = m.expiresAt(ttl)
 	if e.expired(now) {

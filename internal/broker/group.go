@@ -60,6 +60,7 @@ type gpart struct {
 	swept   map[int64]bool      // dead-lettered ahead of the reader by sweep, until settled
 	sweepAt int64               // where the next sweep starts reading
 	keys    partKeys            // its state's keys (gstate.go)
+	handed  int64               // every offset below was delivered at least once
 }
 
 // keyState tracks one key in a keyed group: the entries that hold it

@@ -246,3 +246,37 @@ func TestGroupRestartEndsMembers(t *testing.T) {
 		d.Ack()
 	})
 }
+
+// A first delivery writes no record of its own but moves the handed
+// mark: after a restart the messages delivered once count one delivery,
+// and those never delivered none.
+func TestGroupRestartHandedMark(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.stream(StreamConfig{Name: "s"})
+		e.group(GroupConfig{Name: "g", Stream: "s", AckWait: time.Hour})
+		m := join(t, e.b, "s", "g", 3)
+		for i := range 5 {
+			e.pub("s", num(i))
+		}
+		ds := grpTakeAll(m)
+		if len(ds) != 3 {
+			t.Fatalf("took %d, want 3", len(ds))
+		}
+		if err := ds[1].Ack(); err != nil {
+			t.Fatal(err)
+		}
+		e.restart()
+		m = join(t, e.b, "s", "g", 10)
+		got := grpTakeAll(m)
+		want := map[string]int{num(0): 2, num(2): 2, num(3): 1, num(4): 1}
+		if len(got) != len(want) {
+			t.Fatalf("after restart: %v", grpPayloads(got))
+		}
+		for _, d := range got {
+			if d.Deliveries != want[string(d.Payload)] {
+				t.Errorf("%s: Deliveries %d, want %d", d.Payload, d.Deliveries, want[string(d.Payload)])
+			}
+		}
+	})
+}

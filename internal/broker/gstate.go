@@ -24,15 +24,16 @@ func (g *group) cursorPrefix() []byte { return meta.Prefix(meta.NSCursor, g.cfg.
 // partKeys are a partition's state keys, and the prefixes of its
 // per-offset keys, built once: an ack writes a few keys.
 type partKeys struct {
-	floor, acked, dlv []byte
+	floor, acked, dlv, handed []byte
 }
 
 func (g *group) newPart(i int) *gpart {
 	return &gpart{idx: i, settled: map[int64]bool{}, dc: map[int64]dlvRecord{}, swept: map[int64]bool{},
 		keys: partKeys{
-			floor: meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorFloor),
-			acked: meta.Prefix(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorAcked),
-			dlv:   meta.Prefix(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorDelivery),
+			floor:  meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorFloor),
+			acked:  meta.Prefix(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorAcked),
+			dlv:    meta.Prefix(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorDelivery),
+			handed: meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorHanded),
 		}}
 }
 
@@ -138,19 +139,39 @@ func (g *group) saveDeliveries(e *entry, notBefore time.Time) {
 		r.notBefore = notBefore.UnixMilli()
 	}
 	g.deferSet(g.dcKey(e.part.idx, e.off), r.encode())
+	e.recorded = true
 }
 
-// saveFirstDelivery records e's first delivery (its count went from 0 to
-// 1). No record of it is stored, or its delete is written, so an ack
-// before the next commit writes nothing at all.
+// saveFirstDelivery records e's first delivery without a record of its
+// own: it moves the partition's handed mark past e, so that after a
+// restart e counts one delivery unless it was settled.
 func (g *group) saveFirstDelivery(e *entry) {
-	g.deferSetNew(g.dcKey(e.part.idx, e.off), dlvRecord{n: 1}.encode())
+	p := e.part
+	if e.off < p.handed {
+		return
+	}
+	p.handed = e.off + 1
+	g.deferSet(p.keys.handed, encInt(p.handed))
 }
 
+// forgetDeliveries deletes e's record, if it has one.
 func (g *group) forgetDeliveries(e *entry) {
-	if e.deliveries > 0 {
+	if e.recorded {
 		g.deferDelete(g.dcKey(e.part.idx, e.off))
+		e.recorded = false
 	}
+}
+
+// restoredDeliveries is what a restart knows of the deliveries of offset
+// off of p: its record, or one delivery below the handed mark.
+func restoredDeliveries(p *gpart, off int64) (dlvRecord, bool) {
+	if r, ok := p.dc[off]; ok {
+		return r, true
+	}
+	if off < p.handed {
+		return dlvRecord{n: 1}, false
+	}
+	return dlvRecord{}, false
 }
 
 // loadState restores cursors, settled offsets and delivery counts.
@@ -177,6 +198,8 @@ func (g *group) loadState() error {
 			p.settled[off] = true
 		case meta.CursorDelivery:
 			p.dc[off] = decodeDlv(v)
+		case meta.CursorHanded:
+			p.handed = decInt(v)
 		}
 		return nil
 	})

@@ -67,8 +67,8 @@ func (g *group) sweptLocked(p *gpart, m *Message) {
 	if g.cfg.Filter != "" && !subject.Match(g.cfg.Filter, m.Subject) {
 		return
 	}
-	dlv := p.dc[m.Offset]
-	e := &entry{part: p, off: m.Offset, msg: m, deliveries: dlv.n, hidx: -1}
+	dlv, rec := restoredDeliveries(p, m.Offset)
+	e := &entry{part: p, off: m.Offset, msg: m, deliveries: dlv.n, recorded: rec, hidx: -1}
 	p.swept[m.Offset] = true
 	g.deadLetterLocked(e, ReasonExpired, "")
 }

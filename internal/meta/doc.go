@@ -24,6 +24,7 @@
 //	cursor/<stream>/<group>/<partition>/"floor"           EncodeInt(ack floor)   SetDeferred
 //	cursor/<stream>/<group>/<partition>/"acked"/<offset>  empty                  SetDeferred, DeleteDeferred
 //	cursor/<stream>/<group>/<partition>/"dlv"/<offset>    deliveries, not-before SetDeferred, DeleteDeferred
+//	cursor/<stream>/<group>/<partition>/"handed"          EncodeInt(offset)      SetDeferred
 //	commit/<group>/<stream>/<partition>                   offset, metadata       Set, DeletePrefix
 //
 // Timers and de-duplication windows are not stored: the broker rebuilds
@@ -33,9 +34,13 @@
 // The namespaces and cursor kinds are the NS... and Cursor... constants;
 // a new kind of record gets a namespace here first. A cursor is the ack
 // floor (every offset below it is acked), the offsets at or above the
-// floor acked out of order, and the delivery count of each pending offset.
-// When the floor advances, the broker deletes the "acked" records below
-// it, and a "dlv" record when its message is settled; a "dlv" value is two
+// floor acked out of order, the delivery count of each pending offset
+// delivered more than once or waiting to be delivered again, and the
+// "handed" mark: every offset below it was delivered at least once, so a
+// pending one without a "dlv" record counts one delivery after a restart
+// (a first delivery writes no record of its own). When the floor
+// advances, the broker deletes the "acked" records below it, and a "dlv"
+// record when its message is settled; a "dlv" value is two
 // varints, the delivery count and the Unix ms before which the message
 // must not be delivered again (0: none). Deleting a group deletes its
 // config and DeletePrefix(Prefix(NSCursor, s, g)). A client-managed

@@ -14,7 +14,8 @@ const (
 
 // Kinds of cursor record: the part after the partition in an NSCursor key.
 const (
-	CursorFloor    = "floor" // the ack floor: every offset below it is acked
-	CursorAcked    = "acked" // an offset at or above the floor that is acked
-	CursorDelivery = "dlv"   // the delivery count of a pending offset
+	CursorFloor    = "floor"  // the ack floor: every offset below it is acked
+	CursorAcked    = "acked"  // an offset at or above the floor that is acked
+	CursorDelivery = "dlv"    // the delivery count of a pending offset
+	CursorHanded   = "handed" // every offset below it was delivered at least once
 )
