@@ -61,6 +61,7 @@ type gpart struct {
 	sweepAt int64               // where the next sweep starts reading
 	keys    partKeys            // its state's keys (gstate.go)
 	handed  int64               // every offset below was delivered at least once
+	acks    ackSaver            // acks above the floor, stored later (gacks.go)
 }
 
 // keyState tracks one key in a keyed group: the entries that hold it
@@ -208,6 +209,9 @@ func (g *group) grow(n int) {
 // stop ends the goroutines and every member; later settles fail with why.
 func (g *group) stop(why error) {
 	g.mu.Lock()
+	if !g.stopped {
+		g.storeAllAcksLocked()
+	}
 	g.stopped, g.stopErr = true, why
 	members := append([]*Member(nil), g.members...)
 	g.mu.Unlock()

@@ -29,6 +29,7 @@ type partKeys struct {
 
 func (g *group) newPart(i int) *gpart {
 	return &gpart{idx: i, settled: map[int64]bool{}, dc: map[int64]dlvRecord{}, swept: map[int64]bool{},
+		acks: ackSaver{stored: map[int64]struct{}{}},
 		keys: partKeys{
 			floor:  meta.Key(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorFloor),
 			acked:  meta.Prefix(meta.NSCursor, g.cfg.Stream, g.cfg.Name, i, meta.CursorAcked),
@@ -69,7 +70,7 @@ func (g *group) settleLocked(p *gpart, off int64, persist bool) {
 	}
 	if off > p.floor {
 		if persist && !p.settled[off] {
-			g.deferSetNew(g.ackKey(p.idx, off), nil) // deleted once the floor passes
+			g.ackLaterLocked(p, off)
 		}
 		p.settled[off] = true
 		return
@@ -98,14 +99,14 @@ func (g *group) advanceFloorLocked(p *gpart, to int64) {
 		for o := range p.settled {
 			if o < to {
 				delete(p.settled, o)
-				g.deferDelete(g.ackKey(p.idx, o))
+				g.unstoreAckLocked(p, o)
 			}
 		}
 	}
 	p.floor = to
 	for p.settled[p.floor] {
 		delete(p.settled, p.floor)
-		g.deferDelete(g.ackKey(p.idx, p.floor))
+		g.unstoreAckLocked(p, p.floor)
 		p.floor++
 	}
 	g.deferSet(g.floorKey(p.idx), encInt(p.floor))
@@ -196,6 +197,7 @@ func (g *group) loadState() error {
 			p.floor, p.next = decInt(v), decInt(v)
 		case meta.CursorAcked:
 			p.settled[off] = true
+			p.acks.stored[off] = struct{}{}
 		case meta.CursorDelivery:
 			p.dc[off] = decodeDlv(v)
 		case meta.CursorHanded:
