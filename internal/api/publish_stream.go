@@ -43,9 +43,9 @@ func (h *messaging) PublishStream(ctx context.Context, st courierv1connect.Messa
 	batches := make(chan streamBatch, streamDepth)
 	stop := make(chan struct{})
 	defer close(stop)
+	ans := answers{free: make(chan []broker.Publishing, streamDepth+1)}
 	go h.receiveStream(st, reqs, stop)
-	go h.storeStream(reqs, batches, stop)
-	var ans answers
+	go h.storeStream(reqs, batches, stop, ans.free)
 	for {
 		select {
 		case b, ok := <-batches:
@@ -77,14 +77,26 @@ func (h *messaging) answer(ctx context.Context, st courierv1connect.MessagingSer
 	if err := st.Send(&courierv1.PublishStreamResponse{Results: results}); err != nil {
 		return true, err
 	}
+	ans.recycle(b.pubs)
 	return false, nil
 }
 
 // answers is the handler's scratch for the results of one batch, reused
-// from batch to batch: Send encodes them before it returns.
+// from batch to batch: Send encodes them before it returns. An answered
+// batch's outcomes go back to the store side for a later batch (free).
 type answers struct {
 	results []*courierv1.PublishResult
 	slots   []resultSlot
+	free    chan []broker.Publishing
+}
+
+// recycle hands an answered batch's outcomes back, unless enough wait.
+func (a *answers) recycle(pubs []broker.Publishing) {
+	clear(pubs)
+	select {
+	case a.free <- pubs[:0]:
+	default:
+	}
 }
 
 // resultSlot holds one message's result and its ack.
@@ -143,9 +155,9 @@ func (h *messaging) receiveStream(st courierv1connect.MessagingServicePublishStr
 // storeStream gives the messages of each decoded batch their offsets, in
 // order, and hands the batch on to be answered. It ends once the receive
 // side has, or with the handler (stop).
-func (h *messaging) storeStream(reqs <-chan decoded, batches chan<- streamBatch, stop <-chan struct{}) {
+func (h *messaging) storeStream(reqs <-chan decoded, batches chan<- streamBatch, stop <-chan struct{}, free <-chan []broker.Publishing) {
 	defer close(batches)
-	var sc storeScratch
+	sc := storeScratch{free: free}
 	for r := range reqs {
 		select {
 		case <-stop:
@@ -211,6 +223,18 @@ type storeScratch struct {
 	at     []int
 	failed []broker.Publishing // set once a message of the batch fails to convert
 	dec    rawDecoder
+	free   <-chan []broker.Publishing // answered batches' outcomes, for reuse (nil: none)
+}
+
+// outcomes returns a slice for a batch's outcomes: an answered batch's
+// when one is free.
+func (sc *storeScratch) outcomes() []broker.Publishing {
+	select {
+	case out := <-sc.free:
+		return out
+	default:
+		return nil
+	}
 }
 
 // begin starts a batch of n publishes.
@@ -227,7 +251,11 @@ func (sc *storeScratch) convert(i int, pr *courierv1.PublishRequest) {
 	exp, err := toPublishInto(&sc.msgs[i], pr)
 	if err != nil {
 		if sc.failed == nil {
-			sc.failed = make([]broker.Publishing, len(sc.msgs))
+			sc.failed = sc.outcomes()
+			if cap(sc.failed) < len(sc.msgs) {
+				sc.failed = make([]broker.Publishing, len(sc.msgs))
+			}
+			sc.failed = sc.failed[:len(sc.msgs)]
 		}
 		sc.failed[i].Err = err
 		return
@@ -239,11 +267,10 @@ func (sc *storeScratch) convert(i int, pr *courierv1.PublishRequest) {
 // publish stores the converted publishes and returns every result, in
 // the batch's order.
 func (sc *storeScratch) publish(b *broker.Broker) []broker.Publishing {
-	res := b.PublishBatchAsync(sc.pubs)
 	if sc.failed == nil {
-		return res
+		return b.PublishBatchAsyncTo(sc.outcomes(), sc.pubs)
 	}
-	for j, r := range res {
+	for j, r := range b.PublishBatchAsync(sc.pubs) {
 		sc.failed[sc.at[j]] = r
 	}
 	return sc.failed

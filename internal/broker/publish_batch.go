@@ -78,8 +78,19 @@ const (
 // keeps no reference to a Message once it returns (a message that goes
 // to live subscribers only is copied), so callers may reuse them.
 func (b *Broker) PublishBatchAsync(pubs []Publish) []Publishing {
-	bp := batchPublisher{b: b, out: make([]Publishing, len(pubs))}
-	bp.r.reserve(min(len(pubs), batchRunRecords))
+	return b.PublishBatchAsyncTo(nil, pubs)
+}
+
+// PublishBatchAsyncTo is PublishBatchAsync writing the results to out
+// (reused when it has room, else a new slice), which it returns.
+func (b *Broker) PublishBatchAsyncTo(out []Publishing, pubs []Publish) []Publishing {
+	if cap(out) < len(pubs) {
+		out = make([]Publishing, len(pubs))
+	}
+	out = out[:len(pubs)]
+	clear(out)
+	bp := batchPublisher{b: b, out: out, r: getRun()}
+	defer putRun(bp.r)
 	for i, pb := range pubs {
 		bp.add(i, pb)
 	}
@@ -93,7 +104,7 @@ func (b *Broker) PublishBatchAsync(pubs []Publish) []Publishing {
 type batchPublisher struct {
 	b     *Broker
 	out   []Publishing
-	r     run
+	r     *run
 	now   time.Time // stamped on messages without a time; set at first need
 	valid string    // the last subject found valid
 	route struct {  // where the last keyless message went
@@ -122,7 +133,7 @@ func (bp *batchPublisher) add(i int, pb Publish) {
 		bp.alone(i, pb) // closed or uncaptured: as PublishAsync says
 		return
 	}
-	r := &bp.r
+	r := bp.r
 	if r.p != p || len(r.msgs) == batchRunRecords || r.bytes+msgSize(m) > batchRunBytes {
 		r.flush(bp.out)
 		r.p = p

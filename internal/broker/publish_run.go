@@ -1,13 +1,15 @@
 package broker
 
 import (
+	"sync"
+
 	"github.com/courier-mq/courier/internal/log"
 )
 
 // run is consecutive messages for one partition that share a record
-// batch. Its slices are reused from one run to the next within a
-// PublishBatchAsync call (and dropped with it): the log encodes the
-// records before AppendIfAsync returns and keeps none of them.
+// batch. Its slices are reused from one run to the next, and from one
+// PublishBatchAsync call to the next (runs): the log encodes the records
+// before AppendIfAsync returns and keeps none of them.
 type run struct {
 	p     *partition
 	idx   []int // their places in the results
@@ -17,11 +19,19 @@ type run struct {
 	hdrs  []Header // the records' headers, one backing array
 }
 
-// reserve makes room for runs of n messages.
-func (r *run) reserve(n int) {
-	r.idx = make([]int, 0, n)
-	r.msgs = make([]*Message, 0, n)
-	r.recs = make([]log.Record, 0, n)
+// runs holds idle runs, emptied of every reference to messages.
+var runs = sync.Pool{New: func() any { return new(run) }}
+
+func getRun() *run { return runs.Get().(*run) }
+
+// putRun empties r and keeps it for a later call.
+func putRun(r *run) {
+	clear(r.recs[:cap(r.recs)])
+	clear(r.hdrs[:cap(r.hdrs)])
+	clear(r.msgs[:cap(r.msgs)])
+	r.p, r.bytes = nil, 0
+	r.idx, r.msgs, r.recs, r.hdrs = r.idx[:0], r.msgs[:0], r.recs[:0], r.hdrs[:0]
+	runs.Put(r)
 }
 
 func (r *run) add(i int, m *Message) {
