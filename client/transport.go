@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"sync"
 )
@@ -41,10 +42,15 @@ func (s *headersSignal) fire(res *http.Response, err error) {
 }
 
 // notifyTransport fires the request's headers signal, if any, when its
-// round trip returns.
+// round trip returns, and sends a streaming call's messages whole.
 type notifyTransport struct{ inner http.RoundTripper }
 
 func (t notifyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if pr, ok := r.Body.(*io.PipeReader); ok { // a streaming call (envelope_body.go)
+		r2 := *r
+		r2.Body = &envelopeBody{r: pr}
+		r = &r2
+	}
 	res, err := t.inner.RoundTrip(r)
 	if s, ok := r.Context().Value(headersKey{}).(*headersSignal); ok {
 		s.fire(res, err)
