@@ -161,6 +161,7 @@ func (l *Log) cycleLocked() cycle {
 		return cycle{more: l.queued() > 0}
 	}
 	l.syncFailed(l.syncAheadLocked())
+	n = min(n, len(l.written)) // a failed write ahead failed every written group
 	c := cycle{released: batches(l.written[:n])}
 	c.arrived = batches(l.written[n:]) + l.queued() // before any is released
 	l.finishLocked(n)

@@ -3,6 +3,7 @@ package log
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -16,7 +17,9 @@ import (
 // syncGate holds every fsync of a segment file until the test lets it go,
 // and reports each segment write and fsync as it starts.
 type syncGate struct {
-	armed  atomic.Bool
+	armed     atomic.Bool
+	failWrite atomic.Int32 // fail the nth segment write from now (1 = the next)
+	failSync  atomic.Bool  // fail the fsyncs released from now
 	syncs  chan string   // a segment fsync started (and waits for release)
 	writes chan string   // a segment write started
 	free   chan struct{} // one value lets one fsync through
@@ -33,9 +36,15 @@ func (g *syncGate) Inject(op vfs.Op, path string) error {
 	switch op {
 	case vfs.OpWrite:
 		g.writes <- path
+		if g.failWrite.Add(-1) == 0 {
+			return errors.New("injected write failure")
+		}
 	case vfs.OpSync:
 		g.syncs <- path
 		<-g.free
+		if g.failSync.Load() {
+			return errors.New("injected sync failure")
+		}
 	}
 	return nil
 }
@@ -84,6 +93,53 @@ func TestCommitWriteAheadWaitsForNextSync(t *testing.T) {
 	got := readValuesAfterReopen(t, mem)
 	if len(got) != 2 || !bytes.HasPrefix(got[0], []byte("big-000000")) || !bytes.HasPrefix(got[1], []byte("big-000001")) {
 		t.Fatalf("after reopen: %d records", len(got))
+	}
+}
+
+// A write that fails while an fsync runs, or an fsync that fails while
+// the next group is written, fails the log: neither the groups being
+// synced nor those written meanwhile are acknowledged, nor anything later.
+func TestCommitWriteAheadFailure(t *testing.T) {
+	for _, what := range []string{"write", "sync"} {
+		t.Run(what, func(t *testing.T) { writeAheadFailure(t, what == "sync") })
+	}
+}
+
+func writeAheadFailure(t *testing.T, failSync bool) {
+	gate, mem := newSyncGate(), vfs.NewMem()
+	l := mustOpen(t, "p", Options{FS: vfs.NewFaulty(mem, gate)})
+	gate.armed.Store(true)
+	_, waitA, err := l.AppendIfAsync(bigBatch(0, writeAheadBytes), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gate.writes
+	<-gate.syncs // A's fsync held
+	if failSync {
+		gate.failSync.Store(true)
+	} else {
+		gate.failWrite.Store(1)
+	}
+	_, waitB, err := l.AppendIfAsync(bigBatch(1, writeAheadBytes), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gate.writes // B's write while A's fsync is held
+	gate.free <- struct{}{}
+	for i, wait := range []func(context.Context) error{waitA, waitB} {
+		if err := wait(context.Background()); !errors.Is(err, ErrFailed) {
+			t.Fatalf("batch %d: %v, want ErrFailed", i, err)
+		}
+	}
+	if _, err := l.Append(context.Background(), bigBatch(2, 10)); !errors.Is(err, ErrFailed) {
+		t.Fatalf("append after the failure: %v, want ErrFailed", err)
+	}
+	gate.armed.Store(false)
+	l.Close()
+	// Unacknowledged bytes may survive (the filesystem did not crash), but
+	// not B's when its write failed.
+	if got, most := readValuesAfterReopen(t, mem), map[bool]int{false: 1, true: 2}[failSync]; len(got) > most {
+		t.Fatalf("%d records after reopen, want at most %d", len(got), most)
 	}
 }
 
