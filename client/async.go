@@ -139,13 +139,14 @@ type lane struct {
 	laneStream
 	wake chan struct{} // a batch was opened or sealed
 
-	mu    sync.Mutex
-	enc   pubEncoder
-	open  *outBatch   // being filled
-	ready []*outBatch // sealed, oldest first
-	spare [][]byte    // buffers of answered batches, for reuse
-	futs  []PubFuture // allocated ahead, a few at a time
-	last  *PubFuture  // the lane's newest future; futures resolve in order
+	mu     sync.Mutex
+	enc    pubEncoder
+	open   *outBatch   // being filled
+	ready  []*outBatch // sealed, oldest first
+	spare  [][]byte    // buffers of answered batches, for reuse
+	bufCap int         // the largest of them
+	futs   []PubFuture // allocated ahead, a few at a time
+	last   *PubFuture  // the lane's newest future; futures resolve in order
 }
 
 // outBatch is a batch of encoded publishes and their futures.
@@ -244,24 +245,40 @@ func (l *lane) take(open bool) *outBatch {
 	return b
 }
 
-// buffer returns a buffer for a new batch. Caller holds l.mu.
+// buffer returns a buffer for a new batch: a spare one, else one as
+// large as the largest answered (so that a batch does not grow its
+// buffer step by step, copying it each time). Caller holds l.mu.
 func (l *lane) buffer() []byte {
 	if n := len(l.spare); n > 0 {
 		b := l.spare[n-1]
 		l.spare = l.spare[:n-1]
 		return b[:0]
 	}
-	return nil
+	if l.bufCap == 0 {
+		return nil
+	}
+	return make([]byte, 0, l.bufCap)
 }
 
-// recycle keeps the buffer of an answered batch for a later one.
+// recycle keeps the buffer of an answered batch for a later one, unless
+// it is smaller than the largest (a batch sent while few messages were
+// queued, or one that grew meanwhile): reusing it would only grow it
+// again. Buffers past maxBufCap (a batch with a large message) go.
 func (l *lane) recycle(raw []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.spare) < laneDepth && cap(raw) <= 2*chunkBytes {
+	if cap(raw) > maxBufCap {
+		return
+	}
+	l.bufCap = max(l.bufCap, cap(raw))
+	if len(l.spare) < laneDepth && cap(raw) == l.bufCap {
 		l.spare = append(l.spare, raw)
 	}
 }
+
+// maxBufCap bounds the batch buffers a lane keeps: a batch is sealed
+// before it passes chunkBytes, so this is room for its last message too.
+const maxBufCap = chunkBytes + chunkBytes/4
 
 // laneOf spreads messages by what the server partitions by: the key,
 // else the subject (FNV-1a).
