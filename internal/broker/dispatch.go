@@ -237,7 +237,9 @@ func (g *group) finishLocked(e *entry) {
 	g.unscheduleLocked(e)
 	if e.counted {
 		e.part.inMem--
-		g.freeSpaceLocked()
+		if e.part.inMem == g.cfg.MaxPending-1 { // its reader may wait for this
+			g.freeSpaceLocked()
+		}
 	}
 	g.releaseKeyLocked(e)
 	g.settleLocked(e.part, e.off, true)
