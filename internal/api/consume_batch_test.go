@@ -51,10 +51,7 @@ func TestAPIConsumeBatchedSettle(t *testing.T) {
 					t.Fatalf("outcome %d: %v, want id %d reason %q", i, got[i], w.id, w.reason)
 				}
 			}
-			gi, err := e.srv.GroupInfo("jobs", "w")
-			if err != nil {
-				t.Fatal(err)
-			}
+			gi := e.jobsInfo(t)
 			if gi.Acked != 5 || gi.InFlight != 0 {
 				t.Fatalf("after the batched ack: %+v", gi)
 			}
@@ -113,10 +110,7 @@ func TestAPIConsumeQuietSettle(t *testing.T) {
 	if s := c.settle(ids[3], courierv1.Settle_ACTION_ACK, 0); s.GetError() != nil {
 		t.Fatalf("loud ack after a quiet one: %v", s)
 	}
-	gi, err := e.srv.GroupInfo("jobs", "w")
-	if err != nil {
-		t.Fatal(err)
-	}
+	gi := e.jobsInfo(t)
 	if gi.Acked != 4 || gi.InFlight != 0 {
 		t.Fatalf("after the acks: %+v", gi)
 	}
@@ -146,10 +140,7 @@ func TestAPIConsumeRelease(t *testing.T) {
 			t.Fatal(s)
 		}
 	}
-	gi, err := e.srv.GroupInfo("jobs", "w")
-	if err != nil {
-		t.Fatal(err)
-	}
+	gi := e.jobsInfo(t)
 	if gi.Delivered != 2 || gi.Redelivered != 0 || gi.Acked != 2 {
 		t.Fatalf("group after release and acks: %+v", gi)
 	}
@@ -172,10 +163,7 @@ func TestAPIConsumeLeave(t *testing.T) {
 	if r, err := c.Receive(); err == nil || !errors.Is(err, io.EOF) {
 		t.Fatalf("after the leave: %v, %v; want the stream's clean end", r, err)
 	}
-	gi, err := e.srv.GroupInfo("jobs", "w")
-	if err != nil {
-		t.Fatal(err)
-	}
+	gi := e.jobsInfo(t)
 	if gi.Members != 0 || gi.InFlight != 0 || gi.Delivered != 1 || gi.Lag != 3 {
 		t.Fatalf("group after the leave: %+v; want 1 delivered (the shown one), 3 to go", gi)
 	}

@@ -137,6 +137,16 @@ func pub(subject, payload string) *courierv1.PublishRequest {
 }
 
 // jobsGroup creates the stream jobs (jobs.>) and its shared group w.
+// jobsInfo returns the state of group w on stream jobs.
+func (e *testEnv) jobsInfo(t *testing.T) server.GroupInfo {
+	t.Helper()
+	gi, err := e.srv.GroupInfo("jobs", "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gi
+}
+
 func (e *testEnv) jobsGroup(t *testing.T) {
 	t.Helper()
 	e.createStream(t, "jobs", "jobs.>")

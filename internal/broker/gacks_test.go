@@ -10,10 +10,7 @@ import (
 // a period; one the floor passes sooner is never stored.
 func TestAckAboveFloorStoredAfterAPeriod(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		e.stream(StreamConfig{Name: "s"})
-		e.group(GroupConfig{Name: "g", Stream: "s", AckWait: time.Hour})
-		m := join(t, e.b, "s", "g", 0)
+		e, m := grpOne(t, GroupConfig{AckWait: time.Hour}, 0)
 		for i := range 5 {
 			e.pub("s", num(i))
 		}

@@ -252,10 +252,7 @@ func TestGroupRestartEndsMembers(t *testing.T) {
 // and those never delivered none.
 func TestGroupRestartHandedMark(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		e.stream(StreamConfig{Name: "s"})
-		e.group(GroupConfig{Name: "g", Stream: "s", AckWait: time.Hour})
-		m := join(t, e.b, "s", "g", 3)
+		e, m := grpOne(t, GroupConfig{AckWait: time.Hour}, 3)
 		for i := range 5 {
 			e.pub("s", num(i))
 		}

@@ -7,6 +7,17 @@ import (
 	"time"
 )
 
+// grpOne makes stream s and group g on it (gc with its name and stream
+// filled in), and joins a member with max in flight mif.
+func grpOne(t *testing.T, gc GroupConfig, mif int) (*env, *Member) {
+	t.Helper()
+	e := newEnv(t)
+	e.stream(StreamConfig{Name: "s"})
+	gc.Name, gc.Stream = "g", "s"
+	e.group(gc)
+	return e, join(t, e.b, "s", "g", mif)
+}
+
 // grpTakeAll waits for the bubble to idle, then takes what is queued.
 func grpTakeAll(m *Member) []*Delivery {
 	synctest.Wait()
@@ -15,10 +26,7 @@ func grpTakeAll(m *Member) []*Delivery {
 
 func TestMemberTakeHandsEverythingQueuedAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		e.stream(StreamConfig{Name: "s"})
-		e.group(GroupConfig{Name: "g", Stream: "s", AckWait: time.Hour})
-		m := join(t, e.b, "s", "g", 0)
+		e, m := grpOne(t, GroupConfig{AckWait: time.Hour}, 0)
 		for _, p := range []string{"a", "b", "c", "d", "e"} {
 			e.pub("s", p)
 		}
@@ -65,10 +73,7 @@ func TestMemberTakeHandsEverythingQueuedAtOnce(t *testing.T) {
 // handed over: Take hands each message once, as its current delivery.
 func TestMemberTakeDropsStale(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		e.stream(StreamConfig{Name: "s"})
-		e.group(GroupConfig{Name: "g", Stream: "s", AckWait: time.Second})
-		m := join(t, e.b, "s", "g", 0)
+		e, m := grpOne(t, GroupConfig{AckWait: time.Second}, 0)
 		e.pub("s", "x")
 		time.Sleep(3500 * time.Millisecond) // three ack waits pass untaken
 		ds := grpTakeAll(m)
@@ -85,10 +90,7 @@ func TestMemberTakeDropsStale(t *testing.T) {
 // fails alone.
 func TestSettleAllReportsPerDelivery(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		e.stream(StreamConfig{Name: "s"})
-		e.group(GroupConfig{Name: "g", Stream: "s", AckWait: time.Hour})
-		m := join(t, e.b, "s", "g", 0)
+		e, m := grpOne(t, GroupConfig{AckWait: time.Hour}, 0)
 		for _, p := range []string{"a", "b", "c"} {
 			e.pub("s", p)
 		}
@@ -152,10 +154,7 @@ func TestReleaseDoesNotCount(t *testing.T) {
 // its deliveries to the group.
 func TestTakeMemberLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		e.stream(StreamConfig{Name: "s"})
-		e.group(GroupConfig{Name: "g", Stream: "s", AckWait: time.Hour})
-		a := join(t, e.b, "s", "g", 0)
+		e, a := grpOne(t, GroupConfig{AckWait: time.Hour}, 0)
 		e.pub("s", "x")
 		e.pub("s", "y")
 		if ds := grpTakeAll(a); len(ds) != 2 {
@@ -176,10 +175,7 @@ func TestTakeMemberLeaves(t *testing.T) {
 // of it is settled, and then as many as fit.
 func TestFullMemberRefillsByAQuarter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		e.stream(StreamConfig{Name: "s"})
-		e.group(GroupConfig{Name: "g", Stream: "s", AckWait: time.Hour})
-		m := join(t, e.b, "s", "g", 8)
+		e, m := grpOne(t, GroupConfig{AckWait: time.Hour}, 8)
 		for i := range 20 {
 			e.pub("s", string(rune('a'+i)))
 		}
