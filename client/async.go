@@ -76,11 +76,14 @@ func failedFuture(err error) *PubFuture {
 // for the outcome, unless WithMaxInFlight publishes are already pending:
 // then it blocks until one is answered (back-pressure).
 //
-// A background sender per lane collects pending messages into batches of
-// up to WithBatch messages and pipelines them over the lane's
-// PublishStream (async_stream.go). Messages with the same key (or,
-// without a key, the same subject) share a lane, so they are stored in
-// the order they were published, as are all messages with WithLanes(1).
+// m is encoded when queued, into its lane's batch of up to WithBatch
+// messages (encode.go): a message protobuf cannot encode (a string that
+// is not UTF-8) fails at once with ErrInvalid, and m may be reused once
+// PublishAsync returns. A background sender per lane pipelines the
+// batches over the lane's PublishStream (async_stream.go). Messages with
+// the same key (or, without a key, the same subject) share a lane, so
+// they are stored in the order they were published, as are all messages
+// with WithLanes(1).
 func (c *Client) PublishAsync(m *Message, opts ...PubOption) *PubFuture {
 	c.pubOnce.Do(c.startPublisher)
 	return c.pub.enqueue(m, opts)

@@ -130,3 +130,30 @@ func TestPubFutureDoneBeforeAndAfter(t *testing.T) {
 		t.Fatalf("after: %v", err)
 	}
 }
+
+// A message (and its payload) may be reused as soon as PublishAsync
+// returns: what is stored is what it held then.
+func TestPublishAsyncMessageReusable(t *testing.T) {
+	e := newEnv(t, WithBatch(8, 0), WithLanes(1))
+	e.stream(t, "ev", 1, "ev.>")
+	m := &Message{Subject: "ev.x", Payload: make([]byte, 4)}
+	var futures []*PubFuture
+	for i := range 20 {
+		copy(m.Payload, fmt.Sprintf("%04d", i))
+		futures = append(futures, e.c.PublishAsync(m))
+	}
+	for i, f := range futures {
+		if _, err := f.Wait(ctxT(t)); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	got, _, err := e.c.ReadMessages(ctxT(t), "ev", 0, 0, 20)
+	if err != nil || len(got) != 20 {
+		t.Fatalf("read %d messages (%v), want 20", len(got), err)
+	}
+	for i, g := range got {
+		if want := fmt.Sprintf("%04d", i); string(g.Payload) != want {
+			t.Fatalf("offset %d holds %q, want %q", i, g.Payload, want)
+		}
+	}
+}

@@ -33,11 +33,13 @@ type streamBatch struct {
 }
 
 // PublishStream is PublishBatch pipelined in three stages, each its own
-// goroutine, so that decoding batch N+1, storing batch N and answering
-// batch N-1 overlap: a receive goroutine decodes batches as they arrive; a
-// store goroutine gives each batch's messages their offsets, in the order
-// received; and the handler waits for each batch's durability in order
-// and answers it. The client may have several batches in flight.
+// goroutine, so that reading batch N+1, storing batch N and answering
+// batch N-1 overlap: a receive goroutine reads batches as they arrive
+// (kept raw by the binary codec, publish_raw.go; decoded by Connect for
+// JSON); a store goroutine decodes each batch and gives its messages
+// their offsets, in the order received; and the handler waits for each
+// batch's durability in order and answers it. The client may have several
+// batches in flight.
 func (h *messaging) PublishStream(ctx context.Context, st courierv1connect.MessagingServicePublishStreamServerStream) error {
 	reqs := make(chan decoded, decodeDepth)
 	batches := make(chan streamBatch, streamDepth)
@@ -134,7 +136,7 @@ func (h *messaging) drain(ctx context.Context, st courierv1connect.MessagingServ
 	}
 }
 
-// receiveStream decodes batches until the client closes its side or the
+// receiveStream reads batches until the client closes its side or the
 // stream fails, and hands each on (with the end last). It ends with the
 // handler (stop), which closes the request body.
 func (h *messaging) receiveStream(st courierv1connect.MessagingServicePublishStreamServerStream, reqs chan<- decoded, stop <-chan struct{}) {
