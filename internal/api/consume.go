@@ -14,20 +14,12 @@ import (
 // by delivery id, and the stream. Only the handler goroutine sends on the
 // stream and touches the map; a receive goroutine hands it the settles.
 type consumer struct {
-	s      *Server
-	st     courierv1connect.MessagingServiceConsumeServerStream
-	m      *broker.Member
-	out    map[uint64]*broker.Delivery
-	taken  []*broker.Delivery // reused by deliver
-	lastID uint64
-	// sweepAt is the size of out at which stale deliveries (taken back by
-	// the broker, never settled here) are forgotten; it keeps out bounded
-	// by about twice what is really out.
-	sweepAt int
+	ledger
+	s     *Server
+	st    courierv1connect.MessagingServiceConsumeServerStream
+	m     *broker.Member
+	taken []*broker.Delivery // reused by deliver
 }
-
-// minSweep is the smallest sweepAt.
-const minSweep = 64
 
 // received is one message from the client, or why the receive side ended.
 type received struct {
@@ -56,7 +48,7 @@ func (h *messaging) Consume(ctx context.Context, st courierv1connect.MessagingSe
 		return h.s.apiError(err)
 	}
 	defer m.Leave()
-	c := &consumer{s: h.s, st: st, m: m, out: map[uint64]*broker.Delivery{}, sweepAt: minSweep}
+	c := &consumer{s: h.s, st: st, m: m, ledger: newLedger()}
 	if err := c.sendJoined(join); err != nil {
 		return err
 	}
@@ -169,15 +161,4 @@ func (c *consumer) on(ev event) (done bool, err error) {
 		return true, nil
 	}
 	return err != nil, err
-}
-
-// sweep forgets the deliveries the broker took back. A settle of one of
-// their ids then answers already_settled, as the broker would.
-func (c *consumer) sweep() {
-	for id, d := range c.out {
-		if d.Stale() {
-			delete(c.out, id)
-		}
-	}
-	c.sweepAt = max(2*len(c.out), minSweep)
 }

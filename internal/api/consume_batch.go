@@ -34,10 +34,5 @@ func (c *consumer) deliver() error {
 
 // record gives d the next delivery id and remembers it until settled.
 func (c *consumer) record(d *broker.Delivery) *courierv1.Delivery {
-	c.lastID++
-	c.out[c.lastID] = d
-	if len(c.out) >= c.sweepAt {
-		c.sweep()
-	}
-	return &courierv1.Delivery{DeliveryId: c.lastID, Message: fromBroker(&d.Message)}
+	return &courierv1.Delivery{DeliveryId: c.ledger.record(d), Message: fromBroker(&d.Message)}
 }

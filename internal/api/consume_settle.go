@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/internal/broker"
@@ -74,40 +73,6 @@ func (c *consumer) answerFailures(ids []uint64, errs []error) error {
 		SettledBatch: &courierv1.SettledBatch{Settled: out}}})
 }
 
-// settleIDs applies s's action to each id and returns each one's error.
-// An id this stream sent and already settled is already_settled; one it
-// never sent is unknown_delivery.
-func (c *consumer) settleIDs(s *courierv1.Settle, ids []uint64) []error {
-	errs := make([]error, len(ids))
-	how, err := settlement(s)
-	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
-	}
-	ds := make([]*broker.Delivery, 0, len(ids))
-	at := make([]int, 0, len(ids)) // ds[j] is ids[at[j]]
-	for i, id := range ids {
-		d, ok := c.out[id]
-		switch {
-		case ok:
-			ds, at = append(ds, d), append(at, i)
-			if how.Outcome != broker.OutcomeProgress {
-				delete(c.out, id)
-			}
-		case id != 0 && id <= c.lastID:
-			errs[i] = fmt.Errorf("%w: delivery %d", broker.ErrAlreadySettled, id)
-		default:
-			errs[i] = fmt.Errorf("%w: delivery %d was not sent on this stream", errUnknownDelivery, id)
-		}
-	}
-	for j, err := range broker.SettleAll(ds, how) {
-		errs[at[j]] = err
-	}
-	return errs
-}
-
 // settlement is a settle's action as the broker's.
 func settlement(s *courierv1.Settle) (broker.Settlement, error) {
 	var o broker.Outcome
@@ -130,9 +95,12 @@ func settlement(s *courierv1.Settle) (broker.Settlement, error) {
 	return broker.Settlement{Outcome: o, Delay: duration(s.GetDelay()), Error: s.GetError()}, nil
 }
 
-func (c *consumer) settleError(err error) *courierv1.Error {
+func (c *consumer) settleError(err error) *courierv1.Error { return c.s.settleError(err) }
+
+// settleError describes a failed settle of one delivery.
+func (s *Server) settleError(err error) *courierv1.Error {
 	if errors.Is(err, errUnknownDelivery) {
 		return &courierv1.Error{Reason: "unknown_delivery", Message: "unknown_delivery: " + err.Error()}
 	}
-	return c.s.batchError(err)
+	return s.batchError(err)
 }

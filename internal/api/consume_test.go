@@ -315,7 +315,7 @@ func TestAPIConsumeSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Leave()
-	c := &consumer{s: e.api, m: m, out: map[uint64]*broker.Delivery{}}
+	c := &consumer{s: e.api, m: m, ledger: newLedger()}
 	for len(c.out) < 3 {
 		select {
 		case <-m.Ready():

@@ -36,6 +36,8 @@
 //     ends for any reason the member leaves, so its unsettled messages go
 //     back to the group at once. On shutdown the stream ends with
 //     unavailable/shutting_down, so that the consumer joins again.
+//   - Fetch and Settle consume a group without a stream, so over HTTP/1.1
+//     too: a pull session is a pull member of the group (pull.go).
 //   - Request waits for the first reply (default timeout 5s).
 //   - AdminService administers streams, groups (Kafka consumer groups'
 //     commits are listed too, kind "kafka") and dead letters.
@@ -78,6 +80,7 @@
 //	ErrMemberLeft         aborted              409   member_left
 //	ErrStorage            internal             500   storage_failed
 //	(server shutdown)     unavailable          503   shutting_down
+//	(unknown session)     not_found            404   session_not_found
 //	(undecodable request) invalid_argument     400   invalid_argument
 //	(over the read bound) resource_exhausted   429   request_too_large
 //	(anything else)       internal             500   internal
@@ -109,4 +112,9 @@
 //	curl -H 'Content-Type: application/json' -d '{"name":"nope"}' \
 //	  http://localhost:7070/courier.v1.AdminService/GetStream
 //	{"code":"not_found","message":"stream_not_found: stream not found: nope","details":[...]}
+//
+//	curl -H 'Content-Type: application/json' \
+//	  -d '{"stream":"orders","group":"billing","maxMessages":10,"wait":"5s"}' \
+//	  http://localhost:7070/courier.v1.MessagingService/Fetch
+//	{"session":"d824e1a9…","deliveries":[{"deliveryId":"1","message":{...}}]}
 package api

@@ -44,6 +44,7 @@ var errTable = []errClass{
 	{broker.ErrMemberLeft, connect.CodeAborted, "member_left"},
 	{broker.ErrStorage, connect.CodeInternal, "storage_failed"},
 	{errShutdown, connect.CodeUnavailable, "shutting_down"},
+	{errSessionNotFound, connect.CodeNotFound, "session_not_found"},
 	{context.DeadlineExceeded, connect.CodeDeadlineExceeded, "timeout"},
 	{context.Canceled, connect.CodeCanceled, "canceled"},
 }

@@ -44,6 +44,8 @@ type Options struct {
 	// broker's default); tests make it small to reach the slow-consumer
 	// rule.
 	subscriptionBuffer int
+	// pullIdle replaces minPullIdle (tests make it short).
+	pullIdle time.Duration
 }
 
 // Server serves the native API over HTTP/1.1 and h2c on one port.
@@ -56,6 +58,7 @@ type Server struct {
 
 	quit     chan struct{} // closed by Shutdown: open streams end
 	quitOnce sync.Once
+	pulls    pulls // pull sessions (pull.go)
 }
 
 // New returns a Server over b; nothing listens until Serve.
@@ -103,6 +106,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.quitOnce.Do(func() { close(s.quit) })
 	err := s.http.Shutdown(ctx)
+	s.pulls.closeAll()
 	if err != nil {
 		s.http.Close()
 	}

@@ -33,6 +33,8 @@ type Member struct {
 	pumpOnce sync.Once
 	inflight int                 // guarded by g.mu
 	full     bool                // guarded by g.mu: reached max, waits for refill
+	pull     bool                // takes deliveries only as asked (Want)
+	want     int                 // guarded by g.mu (pull): deliveries asked for
 	pending  map[*entry]struct{} // guarded by g.mu
 	backlog  deque               // guarded by g.mu (keyed mode)
 
@@ -43,6 +45,10 @@ type Member struct {
 
 // Join adds a member to a group. maxInFlight 0 means the group's.
 func (b *Broker) Join(stream, group string, maxInFlight int) (*Member, error) {
+	return b.join(stream, group, maxInFlight, false)
+}
+
+func (b *Broker) join(stream, group string, maxInFlight int, pull bool) (*Member, error) {
 	g, err := b.group(stream, group)
 	if err != nil {
 		return nil, err
@@ -56,7 +62,7 @@ func (b *Broker) Join(stream, group string, maxInFlight int) (*Member, error) {
 		return nil, fmt.Errorf("%w: %s", ErrGroupNotFound, g.id())
 	}
 	g.nextID++
-	m := &Member{g: g, id: g.nextID, max: maxInFlight, c: make(chan *Delivery),
+	m := &Member{g: g, id: g.nextID, max: maxInFlight, pull: pull, c: make(chan *Delivery),
 		wake: make(chan struct{}, 1), revoke: make(chan struct{}, 1), pumped: make(chan struct{}), pending: map[*entry]struct{}{}, done: make(chan struct{})}
 	g.members = append(g.members, m)
 	if g.cfg.Mode == Keyed {
@@ -106,6 +112,9 @@ func (m *Member) Err() error {
 // than one per settle; it still holds three quarters of its max, so it is
 // never starved by this. Caller holds g.mu.
 func (m *Member) room() bool {
+	if m.pull && len(m.queue) >= m.want {
+		return false
+	}
 	if m.full {
 		if m.inflight > m.max-refill(m.max) {
 			return false

@@ -5,16 +5,16 @@ package broker
 // the caller takes until Take returns none. Select on Done as well.
 func (m *Member) Ready() <-chan struct{} { return m.wake }
 
-// Take hands over up to max queued deliveries (appended to buf), each
+// Take hands over up to limit queued deliveries (appended to buf), each
 // counting as delivered from now; stale ones are dropped. It does not
 // wait: with none queued it returns buf unchanged. A member read with
 // Take is not read with C.
-func (m *Member) Take(buf []*Delivery, max int) []*Delivery {
+func (m *Member) Take(buf []*Delivery, limit int) []*Delivery {
 	g := m.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var n, size int64
-	for len(m.queue) > 0 && max > 0 {
+	for len(m.queue) > 0 && limit > 0 {
 		d := m.queue[0]
 		m.queue[0] = nil
 		m.queue = m.queue[1:]
@@ -25,11 +25,11 @@ func (m *Member) Take(buf []*Delivery, max int) []*Delivery {
 		d.Deliveries = d.e.deliveries
 		size += int64(msgSize(&d.Message))
 		n++
-		max--
+		limit--
 		buf = append(buf, d)
 	}
 	if len(m.queue) > 0 {
-		select { // the caller stopped at max: have it come back
+		select { // the caller stopped at limit: have it come back
 		case m.wake <- struct{}{}:
 		default:
 		}
@@ -39,6 +39,9 @@ func (m *Member) Take(buf []*Delivery, max int) []*Delivery {
 	}
 	if n > 0 {
 		g.st.ctr.addOut(n, size)
+	}
+	if m.pull { // taken: no longer wanted
+		m.want = max(0, m.want-int(n))
 	}
 	return buf
 }

@@ -205,3 +205,44 @@ func TestFullMemberRefillsByAQuarter(t *testing.T) {
 		}
 	})
 }
+
+// A pull member is offered deliveries only while it wants them; what it
+// wanted but did not take goes back, uncounted, and a plain member gets
+// the rest meanwhile.
+func TestPullMemberTakesOnlyWhatItWants(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, plain := grpOne(t, GroupConfig{AckWait: time.Hour}, 2)
+		p, err := e.b.JoinPull("s", "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			e.pub("s", num(i))
+		}
+		if got := grpTakeAll(plain); len(got) != 2 {
+			t.Fatalf("plain member took %d, want its max in flight 2", len(got))
+		}
+		if got := grpTakeAll(p); len(got) != 0 {
+			t.Fatalf("pull member took %d without asking", len(got))
+		}
+		p.Want(2)
+		got := grpTakeAll(p)
+		if len(got) != 2 || got[0].Deliveries != 1 {
+			t.Fatalf("pull member wanting 2 took %d", len(got))
+		}
+		p.Want(1)
+		synctest.Wait()
+		p.Want(0) // the one queued goes back
+		if more := grpTakeAll(p); len(more) != 0 {
+			t.Fatalf("after want 0, took %d", len(more))
+		}
+		if in := grpInfo(t, e.b, "s", "g"); in.Delivered != 4 || in.InFlight != 4 {
+			t.Fatalf("info %+v: the given-back one must not count", in)
+		}
+		p.Want(5)
+		last := grpTakeAll(p)
+		if len(last) != 1 || last[0].Deliveries != 1 || string(last[0].Payload) != num(4) {
+			t.Fatalf("took %v again", grpPayloads(last))
+		}
+	})
+}

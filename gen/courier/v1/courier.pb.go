@@ -1867,6 +1867,235 @@ func (x *RequestResponse) GetReply() *Message {
 	return nil
 }
 
+type FetchRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Stream string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	Group  string                 `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	// The pull session from an earlier Fetch; empty: open one.
+	Session string `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
+	// At most this many deliveries (0: 1; at most 1024, and the group's max in
+	// flight bounds the unsettled ones).
+	MaxMessages int32 `protobuf:"varint,4,opt,name=max_messages,json=maxMessages,proto3" json:"max_messages,omitempty"`
+	// How long to wait for a first delivery (absent: answer at once; at most 60
+	// s).
+	Wait          *durationpb.Duration `protobuf:"bytes,5,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchRequest) Reset() {
+	*x = FetchRequest{}
+	mi := &file_courier_v1_courier_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchRequest) ProtoMessage() {}
+
+func (x *FetchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
+func (*FetchRequest) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *FetchRequest) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *FetchRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *FetchRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *FetchRequest) GetMaxMessages() int32 {
+	if x != nil {
+		return x.MaxMessages
+	}
+	return 0
+}
+
+func (x *FetchRequest) GetWait() *durationpb.Duration {
+	if x != nil {
+		return x.Wait
+	}
+	return nil
+}
+
+type FetchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	Deliveries    []*Delivery            `protobuf:"bytes,2,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchResponse) Reset() {
+	*x = FetchResponse{}
+	mi := &file_courier_v1_courier_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchResponse) ProtoMessage() {}
+
+func (x *FetchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchResponse.ProtoReflect.Descriptor instead.
+func (*FetchResponse) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *FetchResponse) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *FetchResponse) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+type SettleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	Settle        *Settle                `protobuf:"bytes,2,opt,name=settle,proto3" json:"settle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettleRequest) Reset() {
+	*x = SettleRequest{}
+	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettleRequest) ProtoMessage() {}
+
+func (x *SettleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettleRequest.ProtoReflect.Descriptor instead.
+func (*SettleRequest) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *SettleRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *SettleRequest) GetSettle() *Settle {
+	if x != nil {
+		return x.Settle
+	}
+	return nil
+}
+
+type SettleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Settled       []*Settled             `protobuf:"bytes,1,rep,name=settled,proto3" json:"settled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettleResponse) Reset() {
+	*x = SettleResponse{}
+	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettleResponse) ProtoMessage() {}
+
+func (x *SettleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettleResponse.ProtoReflect.Descriptor instead.
+func (*SettleResponse) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *SettleResponse) GetSettled() []*Settled {
+	if x != nil {
+		return x.Settled
+	}
+	return nil
+}
+
 type StreamConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1893,7 +2122,7 @@ type StreamConfig struct {
 
 func (x *StreamConfig) Reset() {
 	*x = StreamConfig{}
-	mi := &file_courier_v1_courier_proto_msgTypes[27]
+	mi := &file_courier_v1_courier_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1905,7 +2134,7 @@ func (x *StreamConfig) String() string {
 func (*StreamConfig) ProtoMessage() {}
 
 func (x *StreamConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[27]
+	mi := &file_courier_v1_courier_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1918,7 +2147,7 @@ func (x *StreamConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamConfig.ProtoReflect.Descriptor instead.
 func (*StreamConfig) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{27}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *StreamConfig) GetName() string {
@@ -2033,7 +2262,7 @@ type PartitionInfo struct {
 
 func (x *PartitionInfo) Reset() {
 	*x = PartitionInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[28]
+	mi := &file_courier_v1_courier_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2045,7 +2274,7 @@ func (x *PartitionInfo) String() string {
 func (*PartitionInfo) ProtoMessage() {}
 
 func (x *PartitionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[28]
+	mi := &file_courier_v1_courier_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2058,7 +2287,7 @@ func (x *PartitionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionInfo.ProtoReflect.Descriptor instead.
 func (*PartitionInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{28}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PartitionInfo) GetPartition() int32 {
@@ -2113,7 +2342,7 @@ type StreamInfo struct {
 
 func (x *StreamInfo) Reset() {
 	*x = StreamInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	mi := &file_courier_v1_courier_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2354,7 @@ func (x *StreamInfo) String() string {
 func (*StreamInfo) ProtoMessage() {}
 
 func (x *StreamInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	mi := &file_courier_v1_courier_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2367,7 @@ func (x *StreamInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamInfo.ProtoReflect.Descriptor instead.
 func (*StreamInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{29}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StreamInfo) GetConfig() *StreamConfig {
@@ -2164,7 +2393,7 @@ type CreateStreamRequest struct {
 
 func (x *CreateStreamRequest) Reset() {
 	*x = CreateStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	mi := &file_courier_v1_courier_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2405,7 @@ func (x *CreateStreamRequest) String() string {
 func (*CreateStreamRequest) ProtoMessage() {}
 
 func (x *CreateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	mi := &file_courier_v1_courier_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2418,7 @@ func (x *CreateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStreamRequest.ProtoReflect.Descriptor instead.
 func (*CreateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{30}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CreateStreamRequest) GetConfig() *StreamConfig {
@@ -2208,7 +2437,7 @@ type CreateStreamResponse struct {
 
 func (x *CreateStreamResponse) Reset() {
 	*x = CreateStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[31]
+	mi := &file_courier_v1_courier_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2220,7 +2449,7 @@ func (x *CreateStreamResponse) String() string {
 func (*CreateStreamResponse) ProtoMessage() {}
 
 func (x *CreateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[31]
+	mi := &file_courier_v1_courier_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2233,7 +2462,7 @@ func (x *CreateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStreamResponse.ProtoReflect.Descriptor instead.
 func (*CreateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{31}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateStreamResponse) GetStream() *StreamInfo {
@@ -2252,7 +2481,7 @@ type UpdateStreamRequest struct {
 
 func (x *UpdateStreamRequest) Reset() {
 	*x = UpdateStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[32]
+	mi := &file_courier_v1_courier_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2493,7 @@ func (x *UpdateStreamRequest) String() string {
 func (*UpdateStreamRequest) ProtoMessage() {}
 
 func (x *UpdateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[32]
+	mi := &file_courier_v1_courier_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2506,7 @@ func (x *UpdateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStreamRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{32}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UpdateStreamRequest) GetConfig() *StreamConfig {
@@ -2296,7 +2525,7 @@ type UpdateStreamResponse struct {
 
 func (x *UpdateStreamResponse) Reset() {
 	*x = UpdateStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[33]
+	mi := &file_courier_v1_courier_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2308,7 +2537,7 @@ func (x *UpdateStreamResponse) String() string {
 func (*UpdateStreamResponse) ProtoMessage() {}
 
 func (x *UpdateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[33]
+	mi := &file_courier_v1_courier_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2321,7 +2550,7 @@ func (x *UpdateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStreamResponse.ProtoReflect.Descriptor instead.
 func (*UpdateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{33}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *UpdateStreamResponse) GetStream() *StreamInfo {
@@ -2340,7 +2569,7 @@ type DeleteStreamRequest struct {
 
 func (x *DeleteStreamRequest) Reset() {
 	*x = DeleteStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[34]
+	mi := &file_courier_v1_courier_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2352,7 +2581,7 @@ func (x *DeleteStreamRequest) String() string {
 func (*DeleteStreamRequest) ProtoMessage() {}
 
 func (x *DeleteStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[34]
+	mi := &file_courier_v1_courier_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2365,7 +2594,7 @@ func (x *DeleteStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStreamRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{34}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteStreamRequest) GetName() string {
@@ -2383,7 +2612,7 @@ type DeleteStreamResponse struct {
 
 func (x *DeleteStreamResponse) Reset() {
 	*x = DeleteStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[35]
+	mi := &file_courier_v1_courier_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2395,7 +2624,7 @@ func (x *DeleteStreamResponse) String() string {
 func (*DeleteStreamResponse) ProtoMessage() {}
 
 func (x *DeleteStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[35]
+	mi := &file_courier_v1_courier_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2408,7 +2637,7 @@ func (x *DeleteStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStreamResponse.ProtoReflect.Descriptor instead.
 func (*DeleteStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{35}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{39}
 }
 
 type GetStreamRequest struct {
@@ -2420,7 +2649,7 @@ type GetStreamRequest struct {
 
 func (x *GetStreamRequest) Reset() {
 	*x = GetStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[36]
+	mi := &file_courier_v1_courier_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2432,7 +2661,7 @@ func (x *GetStreamRequest) String() string {
 func (*GetStreamRequest) ProtoMessage() {}
 
 func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[36]
+	mi := &file_courier_v1_courier_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2445,7 +2674,7 @@ func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamRequest.ProtoReflect.Descriptor instead.
 func (*GetStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{36}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetStreamRequest) GetName() string {
@@ -2464,7 +2693,7 @@ type GetStreamResponse struct {
 
 func (x *GetStreamResponse) Reset() {
 	*x = GetStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[37]
+	mi := &file_courier_v1_courier_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2476,7 +2705,7 @@ func (x *GetStreamResponse) String() string {
 func (*GetStreamResponse) ProtoMessage() {}
 
 func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[37]
+	mi := &file_courier_v1_courier_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2489,7 +2718,7 @@ func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamResponse.ProtoReflect.Descriptor instead.
 func (*GetStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{37}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetStreamResponse) GetStream() *StreamInfo {
@@ -2507,7 +2736,7 @@ type ListStreamsRequest struct {
 
 func (x *ListStreamsRequest) Reset() {
 	*x = ListStreamsRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[38]
+	mi := &file_courier_v1_courier_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2519,7 +2748,7 @@ func (x *ListStreamsRequest) String() string {
 func (*ListStreamsRequest) ProtoMessage() {}
 
 func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[38]
+	mi := &file_courier_v1_courier_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2532,7 +2761,7 @@ func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsRequest.ProtoReflect.Descriptor instead.
 func (*ListStreamsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{38}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{42}
 }
 
 type ListStreamsResponse struct {
@@ -2544,7 +2773,7 @@ type ListStreamsResponse struct {
 
 func (x *ListStreamsResponse) Reset() {
 	*x = ListStreamsResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[39]
+	mi := &file_courier_v1_courier_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2556,7 +2785,7 @@ func (x *ListStreamsResponse) String() string {
 func (*ListStreamsResponse) ProtoMessage() {}
 
 func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[39]
+	mi := &file_courier_v1_courier_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2569,7 +2798,7 @@ func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsResponse.ProtoReflect.Descriptor instead.
 func (*ListStreamsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{39}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListStreamsResponse) GetStreams() []*StreamInfo {
@@ -2595,7 +2824,7 @@ type PurgeStreamRequest struct {
 
 func (x *PurgeStreamRequest) Reset() {
 	*x = PurgeStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[40]
+	mi := &file_courier_v1_courier_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2607,7 +2836,7 @@ func (x *PurgeStreamRequest) String() string {
 func (*PurgeStreamRequest) ProtoMessage() {}
 
 func (x *PurgeStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[40]
+	mi := &file_courier_v1_courier_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2620,7 +2849,7 @@ func (x *PurgeStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeStreamRequest.ProtoReflect.Descriptor instead.
 func (*PurgeStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{40}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PurgeStreamRequest) GetName() string {
@@ -2666,7 +2895,7 @@ type PurgeStreamResponse struct {
 
 func (x *PurgeStreamResponse) Reset() {
 	*x = PurgeStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[41]
+	mi := &file_courier_v1_courier_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2678,7 +2907,7 @@ func (x *PurgeStreamResponse) String() string {
 func (*PurgeStreamResponse) ProtoMessage() {}
 
 func (x *PurgeStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[41]
+	mi := &file_courier_v1_courier_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2691,7 +2920,7 @@ func (x *PurgeStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeStreamResponse.ProtoReflect.Descriptor instead.
 func (*PurgeStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{41}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{45}
 }
 
 type CompactStreamRequest struct {
@@ -2703,7 +2932,7 @@ type CompactStreamRequest struct {
 
 func (x *CompactStreamRequest) Reset() {
 	*x = CompactStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[42]
+	mi := &file_courier_v1_courier_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2715,7 +2944,7 @@ func (x *CompactStreamRequest) String() string {
 func (*CompactStreamRequest) ProtoMessage() {}
 
 func (x *CompactStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[42]
+	mi := &file_courier_v1_courier_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2728,7 +2957,7 @@ func (x *CompactStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactStreamRequest.ProtoReflect.Descriptor instead.
 func (*CompactStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{42}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CompactStreamRequest) GetName() string {
@@ -2747,7 +2976,7 @@ type CompactStreamResponse struct {
 
 func (x *CompactStreamResponse) Reset() {
 	*x = CompactStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[43]
+	mi := &file_courier_v1_courier_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2759,7 +2988,7 @@ func (x *CompactStreamResponse) String() string {
 func (*CompactStreamResponse) ProtoMessage() {}
 
 func (x *CompactStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[43]
+	mi := &file_courier_v1_courier_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2772,7 +3001,7 @@ func (x *CompactStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactStreamResponse.ProtoReflect.Descriptor instead.
 func (*CompactStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{43}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CompactStreamResponse) GetRemoved() int64 {
@@ -2795,7 +3024,7 @@ type ReadMessagesRequest struct {
 
 func (x *ReadMessagesRequest) Reset() {
 	*x = ReadMessagesRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[44]
+	mi := &file_courier_v1_courier_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2807,7 +3036,7 @@ func (x *ReadMessagesRequest) String() string {
 func (*ReadMessagesRequest) ProtoMessage() {}
 
 func (x *ReadMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[44]
+	mi := &file_courier_v1_courier_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2820,7 +3049,7 @@ func (x *ReadMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ReadMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{44}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ReadMessagesRequest) GetStream() string {
@@ -2862,7 +3091,7 @@ type ReadMessagesResponse struct {
 
 func (x *ReadMessagesResponse) Reset() {
 	*x = ReadMessagesResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[45]
+	mi := &file_courier_v1_courier_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2874,7 +3103,7 @@ func (x *ReadMessagesResponse) String() string {
 func (*ReadMessagesResponse) ProtoMessage() {}
 
 func (x *ReadMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[45]
+	mi := &file_courier_v1_courier_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2887,7 +3116,7 @@ func (x *ReadMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ReadMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{45}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ReadMessagesResponse) GetMessages() []*Message {
@@ -2928,7 +3157,7 @@ type GroupConfig struct {
 
 func (x *GroupConfig) Reset() {
 	*x = GroupConfig{}
-	mi := &file_courier_v1_courier_proto_msgTypes[46]
+	mi := &file_courier_v1_courier_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2940,7 +3169,7 @@ func (x *GroupConfig) String() string {
 func (*GroupConfig) ProtoMessage() {}
 
 func (x *GroupConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[46]
+	mi := &file_courier_v1_courier_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2953,7 +3182,7 @@ func (x *GroupConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupConfig.ProtoReflect.Descriptor instead.
 func (*GroupConfig) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{46}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GroupConfig) GetName() string {
@@ -3053,7 +3282,7 @@ type GroupInfo struct {
 
 func (x *GroupInfo) Reset() {
 	*x = GroupInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[47]
+	mi := &file_courier_v1_courier_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3065,7 +3294,7 @@ func (x *GroupInfo) String() string {
 func (*GroupInfo) ProtoMessage() {}
 
 func (x *GroupInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[47]
+	mi := &file_courier_v1_courier_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3078,7 +3307,7 @@ func (x *GroupInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInfo.ProtoReflect.Descriptor instead.
 func (*GroupInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{47}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GroupInfo) GetConfig() *GroupConfig {
@@ -3153,7 +3382,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[48]
+	mi := &file_courier_v1_courier_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3165,7 +3394,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[48]
+	mi := &file_courier_v1_courier_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3178,7 +3407,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{48}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CreateGroupRequest) GetConfig() *GroupConfig {
@@ -3197,7 +3426,7 @@ type CreateGroupResponse struct {
 
 func (x *CreateGroupResponse) Reset() {
 	*x = CreateGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[49]
+	mi := &file_courier_v1_courier_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3209,7 +3438,7 @@ func (x *CreateGroupResponse) String() string {
 func (*CreateGroupResponse) ProtoMessage() {}
 
 func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[49]
+	mi := &file_courier_v1_courier_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3222,7 +3451,7 @@ func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupResponse.ProtoReflect.Descriptor instead.
 func (*CreateGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{49}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CreateGroupResponse) GetGroup() *GroupInfo {
@@ -3242,7 +3471,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[50]
+	mi := &file_courier_v1_courier_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3254,7 +3483,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[50]
+	mi := &file_courier_v1_courier_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3267,7 +3496,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{50}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DeleteGroupRequest) GetStream() string {
@@ -3292,7 +3521,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[51]
+	mi := &file_courier_v1_courier_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3304,7 +3533,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[51]
+	mi := &file_courier_v1_courier_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3317,7 +3546,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{51}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{55}
 }
 
 type GetGroupRequest struct {
@@ -3330,7 +3559,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[52]
+	mi := &file_courier_v1_courier_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3342,7 +3571,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[52]
+	mi := &file_courier_v1_courier_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3355,7 +3584,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{52}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetGroupRequest) GetStream() string {
@@ -3381,7 +3610,7 @@ type GetGroupResponse struct {
 
 func (x *GetGroupResponse) Reset() {
 	*x = GetGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[53]
+	mi := &file_courier_v1_courier_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3393,7 +3622,7 @@ func (x *GetGroupResponse) String() string {
 func (*GetGroupResponse) ProtoMessage() {}
 
 func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[53]
+	mi := &file_courier_v1_courier_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3406,7 +3635,7 @@ func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupResponse.ProtoReflect.Descriptor instead.
 func (*GetGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{53}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetGroupResponse) GetGroup() *GroupInfo {
@@ -3426,7 +3655,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[54]
+	mi := &file_courier_v1_courier_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3438,7 +3667,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[54]
+	mi := &file_courier_v1_courier_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3451,7 +3680,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{54}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListGroupsRequest) GetStream() string {
@@ -3470,7 +3699,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[55]
+	mi := &file_courier_v1_courier_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3482,7 +3711,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[55]
+	mi := &file_courier_v1_courier_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3495,7 +3724,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{55}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*GroupInfo {
@@ -3520,7 +3749,7 @@ type RedriveRequest struct {
 
 func (x *RedriveRequest) Reset() {
 	*x = RedriveRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[56]
+	mi := &file_courier_v1_courier_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3532,7 +3761,7 @@ func (x *RedriveRequest) String() string {
 func (*RedriveRequest) ProtoMessage() {}
 
 func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[56]
+	mi := &file_courier_v1_courier_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3545,7 +3774,7 @@ func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveRequest.ProtoReflect.Descriptor instead.
 func (*RedriveRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{56}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RedriveRequest) GetStream() string {
@@ -3586,7 +3815,7 @@ type RedriveResponse struct {
 
 func (x *RedriveResponse) Reset() {
 	*x = RedriveResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[57]
+	mi := &file_courier_v1_courier_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3598,7 +3827,7 @@ func (x *RedriveResponse) String() string {
 func (*RedriveResponse) ProtoMessage() {}
 
 func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[57]
+	mi := &file_courier_v1_courier_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3611,7 +3840,7 @@ func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveResponse.ProtoReflect.Descriptor instead.
 func (*RedriveResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{57}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *RedriveResponse) GetMoved() int64 {
@@ -3763,7 +3992,23 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\amessage\x18\x01 \x01(\v2\x13.courier.v1.MessageR\amessage\x123\n" +
 	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"<\n" +
 	"\x0fRequestResponse\x12)\n" +
-	"\x05reply\x18\x01 \x01(\v2\x13.courier.v1.MessageR\x05reply\"\x9f\x04\n" +
+	"\x05reply\x18\x01 \x01(\v2\x13.courier.v1.MessageR\x05reply\"\xa8\x01\n" +
+	"\fFetchRequest\x12\x16\n" +
+	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x14\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\x12\x18\n" +
+	"\asession\x18\x03 \x01(\tR\asession\x12!\n" +
+	"\fmax_messages\x18\x04 \x01(\x05R\vmaxMessages\x12-\n" +
+	"\x04wait\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x04wait\"_\n" +
+	"\rFetchResponse\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x124\n" +
+	"\n" +
+	"deliveries\x18\x02 \x03(\v2\x14.courier.v1.DeliveryR\n" +
+	"deliveries\"U\n" +
+	"\rSettleRequest\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x12*\n" +
+	"\x06settle\x18\x02 \x01(\v2\x12.courier.v1.SettleR\x06settle\"?\n" +
+	"\x0eSettleResponse\x12-\n" +
+	"\asettled\x18\x01 \x03(\v2\x13.courier.v1.SettledR\asettled\"\x9f\x04\n" +
 	"\fStreamConfig\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bsubjects\x18\x02 \x03(\tR\bsubjects\x12\x1e\n" +
@@ -3887,14 +4132,16 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"_partition\"A\n" +
 	"\x0fRedriveResponse\x12\x14\n" +
 	"\x05moved\x18\x01 \x01(\x03R\x05moved\x12\x18\n" +
-	"\askipped\x18\x02 \x01(\x03R\askipped2\xdd\x03\n" +
+	"\askipped\x18\x02 \x01(\x03R\askipped2\xdc\x04\n" +
 	"\x10MessagingService\x12B\n" +
 	"\aPublish\x12\x1a.courier.v1.PublishRequest\x1a\x1b.courier.v1.PublishResponse\x12S\n" +
 	"\fPublishBatch\x12\x1f.courier.v1.PublishBatchRequest\x1a .courier.v1.PublishBatchResponse(\x01\x12X\n" +
 	"\rPublishStream\x12 .courier.v1.PublishStreamRequest\x1a!.courier.v1.PublishStreamResponse(\x010\x01\x12J\n" +
 	"\tSubscribe\x12\x1c.courier.v1.SubscribeRequest\x1a\x1d.courier.v1.SubscribeResponse0\x01\x12F\n" +
 	"\aConsume\x12\x1a.courier.v1.ConsumeRequest\x1a\x1b.courier.v1.ConsumeResponse(\x010\x01\x12B\n" +
-	"\aRequest\x12\x1a.courier.v1.RequestRequest\x1a\x1b.courier.v1.RequestResponse2\x92\b\n" +
+	"\aRequest\x12\x1a.courier.v1.RequestRequest\x1a\x1b.courier.v1.RequestResponse\x12<\n" +
+	"\x05Fetch\x12\x18.courier.v1.FetchRequest\x1a\x19.courier.v1.FetchResponse\x12?\n" +
+	"\x06Settle\x12\x19.courier.v1.SettleRequest\x1a\x1a.courier.v1.SettleResponse2\x92\b\n" +
 	"\fAdminService\x12Q\n" +
 	"\fCreateStream\x12\x1f.courier.v1.CreateStreamRequest\x1a .courier.v1.CreateStreamResponse\x12Q\n" +
 	"\fUpdateStream\x12\x1f.courier.v1.UpdateStreamRequest\x1a .courier.v1.UpdateStreamResponse\x12Q\n" +
@@ -3924,7 +4171,7 @@ func file_courier_v1_courier_proto_rawDescGZIP() []byte {
 }
 
 var file_courier_v1_courier_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_courier_v1_courier_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_courier_v1_courier_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_courier_v1_courier_proto_goTypes = []any{
 	(Settle_Action)(0),            // 0: courier.v1.Settle.Action
 	(*Header)(nil),                // 1: courier.v1.Header
@@ -3954,54 +4201,58 @@ var file_courier_v1_courier_proto_goTypes = []any{
 	(*Settled)(nil),               // 25: courier.v1.Settled
 	(*RequestRequest)(nil),        // 26: courier.v1.RequestRequest
 	(*RequestResponse)(nil),       // 27: courier.v1.RequestResponse
-	(*StreamConfig)(nil),          // 28: courier.v1.StreamConfig
-	(*PartitionInfo)(nil),         // 29: courier.v1.PartitionInfo
-	(*StreamInfo)(nil),            // 30: courier.v1.StreamInfo
-	(*CreateStreamRequest)(nil),   // 31: courier.v1.CreateStreamRequest
-	(*CreateStreamResponse)(nil),  // 32: courier.v1.CreateStreamResponse
-	(*UpdateStreamRequest)(nil),   // 33: courier.v1.UpdateStreamRequest
-	(*UpdateStreamResponse)(nil),  // 34: courier.v1.UpdateStreamResponse
-	(*DeleteStreamRequest)(nil),   // 35: courier.v1.DeleteStreamRequest
-	(*DeleteStreamResponse)(nil),  // 36: courier.v1.DeleteStreamResponse
-	(*GetStreamRequest)(nil),      // 37: courier.v1.GetStreamRequest
-	(*GetStreamResponse)(nil),     // 38: courier.v1.GetStreamResponse
-	(*ListStreamsRequest)(nil),    // 39: courier.v1.ListStreamsRequest
-	(*ListStreamsResponse)(nil),   // 40: courier.v1.ListStreamsResponse
-	(*PurgeStreamRequest)(nil),    // 41: courier.v1.PurgeStreamRequest
-	(*PurgeStreamResponse)(nil),   // 42: courier.v1.PurgeStreamResponse
-	(*CompactStreamRequest)(nil),  // 43: courier.v1.CompactStreamRequest
-	(*CompactStreamResponse)(nil), // 44: courier.v1.CompactStreamResponse
-	(*ReadMessagesRequest)(nil),   // 45: courier.v1.ReadMessagesRequest
-	(*ReadMessagesResponse)(nil),  // 46: courier.v1.ReadMessagesResponse
-	(*GroupConfig)(nil),           // 47: courier.v1.GroupConfig
-	(*GroupInfo)(nil),             // 48: courier.v1.GroupInfo
-	(*CreateGroupRequest)(nil),    // 49: courier.v1.CreateGroupRequest
-	(*CreateGroupResponse)(nil),   // 50: courier.v1.CreateGroupResponse
-	(*DeleteGroupRequest)(nil),    // 51: courier.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),   // 52: courier.v1.DeleteGroupResponse
-	(*GetGroupRequest)(nil),       // 53: courier.v1.GetGroupRequest
-	(*GetGroupResponse)(nil),      // 54: courier.v1.GetGroupResponse
-	(*ListGroupsRequest)(nil),     // 55: courier.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),    // 56: courier.v1.ListGroupsResponse
-	(*RedriveRequest)(nil),        // 57: courier.v1.RedriveRequest
-	(*RedriveResponse)(nil),       // 58: courier.v1.RedriveResponse
-	(*timestamppb.Timestamp)(nil), // 59: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 60: google.protobuf.Duration
+	(*FetchRequest)(nil),          // 28: courier.v1.FetchRequest
+	(*FetchResponse)(nil),         // 29: courier.v1.FetchResponse
+	(*SettleRequest)(nil),         // 30: courier.v1.SettleRequest
+	(*SettleResponse)(nil),        // 31: courier.v1.SettleResponse
+	(*StreamConfig)(nil),          // 32: courier.v1.StreamConfig
+	(*PartitionInfo)(nil),         // 33: courier.v1.PartitionInfo
+	(*StreamInfo)(nil),            // 34: courier.v1.StreamInfo
+	(*CreateStreamRequest)(nil),   // 35: courier.v1.CreateStreamRequest
+	(*CreateStreamResponse)(nil),  // 36: courier.v1.CreateStreamResponse
+	(*UpdateStreamRequest)(nil),   // 37: courier.v1.UpdateStreamRequest
+	(*UpdateStreamResponse)(nil),  // 38: courier.v1.UpdateStreamResponse
+	(*DeleteStreamRequest)(nil),   // 39: courier.v1.DeleteStreamRequest
+	(*DeleteStreamResponse)(nil),  // 40: courier.v1.DeleteStreamResponse
+	(*GetStreamRequest)(nil),      // 41: courier.v1.GetStreamRequest
+	(*GetStreamResponse)(nil),     // 42: courier.v1.GetStreamResponse
+	(*ListStreamsRequest)(nil),    // 43: courier.v1.ListStreamsRequest
+	(*ListStreamsResponse)(nil),   // 44: courier.v1.ListStreamsResponse
+	(*PurgeStreamRequest)(nil),    // 45: courier.v1.PurgeStreamRequest
+	(*PurgeStreamResponse)(nil),   // 46: courier.v1.PurgeStreamResponse
+	(*CompactStreamRequest)(nil),  // 47: courier.v1.CompactStreamRequest
+	(*CompactStreamResponse)(nil), // 48: courier.v1.CompactStreamResponse
+	(*ReadMessagesRequest)(nil),   // 49: courier.v1.ReadMessagesRequest
+	(*ReadMessagesResponse)(nil),  // 50: courier.v1.ReadMessagesResponse
+	(*GroupConfig)(nil),           // 51: courier.v1.GroupConfig
+	(*GroupInfo)(nil),             // 52: courier.v1.GroupInfo
+	(*CreateGroupRequest)(nil),    // 53: courier.v1.CreateGroupRequest
+	(*CreateGroupResponse)(nil),   // 54: courier.v1.CreateGroupResponse
+	(*DeleteGroupRequest)(nil),    // 55: courier.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),   // 56: courier.v1.DeleteGroupResponse
+	(*GetGroupRequest)(nil),       // 57: courier.v1.GetGroupRequest
+	(*GetGroupResponse)(nil),      // 58: courier.v1.GetGroupResponse
+	(*ListGroupsRequest)(nil),     // 59: courier.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),    // 60: courier.v1.ListGroupsResponse
+	(*RedriveRequest)(nil),        // 61: courier.v1.RedriveRequest
+	(*RedriveResponse)(nil),       // 62: courier.v1.RedriveResponse
+	(*timestamppb.Timestamp)(nil), // 63: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 64: google.protobuf.Duration
 }
 var file_courier_v1_courier_proto_depIdxs = []int32{
 	1,  // 0: courier.v1.Message.headers:type_name -> courier.v1.Header
-	59, // 1: courier.v1.Message.time:type_name -> google.protobuf.Timestamp
-	60, // 2: courier.v1.Message.ttl:type_name -> google.protobuf.Duration
-	59, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
+	63, // 1: courier.v1.Message.time:type_name -> google.protobuf.Timestamp
+	64, // 2: courier.v1.Message.ttl:type_name -> google.protobuf.Duration
+	63, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
 	2,  // 4: courier.v1.PublishRequest.message:type_name -> courier.v1.Message
-	60, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
+	64, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
 	3,  // 6: courier.v1.PublishBatchRequest.publishes:type_name -> courier.v1.PublishRequest
 	4,  // 7: courier.v1.PublishResult.ack:type_name -> courier.v1.PublishResponse
 	10, // 8: courier.v1.PublishResult.error:type_name -> courier.v1.Error
 	6,  // 9: courier.v1.PublishBatchResponse.results:type_name -> courier.v1.PublishResult
 	3,  // 10: courier.v1.PublishStreamRequest.publishes:type_name -> courier.v1.PublishRequest
 	6,  // 11: courier.v1.PublishStreamResponse.results:type_name -> courier.v1.PublishResult
-	59, // 12: courier.v1.Start.time:type_name -> google.protobuf.Timestamp
+	63, // 12: courier.v1.Start.time:type_name -> google.protobuf.Timestamp
 	13, // 13: courier.v1.Start.resume:type_name -> courier.v1.Position
 	12, // 14: courier.v1.SubscribeRequest.start:type_name -> courier.v1.Start
 	2,  // 15: courier.v1.SubscribeResponse.message:type_name -> courier.v1.Message
@@ -4009,7 +4260,7 @@ var file_courier_v1_courier_proto_depIdxs = []int32{
 	19, // 17: courier.v1.ConsumeRequest.settle:type_name -> courier.v1.Settle
 	17, // 18: courier.v1.ConsumeRequest.leave:type_name -> courier.v1.Leave
 	0,  // 19: courier.v1.Settle.action:type_name -> courier.v1.Settle.Action
-	60, // 20: courier.v1.Settle.delay:type_name -> google.protobuf.Duration
+	64, // 20: courier.v1.Settle.delay:type_name -> google.protobuf.Duration
 	23, // 21: courier.v1.ConsumeResponse.joined:type_name -> courier.v1.Joined
 	24, // 22: courier.v1.ConsumeResponse.delivery:type_name -> courier.v1.Delivery
 	25, // 23: courier.v1.ConsumeResponse.settled:type_name -> courier.v1.Settled
@@ -4020,72 +4271,80 @@ var file_courier_v1_courier_proto_depIdxs = []int32{
 	2,  // 28: courier.v1.Delivery.message:type_name -> courier.v1.Message
 	10, // 29: courier.v1.Settled.error:type_name -> courier.v1.Error
 	2,  // 30: courier.v1.RequestRequest.message:type_name -> courier.v1.Message
-	60, // 31: courier.v1.RequestRequest.timeout:type_name -> google.protobuf.Duration
+	64, // 31: courier.v1.RequestRequest.timeout:type_name -> google.protobuf.Duration
 	2,  // 32: courier.v1.RequestResponse.reply:type_name -> courier.v1.Message
-	60, // 33: courier.v1.StreamConfig.max_age:type_name -> google.protobuf.Duration
-	60, // 34: courier.v1.StreamConfig.tombstone_retention:type_name -> google.protobuf.Duration
-	60, // 35: courier.v1.StreamConfig.dedup_window:type_name -> google.protobuf.Duration
-	60, // 36: courier.v1.StreamConfig.default_ttl:type_name -> google.protobuf.Duration
-	28, // 37: courier.v1.StreamInfo.config:type_name -> courier.v1.StreamConfig
-	29, // 38: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
-	28, // 39: courier.v1.CreateStreamRequest.config:type_name -> courier.v1.StreamConfig
-	30, // 40: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	28, // 41: courier.v1.UpdateStreamRequest.config:type_name -> courier.v1.StreamConfig
-	30, // 42: courier.v1.UpdateStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	30, // 43: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	30, // 44: courier.v1.ListStreamsResponse.streams:type_name -> courier.v1.StreamInfo
-	2,  // 45: courier.v1.ReadMessagesResponse.messages:type_name -> courier.v1.Message
-	12, // 46: courier.v1.GroupConfig.start:type_name -> courier.v1.Start
-	60, // 47: courier.v1.GroupConfig.ack_wait:type_name -> google.protobuf.Duration
-	60, // 48: courier.v1.GroupConfig.backoff:type_name -> google.protobuf.Duration
-	47, // 49: courier.v1.GroupInfo.config:type_name -> courier.v1.GroupConfig
-	47, // 50: courier.v1.CreateGroupRequest.config:type_name -> courier.v1.GroupConfig
-	48, // 51: courier.v1.CreateGroupResponse.group:type_name -> courier.v1.GroupInfo
-	48, // 52: courier.v1.GetGroupResponse.group:type_name -> courier.v1.GroupInfo
-	48, // 53: courier.v1.ListGroupsResponse.groups:type_name -> courier.v1.GroupInfo
-	3,  // 54: courier.v1.MessagingService.Publish:input_type -> courier.v1.PublishRequest
-	5,  // 55: courier.v1.MessagingService.PublishBatch:input_type -> courier.v1.PublishBatchRequest
-	8,  // 56: courier.v1.MessagingService.PublishStream:input_type -> courier.v1.PublishStreamRequest
-	14, // 57: courier.v1.MessagingService.Subscribe:input_type -> courier.v1.SubscribeRequest
-	16, // 58: courier.v1.MessagingService.Consume:input_type -> courier.v1.ConsumeRequest
-	26, // 59: courier.v1.MessagingService.Request:input_type -> courier.v1.RequestRequest
-	31, // 60: courier.v1.AdminService.CreateStream:input_type -> courier.v1.CreateStreamRequest
-	33, // 61: courier.v1.AdminService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
-	35, // 62: courier.v1.AdminService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
-	37, // 63: courier.v1.AdminService.GetStream:input_type -> courier.v1.GetStreamRequest
-	39, // 64: courier.v1.AdminService.ListStreams:input_type -> courier.v1.ListStreamsRequest
-	41, // 65: courier.v1.AdminService.PurgeStream:input_type -> courier.v1.PurgeStreamRequest
-	43, // 66: courier.v1.AdminService.CompactStream:input_type -> courier.v1.CompactStreamRequest
-	45, // 67: courier.v1.AdminService.ReadMessages:input_type -> courier.v1.ReadMessagesRequest
-	49, // 68: courier.v1.AdminService.CreateGroup:input_type -> courier.v1.CreateGroupRequest
-	51, // 69: courier.v1.AdminService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
-	53, // 70: courier.v1.AdminService.GetGroup:input_type -> courier.v1.GetGroupRequest
-	55, // 71: courier.v1.AdminService.ListGroups:input_type -> courier.v1.ListGroupsRequest
-	57, // 72: courier.v1.AdminService.Redrive:input_type -> courier.v1.RedriveRequest
-	4,  // 73: courier.v1.MessagingService.Publish:output_type -> courier.v1.PublishResponse
-	7,  // 74: courier.v1.MessagingService.PublishBatch:output_type -> courier.v1.PublishBatchResponse
-	9,  // 75: courier.v1.MessagingService.PublishStream:output_type -> courier.v1.PublishStreamResponse
-	15, // 76: courier.v1.MessagingService.Subscribe:output_type -> courier.v1.SubscribeResponse
-	20, // 77: courier.v1.MessagingService.Consume:output_type -> courier.v1.ConsumeResponse
-	27, // 78: courier.v1.MessagingService.Request:output_type -> courier.v1.RequestResponse
-	32, // 79: courier.v1.AdminService.CreateStream:output_type -> courier.v1.CreateStreamResponse
-	34, // 80: courier.v1.AdminService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
-	36, // 81: courier.v1.AdminService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
-	38, // 82: courier.v1.AdminService.GetStream:output_type -> courier.v1.GetStreamResponse
-	40, // 83: courier.v1.AdminService.ListStreams:output_type -> courier.v1.ListStreamsResponse
-	42, // 84: courier.v1.AdminService.PurgeStream:output_type -> courier.v1.PurgeStreamResponse
-	44, // 85: courier.v1.AdminService.CompactStream:output_type -> courier.v1.CompactStreamResponse
-	46, // 86: courier.v1.AdminService.ReadMessages:output_type -> courier.v1.ReadMessagesResponse
-	50, // 87: courier.v1.AdminService.CreateGroup:output_type -> courier.v1.CreateGroupResponse
-	52, // 88: courier.v1.AdminService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
-	54, // 89: courier.v1.AdminService.GetGroup:output_type -> courier.v1.GetGroupResponse
-	56, // 90: courier.v1.AdminService.ListGroups:output_type -> courier.v1.ListGroupsResponse
-	58, // 91: courier.v1.AdminService.Redrive:output_type -> courier.v1.RedriveResponse
-	73, // [73:92] is the sub-list for method output_type
-	54, // [54:73] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	64, // 33: courier.v1.FetchRequest.wait:type_name -> google.protobuf.Duration
+	24, // 34: courier.v1.FetchResponse.deliveries:type_name -> courier.v1.Delivery
+	19, // 35: courier.v1.SettleRequest.settle:type_name -> courier.v1.Settle
+	25, // 36: courier.v1.SettleResponse.settled:type_name -> courier.v1.Settled
+	64, // 37: courier.v1.StreamConfig.max_age:type_name -> google.protobuf.Duration
+	64, // 38: courier.v1.StreamConfig.tombstone_retention:type_name -> google.protobuf.Duration
+	64, // 39: courier.v1.StreamConfig.dedup_window:type_name -> google.protobuf.Duration
+	64, // 40: courier.v1.StreamConfig.default_ttl:type_name -> google.protobuf.Duration
+	32, // 41: courier.v1.StreamInfo.config:type_name -> courier.v1.StreamConfig
+	33, // 42: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
+	32, // 43: courier.v1.CreateStreamRequest.config:type_name -> courier.v1.StreamConfig
+	34, // 44: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	32, // 45: courier.v1.UpdateStreamRequest.config:type_name -> courier.v1.StreamConfig
+	34, // 46: courier.v1.UpdateStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	34, // 47: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	34, // 48: courier.v1.ListStreamsResponse.streams:type_name -> courier.v1.StreamInfo
+	2,  // 49: courier.v1.ReadMessagesResponse.messages:type_name -> courier.v1.Message
+	12, // 50: courier.v1.GroupConfig.start:type_name -> courier.v1.Start
+	64, // 51: courier.v1.GroupConfig.ack_wait:type_name -> google.protobuf.Duration
+	64, // 52: courier.v1.GroupConfig.backoff:type_name -> google.protobuf.Duration
+	51, // 53: courier.v1.GroupInfo.config:type_name -> courier.v1.GroupConfig
+	51, // 54: courier.v1.CreateGroupRequest.config:type_name -> courier.v1.GroupConfig
+	52, // 55: courier.v1.CreateGroupResponse.group:type_name -> courier.v1.GroupInfo
+	52, // 56: courier.v1.GetGroupResponse.group:type_name -> courier.v1.GroupInfo
+	52, // 57: courier.v1.ListGroupsResponse.groups:type_name -> courier.v1.GroupInfo
+	3,  // 58: courier.v1.MessagingService.Publish:input_type -> courier.v1.PublishRequest
+	5,  // 59: courier.v1.MessagingService.PublishBatch:input_type -> courier.v1.PublishBatchRequest
+	8,  // 60: courier.v1.MessagingService.PublishStream:input_type -> courier.v1.PublishStreamRequest
+	14, // 61: courier.v1.MessagingService.Subscribe:input_type -> courier.v1.SubscribeRequest
+	16, // 62: courier.v1.MessagingService.Consume:input_type -> courier.v1.ConsumeRequest
+	26, // 63: courier.v1.MessagingService.Request:input_type -> courier.v1.RequestRequest
+	28, // 64: courier.v1.MessagingService.Fetch:input_type -> courier.v1.FetchRequest
+	30, // 65: courier.v1.MessagingService.Settle:input_type -> courier.v1.SettleRequest
+	35, // 66: courier.v1.AdminService.CreateStream:input_type -> courier.v1.CreateStreamRequest
+	37, // 67: courier.v1.AdminService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
+	39, // 68: courier.v1.AdminService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
+	41, // 69: courier.v1.AdminService.GetStream:input_type -> courier.v1.GetStreamRequest
+	43, // 70: courier.v1.AdminService.ListStreams:input_type -> courier.v1.ListStreamsRequest
+	45, // 71: courier.v1.AdminService.PurgeStream:input_type -> courier.v1.PurgeStreamRequest
+	47, // 72: courier.v1.AdminService.CompactStream:input_type -> courier.v1.CompactStreamRequest
+	49, // 73: courier.v1.AdminService.ReadMessages:input_type -> courier.v1.ReadMessagesRequest
+	53, // 74: courier.v1.AdminService.CreateGroup:input_type -> courier.v1.CreateGroupRequest
+	55, // 75: courier.v1.AdminService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
+	57, // 76: courier.v1.AdminService.GetGroup:input_type -> courier.v1.GetGroupRequest
+	59, // 77: courier.v1.AdminService.ListGroups:input_type -> courier.v1.ListGroupsRequest
+	61, // 78: courier.v1.AdminService.Redrive:input_type -> courier.v1.RedriveRequest
+	4,  // 79: courier.v1.MessagingService.Publish:output_type -> courier.v1.PublishResponse
+	7,  // 80: courier.v1.MessagingService.PublishBatch:output_type -> courier.v1.PublishBatchResponse
+	9,  // 81: courier.v1.MessagingService.PublishStream:output_type -> courier.v1.PublishStreamResponse
+	15, // 82: courier.v1.MessagingService.Subscribe:output_type -> courier.v1.SubscribeResponse
+	20, // 83: courier.v1.MessagingService.Consume:output_type -> courier.v1.ConsumeResponse
+	27, // 84: courier.v1.MessagingService.Request:output_type -> courier.v1.RequestResponse
+	29, // 85: courier.v1.MessagingService.Fetch:output_type -> courier.v1.FetchResponse
+	31, // 86: courier.v1.MessagingService.Settle:output_type -> courier.v1.SettleResponse
+	36, // 87: courier.v1.AdminService.CreateStream:output_type -> courier.v1.CreateStreamResponse
+	38, // 88: courier.v1.AdminService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
+	40, // 89: courier.v1.AdminService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
+	42, // 90: courier.v1.AdminService.GetStream:output_type -> courier.v1.GetStreamResponse
+	44, // 91: courier.v1.AdminService.ListStreams:output_type -> courier.v1.ListStreamsResponse
+	46, // 92: courier.v1.AdminService.PurgeStream:output_type -> courier.v1.PurgeStreamResponse
+	48, // 93: courier.v1.AdminService.CompactStream:output_type -> courier.v1.CompactStreamResponse
+	50, // 94: courier.v1.AdminService.ReadMessages:output_type -> courier.v1.ReadMessagesResponse
+	54, // 95: courier.v1.AdminService.CreateGroup:output_type -> courier.v1.CreateGroupResponse
+	56, // 96: courier.v1.AdminService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
+	58, // 97: courier.v1.AdminService.GetGroup:output_type -> courier.v1.GetGroupResponse
+	60, // 98: courier.v1.AdminService.ListGroups:output_type -> courier.v1.ListGroupsResponse
+	62, // 99: courier.v1.AdminService.Redrive:output_type -> courier.v1.RedriveResponse
+	79, // [79:100] is the sub-list for method output_type
+	58, // [58:79] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_courier_v1_courier_proto_init() }
@@ -4113,14 +4372,14 @@ func file_courier_v1_courier_proto_init() {
 		(*ConsumeResponse_Deliveries)(nil),
 		(*ConsumeResponse_SettledBatch)(nil),
 	}
-	file_courier_v1_courier_proto_msgTypes[56].OneofWrappers = []any{}
+	file_courier_v1_courier_proto_msgTypes[60].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_courier_v1_courier_proto_rawDesc), len(file_courier_v1_courier_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   58,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

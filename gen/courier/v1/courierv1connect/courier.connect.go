@@ -52,6 +52,10 @@ const (
 	MessagingServiceConsumeProcedure = "/courier.v1.MessagingService/Consume"
 	// MessagingServiceRequestProcedure is the procedure name of the MessagingService's Request RPC.
 	MessagingServiceRequestProcedure = "/courier.v1.MessagingService/Request"
+	// MessagingServiceFetchProcedure is the procedure name of the MessagingService's Fetch RPC.
+	MessagingServiceFetchProcedure = "/courier.v1.MessagingService/Fetch"
+	// MessagingServiceSettleProcedure is the procedure name of the MessagingService's Settle RPC.
+	MessagingServiceSettleProcedure = "/courier.v1.MessagingService/Settle"
 	// AdminServiceCreateStreamProcedure is the procedure name of the AdminService's CreateStream RPC.
 	AdminServiceCreateStreamProcedure = "/courier.v1.AdminService/CreateStream"
 	// AdminServiceUpdateStreamProcedure is the procedure name of the AdminService's UpdateStream RPC.
@@ -123,6 +127,20 @@ var (
 			Procedure:  MessagingServiceRequestProcedure,
 		}
 	})
+	messagingServiceFetchSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeUnary,
+			Schema:     v1.File_courier_v1_courier_proto.Services().ByName("MessagingService").Methods().ByName("Fetch"),
+			Procedure:  MessagingServiceFetchProcedure,
+		}
+	})
+	messagingServiceSettleSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeUnary,
+			Schema:     v1.File_courier_v1_courier_proto.Services().ByName("MessagingService").Methods().ByName("Settle"),
+			Procedure:  MessagingServiceSettleProcedure,
+		}
+	})
 )
 
 // MessagingServiceClient is a client for the courier.v1.MessagingService service.
@@ -150,6 +168,14 @@ type MessagingServiceClient interface {
 	// Request publishes a message with a private reply subject and answers with
 	// the first reply.
 	Request(context.Context, *v1.RequestRequest) (*v1.RequestResponse, error)
+	// Fetch takes deliveries of a group as a pull consumer, over any HTTP
+	// version (curl, HTTP/1.1 clients): the first Fetch opens a pull session
+	// (a member of the group) and names it; later Fetches and Settles name it
+	// too. A session not used for the group's ack wait (at least 30 s) leaves
+	// the group, which gives its unsettled deliveries to others.
+	Fetch(context.Context, *v1.FetchRequest) (*v1.FetchResponse, error)
+	// Settle settles deliveries of a pull session, answering each id.
+	Settle(context.Context, *v1.SettleRequest) (*v1.SettleResponse, error)
 }
 
 // NewMessagingServiceClient constructs a client for the courier.v1.MessagingService service.
@@ -307,6 +333,14 @@ type MessagingServiceHandler interface {
 	// Request publishes a message with a private reply subject and answers with
 	// the first reply.
 	Request(context.Context, *v1.RequestRequest) (*v1.RequestResponse, error)
+	// Fetch takes deliveries of a group as a pull consumer, over any HTTP
+	// version (curl, HTTP/1.1 clients): the first Fetch opens a pull session
+	// (a member of the group) and names it; later Fetches and Settles name it
+	// too. A session not used for the group's ack wait (at least 30 s) leaves
+	// the group, which gives its unsettled deliveries to others.
+	Fetch(context.Context, *v1.FetchRequest) (*v1.FetchResponse, error)
+	// Settle settles deliveries of a pull session, answering each id.
+	Settle(context.Context, *v1.SettleRequest) (*v1.SettleResponse, error)
 }
 
 // RegisterMessagingServiceHandler registers svc as the courier.v1.MessagingService implementation
@@ -320,6 +354,8 @@ func RegisterMessagingServiceHandler(server *connect.Server, svc MessagingServic
 		connect.Method{Spec: messagingServiceSubscribeSpec(), Handler: adapter.subscribe},
 		connect.Method{Spec: messagingServiceConsumeSpec(), Handler: adapter.consume},
 		connect.Method{Spec: messagingServiceRequestSpec(), Handler: adapter.request},
+		connect.Method{Spec: messagingServiceFetchSpec(), Handler: adapter.fetch},
+		connect.Method{Spec: messagingServiceSettleSpec(), Handler: adapter.settle},
 	)
 }
 
@@ -430,6 +466,14 @@ func (UnimplementedMessagingServiceHandler) Request(context.Context, *v1.Request
 	return nil, connect.NewError(connect.CodeUnimplemented, "courier.v1.MessagingService.Request is not implemented")
 }
 
+func (UnimplementedMessagingServiceHandler) Fetch(context.Context, *v1.FetchRequest) (*v1.FetchResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "courier.v1.MessagingService.Fetch is not implemented")
+}
+
+func (UnimplementedMessagingServiceHandler) Settle(context.Context, *v1.SettleRequest) (*v1.SettleResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "courier.v1.MessagingService.Settle is not implemented")
+}
+
 type messagingServiceClient struct {
 	client *connect.Client
 }
@@ -482,6 +526,22 @@ func (c *messagingServiceClient) Request(ctx context.Context, req *v1.RequestReq
 	return &res, nil
 }
 
+func (c *messagingServiceClient) Fetch(ctx context.Context, req *v1.FetchRequest) (*v1.FetchResponse, error) {
+	var res v1.FetchResponse
+	if err := c.client.CallUnary(ctx, messagingServiceFetchSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *messagingServiceClient) Settle(ctx context.Context, req *v1.SettleRequest) (*v1.SettleResponse, error) {
+	var res v1.SettleResponse
+	if err := c.client.CallUnary(ctx, messagingServiceSettleSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
 type messagingServiceHandler struct{ svc MessagingServiceHandler }
 
 func (h messagingServiceHandler) publish(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
@@ -526,6 +586,30 @@ func (h messagingServiceHandler) request(ctx context.Context, _ connect.Spec, st
 		return err
 	}
 	res, err := h.svc.Request(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h messagingServiceHandler) fetch(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.FetchRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.Fetch(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h messagingServiceHandler) settle(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.SettleRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.Settle(ctx, &req)
 	if err != nil {
 		return err
 	}
