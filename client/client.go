@@ -33,7 +33,8 @@ type Client struct {
 	pubOnce sync.Once
 	pub     *asyncPublisher
 
-	replies replyStream // Reply's stream (reply.go)
+	replies  replyStream   // Reply's stream (reply.go)
+	requests requestStream // Request's stream (request_stream.go)
 
 	mu     sync.Mutex
 	closed bool

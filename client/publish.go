@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 )
 
@@ -71,10 +73,29 @@ func pubAckFromProto(r *courierv1.PublishResponse) PubAck {
 // ErrNoResponders when nobody listens on the subject, ErrTimeout when
 // nobody answered in time.
 func (c *Client) Request(ctx context.Context, m *Message) (*Message, error) {
-	req := &courierv1.RequestRequest{Message: m.toProto()}
-	if dl, ok := ctx.Deadline(); ok {
-		req.Timeout = durationOrNil(time.Until(dl))
+	if c.isClosed() {
+		return nil, errorf(ErrClosed, "client is closed")
 	}
+	var timeout *durationpb.Duration
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = durationOrNil(time.Until(dl))
+	}
+	if timeout == nil && c.o.timeout > 0 { // the client's timeout, as a unary call has
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.o.timeout)
+		defer cancel()
+	}
+	sr := &courierv1.RequestStreamRequest{Message: m.toProto(), Timeout: timeout}
+	if res, ok, err := c.requests.request(ctx, c, sr); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		if e := res.GetError(); e != nil {
+			return nil, batchItemError(e)
+		}
+		return messageFromProto(res.GetReply()), nil
+	}
+	req := &courierv1.RequestRequest{Message: sr.Message, Timeout: timeout}
 	res, err := unary(c, ctx, c.msg.Request, req)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,10 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
+	"github.com/courier-mq/courier/internal/broker"
 )
 
 // defaultRequestTimeout is Request's timeout when the request sets none.
@@ -13,18 +16,24 @@ const defaultRequestTimeout = 5 * time.Second
 // Request publishes with a private reply subject and answers with the
 // first reply, within the request's timeout (default 5s).
 func (h *messaging) Request(ctx context.Context, req *courierv1.RequestRequest) (*courierv1.RequestResponse, error) {
-	if req.GetMessage() == nil {
-		return nil, h.s.apiError(invalidArg("message is required"))
-	}
-	timeout := duration(req.GetTimeout())
-	if timeout <= 0 {
-		timeout = defaultRequestTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	reply, err := h.s.b.Request(ctx, toBroker(req.GetMessage()))
+	reply, err := h.request(ctx, req.GetMessage(), req.GetTimeout())
 	if err != nil {
 		return nil, h.s.apiError(err)
 	}
 	return &courierv1.RequestResponse{Reply: fromBroker(reply)}, nil
+}
+
+// request publishes m with a private reply subject and returns the first
+// reply within timeout (nil: the default).
+func (h *messaging) request(ctx context.Context, m *courierv1.Message, timeout *durationpb.Duration) (*broker.Message, error) {
+	if m == nil {
+		return nil, invalidArg("message is required")
+	}
+	d := duration(timeout)
+	if d <= 0 {
+		d = defaultRequestTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return h.s.b.Request(ctx, toBroker(m))
 }

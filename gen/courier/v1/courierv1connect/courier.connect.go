@@ -52,6 +52,9 @@ const (
 	MessagingServiceConsumeProcedure = "/courier.v1.MessagingService/Consume"
 	// MessagingServiceRequestProcedure is the procedure name of the MessagingService's Request RPC.
 	MessagingServiceRequestProcedure = "/courier.v1.MessagingService/Request"
+	// MessagingServiceRequestStreamProcedure is the procedure name of the MessagingService's
+	// RequestStream RPC.
+	MessagingServiceRequestStreamProcedure = "/courier.v1.MessagingService/RequestStream"
 	// MessagingServiceFetchProcedure is the procedure name of the MessagingService's Fetch RPC.
 	MessagingServiceFetchProcedure = "/courier.v1.MessagingService/Fetch"
 	// MessagingServiceSettleProcedure is the procedure name of the MessagingService's Settle RPC.
@@ -127,6 +130,13 @@ var (
 			Procedure:  MessagingServiceRequestProcedure,
 		}
 	})
+	messagingServiceRequestStreamSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeBidi,
+			Schema:     v1.File_courier_v1_courier_proto.Services().ByName("MessagingService").Methods().ByName("RequestStream"),
+			Procedure:  MessagingServiceRequestStreamProcedure,
+		}
+	})
 	messagingServiceFetchSpec = sync.OnceValue(func() connect.Spec {
 		return connect.Spec{
 			StreamType: connect.StreamTypeUnary,
@@ -168,6 +178,10 @@ type MessagingServiceClient interface {
 	// Request publishes a message with a private reply subject and answers with
 	// the first reply.
 	Request(context.Context, *v1.RequestRequest) (*v1.RequestResponse, error)
+	// RequestStream carries many requests on one stream, each answered when its
+	// reply comes (in any order, by the client's id): what a client that makes
+	// requests often keeps open instead of one Request call each.
+	RequestStream(context.Context) (MessagingServiceRequestStreamClientStream, error)
 	// Fetch takes deliveries of a group as a pull consumer, over any HTTP
 	// version (curl, HTTP/1.1 clients): the first Fetch opens a pull session
 	// (a member of the group) and names it; later Fetches and Settles name it
@@ -308,6 +322,43 @@ func (s MessagingServiceConsumeClientStream) Close() error {
 	return s.stream.Close()
 }
 
+// MessagingServiceRequestStreamClientStream is the client stream for the MessagingService's
+// RequestStream RPC.
+type MessagingServiceRequestStreamClientStream struct {
+	stream connect.ClientStream
+}
+
+// SendHeaders opens the stream and flushes the request headers without a message. The first Send or
+// Receive does this implicitly.
+func (s MessagingServiceRequestStreamClientStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a request message to the server.
+func (s MessagingServiceRequestStreamClientStream) Send(req *v1.RequestStreamRequest) error {
+	return s.stream.Send(req)
+}
+
+// CloseSend closes the request side of the stream.
+func (s MessagingServiceRequestStreamClientStream) CloseSend() error {
+	return s.stream.CloseSend()
+}
+
+// Receive returns the next response message from the server.
+func (s MessagingServiceRequestStreamClientStream) Receive() (*v1.RequestStreamResponse, error) {
+	var res v1.RequestStreamResponse
+	if err := s.stream.Receive(&res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Close releases the stream's resources. It is idempotent and is typically deferred to clean up a
+// stream abandoned before io.EOF.
+func (s MessagingServiceRequestStreamClientStream) Close() error {
+	return s.stream.Close()
+}
+
 // MessagingServiceHandler is an implementation of the courier.v1.MessagingService service.
 type MessagingServiceHandler interface {
 	// Publish stores a message in the stream that captures its subject and
@@ -333,6 +384,10 @@ type MessagingServiceHandler interface {
 	// Request publishes a message with a private reply subject and answers with
 	// the first reply.
 	Request(context.Context, *v1.RequestRequest) (*v1.RequestResponse, error)
+	// RequestStream carries many requests on one stream, each answered when its
+	// reply comes (in any order, by the client's id): what a client that makes
+	// requests often keeps open instead of one Request call each.
+	RequestStream(context.Context, MessagingServiceRequestStreamServerStream) error
 	// Fetch takes deliveries of a group as a pull consumer, over any HTTP
 	// version (curl, HTTP/1.1 clients): the first Fetch opens a pull session
 	// (a member of the group) and names it; later Fetches and Settles name it
@@ -354,6 +409,7 @@ func RegisterMessagingServiceHandler(server *connect.Server, svc MessagingServic
 		connect.Method{Spec: messagingServiceSubscribeSpec(), Handler: adapter.subscribe},
 		connect.Method{Spec: messagingServiceConsumeSpec(), Handler: adapter.consume},
 		connect.Method{Spec: messagingServiceRequestSpec(), Handler: adapter.request},
+		connect.Method{Spec: messagingServiceRequestStreamSpec(), Handler: adapter.requestStream},
 		connect.Method{Spec: messagingServiceFetchSpec(), Handler: adapter.fetch},
 		connect.Method{Spec: messagingServiceSettleSpec(), Handler: adapter.settle},
 	)
@@ -439,6 +495,31 @@ func (s MessagingServiceConsumeServerStream) Send(res *v1.ConsumeResponse) error
 	return s.stream.Send(res)
 }
 
+// MessagingServiceRequestStreamServerStream is the server stream for the MessagingService's
+// RequestStream RPC.
+type MessagingServiceRequestStreamServerStream struct {
+	stream connect.ServerStream
+}
+
+// Receive returns the next request message from the client.
+func (s MessagingServiceRequestStreamServerStream) Receive() (*v1.RequestStreamRequest, error) {
+	var req v1.RequestStreamRequest
+	if err := s.stream.Receive(&req); err != nil {
+		return nil, err
+	}
+	return &req, nil
+}
+
+// SendHeaders flushes the response headers without a message. The first Send does this implicitly.
+func (s MessagingServiceRequestStreamServerStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a response message to the client.
+func (s MessagingServiceRequestStreamServerStream) Send(res *v1.RequestStreamResponse) error {
+	return s.stream.Send(res)
+}
+
 // UnimplementedMessagingServiceHandler returns CodeUnimplemented from all methods.
 type UnimplementedMessagingServiceHandler struct{}
 
@@ -464,6 +545,10 @@ func (UnimplementedMessagingServiceHandler) Consume(context.Context, MessagingSe
 
 func (UnimplementedMessagingServiceHandler) Request(context.Context, *v1.RequestRequest) (*v1.RequestResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, "courier.v1.MessagingService.Request is not implemented")
+}
+
+func (UnimplementedMessagingServiceHandler) RequestStream(context.Context, MessagingServiceRequestStreamServerStream) error {
+	return connect.NewError(connect.CodeUnimplemented, "courier.v1.MessagingService.RequestStream is not implemented")
 }
 
 func (UnimplementedMessagingServiceHandler) Fetch(context.Context, *v1.FetchRequest) (*v1.FetchResponse, error) {
@@ -524,6 +609,14 @@ func (c *messagingServiceClient) Request(ctx context.Context, req *v1.RequestReq
 		return nil, err
 	}
 	return &res, nil
+}
+
+func (c *messagingServiceClient) RequestStream(ctx context.Context) (MessagingServiceRequestStreamClientStream, error) {
+	stream, err := c.client.CallClientStream(ctx, messagingServiceRequestStreamSpec())
+	if err != nil {
+		return MessagingServiceRequestStreamClientStream{}, err
+	}
+	return MessagingServiceRequestStreamClientStream{stream: stream}, nil
 }
 
 func (c *messagingServiceClient) Fetch(ctx context.Context, req *v1.FetchRequest) (*v1.FetchResponse, error) {
@@ -590,6 +683,10 @@ func (h messagingServiceHandler) request(ctx context.Context, _ connect.Spec, st
 		return err
 	}
 	return stream.Send(res)
+}
+
+func (h messagingServiceHandler) requestStream(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	return h.svc.RequestStream(ctx, MessagingServiceRequestStreamServerStream{stream: stream})
 }
 
 func (h messagingServiceHandler) fetch(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {

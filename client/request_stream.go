@@ -1,0 +1,136 @@
+package client
+
+import (
+	"context"
+	"sync"
+
+	"connectrpc.com/connect/v2"
+
+	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
+	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
+)
+
+// Requests go over one RequestStream per client that stays open: a
+// request is one frame each way on it, where a unary Request costs a new
+// HTTP/2 stream. Each request gets an id; a receiver hands each answer to
+// the request waiting for that id (answers come in any order).
+//
+// When the stream cannot carry a request (it broke before the answer, or
+// the server lacks RequestStream), Request makes a unary Request call
+// instead, as it would retry one.
+
+// requestAnswer is a request's answer, or why the stream could not give
+// one (broke).
+type requestAnswer struct {
+	res   *courierv1.RequestStreamResponse
+	broke error
+}
+
+// requestStream is a client's stream for requests.
+type requestStream struct {
+	mu      sync.Mutex
+	cur     *requestConn
+	nextID  uint64
+	waiting map[uint64]chan requestAnswer // by id, on cur
+	unary   bool                          // the server lacks RequestStream
+}
+
+// requestConn is one stream of a requestStream.
+type requestConn struct {
+	st     courierv1connect.MessagingServiceRequestStreamClientStream
+	cancel context.CancelFunc
+}
+
+// request sends req on the stream and waits for its answer; ok is false
+// when the stream could not carry it.
+func (r *requestStream) request(ctx context.Context, c *Client, req *courierv1.RequestStreamRequest) (res *courierv1.RequestStreamResponse, ok bool, err error) {
+	id, ch := r.send(c, req)
+	if ch == nil {
+		return nil, false, nil
+	}
+	select {
+	case a := <-ch:
+		if a.broke != nil {
+			return nil, false, nil
+		}
+		return a.res, true, nil
+	case <-ctx.Done():
+		r.forget(id)
+		return nil, true, ctx.Err()
+	}
+}
+
+// send puts req on the stream (opening one if there is none) under a new
+// id; a nil channel means the stream cannot take it.
+func (r *requestStream) send(c *Client, req *courierv1.RequestStreamRequest) (uint64, chan requestAnswer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.unary || (r.cur == nil && !r.open(c)) {
+		return 0, nil
+	}
+	r.nextID++
+	req.Id = r.nextID
+	ch := make(chan requestAnswer, 1)
+	r.waiting[req.Id] = ch
+	if err := r.cur.st.Send(req); err != nil {
+		delete(r.waiting, req.Id)
+		r.cur.cancel() // the receiver ends the others and forgets the stream
+		return 0, nil
+	}
+	return req.Id, ch
+}
+
+// forget drops a request whose caller stopped waiting.
+func (r *requestStream) forget(id uint64) {
+	r.mu.Lock()
+	delete(r.waiting, id)
+	r.mu.Unlock()
+}
+
+// open starts a stream and its receiver. Caller holds r.mu.
+func (r *requestStream) open(c *Client) bool {
+	ctx, cancel := context.WithCancel(c.ctx)
+	st, err := c.msg.RequestStream(ctx)
+	if err != nil {
+		cancel()
+		return false
+	}
+	context.AfterFunc(ctx, func() { st.Close() })
+	rc := &requestConn{st: st, cancel: cancel}
+	if !c.goBackground(func() { r.receive(rc) }) {
+		cancel()
+		return false
+	}
+	r.cur, r.waiting = rc, map[uint64]chan requestAnswer{}
+	return true
+}
+
+// receive hands each answer to its request until the stream ends, then
+// ends the requests left and forgets the stream.
+func (r *requestStream) receive(rc *requestConn) {
+	defer rc.cancel()
+	var err error
+	for {
+		var res *courierv1.RequestStreamResponse
+		if res, err = rc.st.Receive(); err != nil {
+			break
+		}
+		r.mu.Lock()
+		ch := r.waiting[res.GetId()]
+		delete(r.waiting, res.GetId())
+		r.mu.Unlock()
+		if ch != nil {
+			ch <- requestAnswer{res: res}
+		}
+	}
+	r.mu.Lock()
+	left := r.waiting
+	r.waiting, r.cur = nil, nil
+	if connect.CodeOf(err) == connect.CodeUnimplemented {
+		r.unary = true
+	}
+	r.mu.Unlock()
+	for _, ch := range left {
+		ch <- requestAnswer{broke: err}
+	}
+}
