@@ -91,7 +91,7 @@ func (c *Client) Request(ctx context.Context, m *Message) (*Message, error) {
 			return nil, err
 		}
 		if e := res.GetError(); e != nil {
-			return nil, batchItemError(e)
+			return nil, requestError(e)
 		}
 		return messageFromProto(res.GetReply()), nil
 	}

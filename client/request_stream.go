@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"connectrpc.com/connect/v2"
@@ -133,4 +134,12 @@ func (r *requestStream) receive(rc *requestConn) {
 	for _, ch := range left {
 		ch <- requestAnswer{broke: err}
 	}
+}
+
+// requestError is a failed request's error as a unary Request reports it:
+// the reason is not repeated in the message.
+func requestError(pe *courierv1.Error) *Error {
+	e := batchItemError(pe)
+	e.Message = strings.TrimPrefix(strings.TrimPrefix(e.Message, e.Reason), ": ")
+	return e
 }
