@@ -143,6 +143,54 @@ func writeAheadFailure(t *testing.T, failSync bool) {
 	}
 }
 
+// Truncate while a group written ahead is not yet synced: Truncate settles
+// it first, so the cut is made on a consistent segment and the log goes on
+// from the cut, before and after a reopen.
+func TestCommitTruncateSettlesWrittenAhead(t *testing.T) {
+	gate, mem := newSyncGate(), vfs.NewMem()
+	l := mustOpen(t, "p", Options{FS: vfs.NewFaulty(mem, gate)})
+	gate.armed.Store(true)
+	_, waitA, err := l.AppendIfAsync(bigBatch(0, writeAheadBytes), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gate.writes
+	<-gate.syncs // A's fsync held
+	_, waitB, err := l.AppendIfAsync(bigBatch(1, writeAheadBytes), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gate.writes // B written ahead
+	truncated := make(chan error, 1)
+	go func() { truncated <- l.Truncate(1) }()
+	gate.free <- struct{}{} // A's fsync
+	<-gate.syncs            // B's: the writer's next cycle or Truncate's settle
+	gate.free <- struct{}{}
+	for _, w := range []func(context.Context) error{waitA, waitB} {
+		if err := w(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gate.armed.Store(false)
+	for range 4 { // a sync Truncate started while the gate was armed
+		gate.free <- struct{}{}
+	}
+	if err := <-truncated; err != nil {
+		t.Fatalf("truncate: %v", err)
+	}
+	if hw := l.HighWatermark(); hw != 1 {
+		t.Fatalf("high watermark %d after truncate, want 1", hw)
+	}
+	if off := mustAppend(t, l, bigBatch(2, 100)...); off != 1 {
+		t.Fatalf("append after truncate at %d, want 1", off)
+	}
+	mustClose(t, l)
+	got := readValuesAfterReopen(t, mem)
+	if len(got) != 2 || !bytes.HasPrefix(got[0], []byte("big-000000")) || !bytes.HasPrefix(got[1], []byte("big-000002")) {
+		t.Fatalf("after reopen: %d records", len(got))
+	}
+}
+
 func readValuesAfterReopen(t *testing.T, fs vfs.FS) [][]byte {
 	t.Helper()
 	l := mustOpen(t, "p", Options{FS: fs})
