@@ -194,14 +194,16 @@ func (p *asyncPublisher) receive(l *lane, s *pubStream, err error) {
 		f := s.inflight[0]
 		s.inflight = s.inflight[1:]
 		l.smu.Unlock()
+		// The slot is free before the futures resolve: a caller that saw
+		// every future resolve sees every slot free.
+		l.recycle(f.raw)
+		<-l.slots
 		if len(results) != len(f.futs) {
 			p.resolveAll(f.futs, nil, errorf(&Error{Code: "internal", Reason: "internal"},
 				"the server answered %d results for a batch of %d", len(results), len(f.futs)))
 		} else {
 			p.resolveAll(f.futs, results, nil)
 		}
-		l.recycle(f.raw)
-		<-l.slots
 	}
 	p.broke(l, s, err)
 }
@@ -240,8 +242,8 @@ func (p *asyncPublisher) broke(l *lane, s *pubStream, err error) {
 		err = errorf(&Error{Code: "internal", Reason: "internal"}, "the server ended the publish stream with batches unanswered")
 	}
 	for _, f := range failed {
-		p.resolveAll(f.futs, nil, p.c.wrap(p.c.ctx, err))
 		<-l.slots
+		p.resolveAll(f.futs, nil, p.c.wrap(p.c.ctx, err))
 	}
 	if len(again) > 0 {
 		select {
