@@ -60,6 +60,7 @@ type Broker struct {
 	subs    map[*Subscription]struct{}
 	groups  map[string]*group // by stream + "/" + name
 	fsync   histogram         // every fsync of the partition logs (stats.go)
+	inboxes inboxes           // requests waiting for a reply (request.go)
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc

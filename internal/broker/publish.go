@@ -108,11 +108,15 @@ func msgSize(m *Message) int { return len(m.Key) + len(m.Payload) + headerBytes(
 
 // deliverCore hands a message no stream captured to current subscribers.
 func (b *Broker) deliverCore(m *Message) int {
+	n := 0
+	if b.inboxes.offer(m) {
+		n++
+	}
 	b.mu.RLock()
 	subs := b.core.Match(m.Subject, nil)
 	b.mu.RUnlock()
 	for _, s := range subs {
 		s.offerCore(m)
 	}
-	return len(subs)
+	return n + len(subs)
 }
