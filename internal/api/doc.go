@@ -39,6 +39,9 @@
 //   - Fetch and Settle consume a group without a stream, so over HTTP/1.1
 //     too: a pull session is a pull member of the group (pull.go).
 //   - Request waits for the first reply (default timeout 5s).
+//     RequestStream carries many requests on one stream, each answered
+//     by id when its reply comes (request_stream.go); the Go client's
+//     Request uses it.
 //   - AdminService administers streams, groups (Kafka consumer groups'
 //     commits are listed too, kind "kafka") and dead letters.
 //
