@@ -38,13 +38,18 @@
 //     take over, with the unsettled messages, when it leaves or lets an ack
 //     wait pass.
 //
-// A member receives deliveries from a pump goroutine that offers them one
-// at a time on an unbuffered channel; at most MaxInFlight are the
-// member's at once. A delivery counts (Deliveries, MaxDeliveries) once the
-// pump offers it; an offer withdrawn because its ack wait passed, or
-// because it was taken back, does not count and is never handed over
-// stale. A delivery is settled by Ack, Nack (with a delay, else the backoff
-// schedule), Term or Reject (to the dead-letter subject), or extended by
+// Dispatch queues deliveries for a member; at most MaxInFlight are the
+// member's at once, and a member that reached it takes more once a
+// quarter of them is settled. A member is read either through C() (a
+// pump goroutine offers them one at a time) or with Ready and Take (every
+// queued delivery at once, as the network front-ends do); a pull member
+// (JoinPull) is offered deliveries only as it asks for them (Want). A
+// delivery counts (Deliveries, MaxDeliveries) once it is handed over; one
+// withdrawn because its ack wait passed, or because it was taken back,
+// does not count and is never handed over stale. A delivery is settled by
+// Ack, Nack (with a delay, else the backoff schedule), Term or Reject (to
+// the dead-letter subject), or Release (back to the group, uncounted: it
+// was never shown), alone or many at once (SettleAll), or extended by
 // InProgress. Past the ack wait it is delivered again; past MaxDeliveries,
 // on Term or Reject, or when its TTL passes, it is dead-lettered: published
 // to the group's dead-letter subject with courier-dlq-* headers naming its
@@ -60,14 +65,20 @@
 // # Group state
 //
 // Per partition a group keeps a floor (every offset below is settled), the
-// settled offsets above it, and delivery counts; it writes them to the
-// metadata store as deferred writes (see gstate.go). A restart reads the
-// log again from the floor: unsettled messages are delivered again with
-// their counts, delayed ones are scheduled again from their deliver-at
-// header, so timers survive restarts without being stored. A crash can
-// forget acks of the store's last commit interval: those messages are
-// delivered again (at-least-once), none is skipped.
-//
+// settled offsets above it, delivery counts and a handed mark (every
+// offset below it was delivered at least once); it writes them to the
+// metadata store as deferred writes (see gstate.go). A first delivery
+// writes nothing of its own (the handed mark covers it), and an offset
+// settled above the floor is written only if the floor has not passed it
+// a period (50-100 ms) later (gacks.go), so a message delivered and acked
+// in order costs no key of its own. A restart reads the log again from
+// the floor: unsettled messages are delivered again with their counts
+// (one for those below the handed mark without a count), delayed ones
+// are scheduled again from their deliver-at header, so timers survive
+// restarts without being stored. A crash can forget acks of the store's
+// last commit interval, and acks above the floor of the last period:
+// those messages are delivered again (at-least-once), none is skipped.
+
 // # Concurrency
 //
 // Lock order: Broker.mu → stream.mu → group.mu; log.Log's append lock →
@@ -75,6 +86,6 @@
 // a metadata write that waits for disk, except stream.mu shared by
 // publishers (Update takes it exclusively to reopen the logs). Each group
 // has one reader goroutine per partition, a timer goroutine, a dead-letter
-// goroutine and a pump per member; dispatch only queues for the pumps, so
-// it never blocks under the group lock. Every goroutine stops on Close.
+// goroutine and a pump per member read through C(); dispatch only
+// queues, so it never blocks under the group lock. Every goroutine stops on Close.
 package broker
