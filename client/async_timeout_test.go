@@ -33,12 +33,20 @@ func (stuckServer) PublishStream(ctx context.Context, st courierv1connect.Messag
 	}
 }
 
-// A server that takes a batch and never answers fails its futures with
-// ErrTimeout after the client's timeout, instead of leaving them pending.
-func TestPublishAsyncTimesOutOnAStuckServer(t *testing.T) {
+// fakeServer is a hand-made server of the API, for what the real one
+// never does.
+type fakeServer interface {
+	courierv1connect.MessagingServiceHandler
+	courierv1connect.AdminServiceHandler
+}
+
+// serveFake serves h on 127.0.0.1 until the test ends and returns its
+// address.
+func serveFake(t *testing.T, h fakeServer) string {
+	t.Helper()
 	cs := connect.NewServer()
-	courierv1connect.RegisterMessagingServiceHandler(cs, stuckServer{})
-	courierv1connect.RegisterAdminServiceHandler(cs, stuckServer{})
+	courierv1connect.RegisterMessagingServiceHandler(cs, h)
+	courierv1connect.RegisterAdminServiceHandler(cs, h)
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, cs)
 	protocols := new(http.Protocols)
@@ -50,10 +58,16 @@ func TestPublishAsyncTimesOutOnAStuckServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	go hs.Serve(ln)
-	defer hs.Close()
+	t.Cleanup(func() { hs.Close() })
+	return ln.Addr().String()
+}
 
+// A server that takes a batch and never answers fails its futures with
+// ErrTimeout after the client's timeout, instead of leaving them pending.
+func TestPublishAsyncTimesOutOnAStuckServer(t *testing.T) {
+	addr := serveFake(t, stuckServer{})
 	ctx := ctxT(t)
-	c, err := Connect(ctx, ln.Addr().String(), WithTimeout(200*time.Millisecond))
+	c, err := Connect(ctx, addr, WithTimeout(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

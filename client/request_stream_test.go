@@ -4,16 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"sync"
 	"testing"
 
-	"connectrpc.com/connect/v2"
-	"connectrpc.com/connect/v2/connecthttp"
-
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
-	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
 )
 
 // Concurrent requests share the client's request stream, each getting its
@@ -66,23 +60,9 @@ func (unaryOnlyServer) Request(_ context.Context, req *courierv1.RequestRequest)
 
 // Against a server without RequestStream, Request makes unary calls.
 func TestRequestFallsBackToUnary(t *testing.T) {
-	cs := connect.NewServer()
-	courierv1connect.RegisterMessagingServiceHandler(cs, unaryOnlyServer{})
-	courierv1connect.RegisterAdminServiceHandler(cs, unaryOnlyServer{})
-	mux := http.NewServeMux()
-	connecthttp.Mount(mux, cs)
-	protocols := new(http.Protocols)
-	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
-	hs := &http.Server{Handler: mux, Protocols: protocols}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hs.Serve(ln)
-	defer hs.Close()
+	addr := serveFake(t, unaryOnlyServer{})
 	ctx := ctxT(t)
-	c, err := Connect(ctx, ln.Addr().String())
+	c, err := Connect(ctx, addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,11 @@ import (
 // and reports each segment write and fsync as it starts.
 type syncGate struct {
 	armed     atomic.Bool
-	failWrite atomic.Int32 // fail the nth segment write from now (1 = the next)
-	failSync  atomic.Bool  // fail the fsyncs released from now
-	syncs  chan string   // a segment fsync started (and waits for release)
-	writes chan string   // a segment write started
-	free   chan struct{} // one value lets one fsync through
+	failWrite atomic.Int32  // fail the nth segment write from now (1 = the next)
+	failSync  atomic.Bool   // fail the fsyncs released from now
+	syncs     chan string   // a segment fsync started (and waits for release)
+	writes    chan string   // a segment write started
+	free      chan struct{} // one value lets one fsync through
 }
 
 func newSyncGate() *syncGate {
