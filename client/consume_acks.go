@@ -40,7 +40,7 @@ func (k *Consumer) finished(d *Delivery, s *courierv1.Settle) {
 	k.mu.Lock()
 	conn := k.mu.conn
 	stale := d.gen != k.mu.gen || conn == nil // the group delivers it again
-	queued := len(k.mu.queue)
+	queued, batch := len(k.mu.queue), max(1, k.mu.maxInFlight/4)
 	k.mu.Unlock()
 
 	k.acks.mu.Lock()
@@ -54,7 +54,7 @@ func (k *Consumer) finished(d *Delivery, s *courierv1.Settle) {
 		return
 	}
 	if k.acks.running > 0 || queued > 0 {
-		if len(k.acks.held) < max(1, k.MaxInFlight()/4) {
+		if len(k.acks.held) < batch {
 			if k.acks.timer == nil {
 				k.acks.timer = time.AfterFunc(ackLinger, k.flushAcks)
 			}
