@@ -11,7 +11,7 @@ import (
 // quiet, not waited for, and batched: they are held while the consumer
 // still has deliveries in hand (queued or in a handler), and go out when
 // it has none left, when a quarter of its max in flight is held (the
-// server refills a full member by that much), or after ackLinger. A
+// server then has that many to deliver in one frame), or after ackLinger. A
 // consumer with one message at a time so sends each settle at once, and a
 // busy one sends one Settle naming many deliveries instead of one per
 // delivery.

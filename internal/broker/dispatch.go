@@ -150,7 +150,6 @@ func (g *group) deliverLocked(e *entry, m *Member) {
 	e.seq++
 	e.state, e.member, e.handed = stPending, m, false
 	m.inflight++
-	m.full = m.full || m.inflight >= m.max
 	m.pending[e] = struct{}{}
 	g.scheduleLocked(e, time.Now().Add(g.cfg.AckWait))
 	msg := *e.msg

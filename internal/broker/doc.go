@@ -39,8 +39,8 @@
 //     wait pass.
 //
 // Dispatch queues deliveries for a member; at most MaxInFlight are the
-// member's at once, and a member that reached it takes more once a
-// quarter of them is settled. A member is read either through C() (a
+// member's at once (a settle makes room for the next at once, as AMQP's
+// prefetch does). A member is read either through C() (a
 // pump goroutine offers them one at a time) or with Ready and Take (every
 // queued delivery at once, as the network front-ends do); a pull member
 // (JoinPull) is offered deliveries only as it asks for them (Want). A

@@ -32,7 +32,6 @@ type Member struct {
 	pumped   chan struct{} // closed when the pump has exited (or will never start)
 	pumpOnce sync.Once
 	inflight int                 // guarded by g.mu
-	full     bool                // guarded by g.mu: reached max, waits for refill
 	pull     bool                // takes deliveries only as asked (Want)
 	want     int                 // guarded by g.mu (pull): deliveries asked for
 	pending  map[*entry]struct{} // guarded by g.mu
@@ -106,27 +105,15 @@ func (m *Member) Err() error {
 	}
 }
 
-// room reports whether m takes another delivery. A member that reached
-// its max in flight takes more only once a quarter of them are settled
-// (refill), so that a busy consumer gets its deliveries in batches rather
-// than one per settle; it still holds three quarters of its max, so it is
-// never starved by this. Caller holds g.mu.
+// room reports whether m takes another delivery: it has fewer than its
+// max in flight out and, for a pull member, fewer queued than it asked
+// for. Caller holds g.mu.
 func (m *Member) room() bool {
 	if m.pull && len(m.queue) >= m.want {
 		return false
 	}
-	if m.full {
-		if m.inflight > m.max-refill(m.max) {
-			return false
-		}
-		m.full = false
-	}
 	return m.inflight < m.max
 }
-
-// refill is how many of max must be settled before a full member takes
-// more.
-func refill(limit int) int { return max(1, limit/4) }
 
 // push queues a delivery for the pump. Caller holds g.mu.
 func (m *Member) push(d *Delivery) {
