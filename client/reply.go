@@ -89,22 +89,14 @@ func (r *replyStream) send(c *Client, m *Message) *replyWait {
 
 // open starts a stream and its receiver. Caller holds r.mu.
 func (r *replyStream) open(c *Client) bool {
-	ctx, cancel := context.WithCancel(c.ctx)
-	st, err := c.msg.PublishStream(ctx)
-	if err != nil {
-		cancel()
-		return false
+	st, cancel, ok := openStream(c, c.msg.PublishStream,
+		func(st courierv1connect.MessagingServicePublishStreamClientStream, cancel context.CancelFunc) {
+			r.receive(&replyConn{st: st, cancel: cancel})
+		})
+	if ok {
+		r.cur = &replyConn{st: st, cancel: cancel}
 	}
-	// Ending the context alone leaves the request body open; closing
-	// the stream ends both its sides.
-	context.AfterFunc(ctx, func() { st.Close() })
-	rc := &replyConn{st: st, cancel: cancel}
-	if !c.goBackground(func() { r.receive(rc) }) {
-		cancel()
-		return false
-	}
-	r.cur = rc
-	return true
+	return ok
 }
 
 // receive hands the answers to the waiting replies in order until the

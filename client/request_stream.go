@@ -90,20 +90,14 @@ func (r *requestStream) forget(id uint64) {
 
 // open starts a stream and its receiver. Caller holds r.mu.
 func (r *requestStream) open(c *Client) bool {
-	ctx, cancel := context.WithCancel(c.ctx)
-	st, err := c.msg.RequestStream(ctx)
-	if err != nil {
-		cancel()
-		return false
+	st, cancel, ok := openStream(c, c.msg.RequestStream,
+		func(st courierv1connect.MessagingServiceRequestStreamClientStream, cancel context.CancelFunc) {
+			r.receive(&requestConn{st: st, cancel: cancel})
+		})
+	if ok {
+		r.cur, r.waiting = &requestConn{st: st, cancel: cancel}, map[uint64]chan requestAnswer{}
 	}
-	context.AfterFunc(ctx, func() { st.Close() })
-	rc := &requestConn{st: st, cancel: cancel}
-	if !c.goBackground(func() { r.receive(rc) }) {
-		cancel()
-		return false
-	}
-	r.cur, r.waiting = rc, map[uint64]chan requestAnswer{}
-	return true
+	return ok
 }
 
 // receive hands each answer to its request until the stream ends, then
