@@ -35,6 +35,9 @@ type Options struct {
 	// AckCommitInterval bounds how long group acks wait before they are
 	// durable: after a crash, messages acked within this window are
 	// delivered again. Default 10ms; negative commits every ack at once.
+	// An ack made while an earlier message of its partition is still out
+	// is held five intervals more (written only if still needed), so its
+	// window is up to eleven intervals.
 	AckCommitInterval time.Duration
 	Logger            *slog.Logger
 }
@@ -79,7 +82,8 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("server: metadata store: %w", err)
 	}
-	b, err := broker.Open(broker.Options{Dir: s.opts.DataDir, Meta: m, Logger: s.opts.Logger})
+	b, err := broker.Open(broker.Options{Dir: s.opts.DataDir, Meta: m, Logger: s.opts.Logger,
+		AckHold: ackHold(s.opts.AckCommitInterval)})
 	if err != nil {
 		m.Close()
 		return fmt.Errorf("server: %w", err)
@@ -111,3 +115,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // DataDir returns where the server stores its data.
 func (s *Server) DataDir() string { return s.opts.DataDir }
+
+// ackHold is the broker's hold of acks above a partition's floor: five
+// commit intervals (none when every ack is committed at once).
+func ackHold(commit time.Duration) time.Duration {
+	switch {
+	case commit < 0:
+		return -1
+	case commit == 0:
+		commit = meta.DefaultCommitInterval
+	}
+	return 5 * commit
+}

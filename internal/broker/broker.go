@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/courier-mq/courier/internal/log"
 	"github.com/courier-mq/courier/internal/meta"
@@ -43,7 +44,16 @@ type Options struct {
 	Meta   KV     // required
 	Log    log.Options
 	Logger *slog.Logger
+	// AckHold is how long an ack above its partition's floor is held
+	// before it is written, in case the floor passes it meanwhile (then
+	// it is never written): such an ack is written between AckHold and
+	// twice it after it was made. 0 means DefaultAckHold; negative writes
+	// each at once.
+	AckHold time.Duration
 }
+
+// DefaultAckHold is the default Options.AckHold.
+const DefaultAckHold = 50 * time.Millisecond
 
 // Broker is the in-process core: streams, subscriptions and groups. It is
 // safe for concurrent use.

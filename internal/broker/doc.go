@@ -70,7 +70,8 @@
 // metadata store as deferred writes (see gstate.go). A first delivery
 // writes nothing of its own (the handed mark covers it), and an offset
 // settled above the floor is written only if the floor has not passed it
-// a period (50-100 ms) later (gacks.go), so a message delivered and acked
+// a period (Options.AckHold, 50 ms by default: written 50-100 ms after the
+// ack) later (gacks.go), so a message delivered and acked
 // in order costs no key of its own. A restart reads the log again from
 // the floor: unsettled messages are delivered again with their counts
 // (one for those below the handed mark without a count), delayed ones

@@ -7,12 +7,17 @@ import "time"
 // usually passes it within milliseconds, and writing the record then
 // deleting it would cost two writes per message. So an offset acked
 // above the floor is stored only if the floor has not passed it a period
-// later (between ackSaveDelay and twice that): a crash can forget those
+// later (between Options.AckHold and twice that): a crash can forget those
 // acks, as it can forget the last deferred writes, and the messages are
 // delivered again (at least once). Stopping the group stores them all.
 
-// ackSaveDelay is the period.
-const ackSaveDelay = 50 * time.Millisecond
+// ackHold is the period (Options.AckHold); negative: no hold.
+func (b *Broker) ackHold() time.Duration {
+	if b.opts.AckHold == 0 {
+		return DefaultAckHold
+	}
+	return b.opts.AckHold
+}
 
 // ackSaver holds a partition's acks above the floor not stored yet.
 type ackSaver struct {
@@ -24,9 +29,14 @@ type ackSaver struct {
 // ackLaterLocked records an ack above the floor, to be stored if it is
 // still above the floor a period later.
 func (g *group) ackLaterLocked(p *gpart, off int64) {
+	hold := g.b.ackHold()
+	if hold < 0 {
+		g.storeAcksLocked(p, []int64{off})
+		return
+	}
 	p.acks.young = append(p.acks.young, off)
 	if p.acks.timer == nil {
-		p.acks.timer = time.AfterFunc(ackSaveDelay, func() { g.tickAcks(p) })
+		p.acks.timer = time.AfterFunc(hold, func() { g.tickAcks(p) })
 	}
 }
 
@@ -40,7 +50,7 @@ func (g *group) tickAcks(p *gpart) {
 	g.storeAcksLocked(p, p.acks.old)
 	p.acks.old, p.acks.young = p.acks.young, p.acks.old[:0]
 	if len(p.acks.old) > 0 {
-		p.acks.timer.Reset(ackSaveDelay)
+		p.acks.timer.Reset(g.b.ackHold())
 	} else {
 		p.acks.timer = nil
 	}

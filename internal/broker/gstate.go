@@ -69,10 +69,12 @@ func (g *group) settleLocked(p *gpart, off int64, persist bool) {
 		return
 	}
 	if off > p.floor {
-		if persist && !p.settled[off] {
-			g.ackLaterLocked(p, off)
+		if !p.settled[off] {
+			p.settled[off] = true
+			if persist {
+				g.ackLaterLocked(p, off)
+			}
 		}
-		p.settled[off] = true
 		return
 	}
 	g.advanceFloorLocked(p, off+1)
