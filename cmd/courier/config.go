@@ -30,6 +30,7 @@ type fileConfig struct {
 	KafkaUsersFile      *string `yaml:"kafka-users-file"`
 	LogFormat           *string `yaml:"log-format"`
 	LogLevel            *string `yaml:"log-level"`
+	AckCommitInterval   *string `yaml:"ack-commit-interval"`
 }
 
 // values maps each flag name the file sets to its value as flag text.
@@ -50,6 +51,7 @@ func (f *fileConfig) values() map[string]string {
 	put("kafka-users-file", f.KafkaUsersFile)
 	put("log-format", f.LogFormat)
 	put("log-level", f.LogLevel)
+	put("ack-commit-interval", f.AckCommitInterval)
 	return v
 }
 

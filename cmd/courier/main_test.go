@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/courier-mq/courier/server"
 	"github.com/spf13/pflag"
@@ -82,19 +83,19 @@ func parseServe(t *testing.T, args []string, env map[string]string) (serveConfig
 
 func TestCLIConfigPrecedence(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "courier.yaml")
-	os.WriteFile(file, []byte("data: /from/file\nkafka-addr: file:1\nlog-level: debug\nkafka-auto-create: true\n"), 0o600)
+	os.WriteFile(file, []byte("data: /from/file\nkafka-addr: file:1\nlog-level: debug\nkafka-auto-create: true\nack-commit-interval: 25ms\n"), 0o600)
 	env := map[string]string{"COURIER_KAFKA_ADDR": "env:2", "COURIER_LOG_LEVEL": "warn", "COURIER_CONFIG": file}
 	c, err := parseServe(t, []string{"--log-level", "error"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := serveConfig{Config: file, Data: "/from/file", APIAddr: ":7070", KafkaAddr: "env:2", KafkaAutoCreate: true,
-		LogFormat: "text", LogLevel: "error"}
+		LogFormat: "text", LogLevel: "error", AckCommitInterval: 25 * time.Millisecond}
 	if c != want {
 		t.Fatalf("flag > env > file > default:\n got %+v\nwant %+v", c, want)
 	}
-	c, err = parseServe(t, nil, nil)
-	if err != nil || c.Data != "./data" || c.KafkaAddr != ":9092" || c.KafkaAutoCreate {
+	c, err = parseServe(t, nil, map[string]string{"COURIER_ACK_COMMIT_INTERVAL": "-1ns"})
+	if err != nil || c.Data != "./data" || c.KafkaAddr != ":9092" || c.KafkaAutoCreate || c.AckCommitInterval != -1 {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
 	c, err = parseServe(t, []string{"--config", file, "--kafka-auto-create=false"}, map[string]string{"COURIER_DATA": "/env"})

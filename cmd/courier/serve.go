@@ -29,11 +29,12 @@ type serveConfig struct {
 	KafkaUsersFile      string
 	LogFormat           string
 	LogLevel            string
+	AckCommitInterval   time.Duration
 }
 
 // layered lists the flags that the environment and the config file may set.
 var layered = []string{"data", "api-addr", "kafka-addr", "kafka-advertised-addr", "kafka-auto-create",
-	"kafka-users-file", "log-format", "log-level"}
+	"kafka-users-file", "log-format", "log-level", "ack-commit-interval"}
 
 func newServeCmd() *cobra.Command {
 	var c serveConfig
@@ -68,6 +69,8 @@ func addServeFlags(f *pflag.FlagSet, c *serveConfig) {
 	f.StringVar(&c.KafkaUsersFile, "kafka-users-file", "", "file of user:password lines; Kafka clients must then authenticate (SASL PLAIN)")
 	f.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.DurationVar(&c.AckCommitInterval, "ack-commit-interval", 10*time.Millisecond,
+		"how long group acks wait to be written in one batch (a crash redelivers what was acked within it); negative writes each at once")
 }
 
 // resolveServeConfig fills in what the command line left unset from the
@@ -111,7 +114,7 @@ func serve(ctx context.Context, c serveConfig, out, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Options{DataDir: c.Data, Logger: log})
+	srv, err := server.New(server.Options{DataDir: c.Data, Logger: log, AckCommitInterval: c.AckCommitInterval})
 	if err != nil {
 		return err
 	}
