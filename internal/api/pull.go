@@ -82,7 +82,9 @@ func (p *pulls) open(b *broker.Broker, stream, group string, idle time.Duration)
 		p.m = map[string]*pullSession{}
 	}
 	p.m[ps.id] = ps
+	ps.mu.Lock() // expire reads the timer under it
 	ps.timer = time.AfterFunc(idle, func() { p.expire(ps) })
+	ps.mu.Unlock()
 	return ps, nil
 }
 
