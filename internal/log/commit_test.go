@@ -56,22 +56,34 @@ func bigBatch(i, n int) []Record {
 	return []Record{{Value: v, Timestamp: int64(1000 + i)}}
 }
 
-// A group written while an fsync runs is not acknowledged by that fsync:
-// only by the next one, which starts after its write returned.
-func TestCommitWriteAheadWaitsForNextSync(t *testing.T) {
+// syncHeld opens a log on a gated memory filesystem, appends a large
+// batch A, and returns once A is written and its fsync is held.
+func syncHeld(t *testing.T) (*syncGate, *vfs.MemFS, *Log, func(context.Context) error) {
+	t.Helper()
 	gate, mem := newSyncGate(), vfs.NewMem()
 	l := mustOpen(t, "p", Options{FS: vfs.NewFaulty(mem, gate)})
 	gate.armed.Store(true)
-	_, waitA, err := l.AppendIfAsync(bigBatch(0, writeAheadBytes), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	waitA := appendBig(t, l, 0)
 	<-gate.writes // A written
 	<-gate.syncs  // A's fsync started, held
-	_, waitB, err := l.AppendIfAsync(bigBatch(1, writeAheadBytes), nil)
+	return gate, mem, l, waitA
+}
+
+// appendBig appends big batch i without waiting and returns its wait.
+func appendBig(t *testing.T, l *Log, i int) func(context.Context) error {
+	t.Helper()
+	_, wait, err := l.AppendIfAsync(bigBatch(i, writeAheadBytes), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return wait
+}
+
+// A group written while an fsync runs is not acknowledged by that fsync:
+// only by the next one, which starts after its write returned.
+func TestCommitWriteAheadWaitsForNextSync(t *testing.T) {
+	gate, mem, l, waitA := syncHeld(t)
+	waitB := appendBig(t, l, 1)
 	<-gate.writes // B written while A's fsync is held
 	gate.free <- struct{}{}
 	if err := waitA(context.Background()); err != nil {
@@ -106,24 +118,13 @@ func TestCommitWriteAheadFailure(t *testing.T) {
 }
 
 func writeAheadFailure(t *testing.T, failSync bool) {
-	gate, mem := newSyncGate(), vfs.NewMem()
-	l := mustOpen(t, "p", Options{FS: vfs.NewFaulty(mem, gate)})
-	gate.armed.Store(true)
-	_, waitA, err := l.AppendIfAsync(bigBatch(0, writeAheadBytes), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-gate.writes
-	<-gate.syncs // A's fsync held
+	gate, mem, l, waitA := syncHeld(t)
 	if failSync {
 		gate.failSync.Store(true)
 	} else {
 		gate.failWrite.Store(1)
 	}
-	_, waitB, err := l.AppendIfAsync(bigBatch(1, writeAheadBytes), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	waitB := appendBig(t, l, 1)
 	<-gate.writes // B's write while A's fsync is held
 	gate.free <- struct{}{}
 	for i, wait := range []func(context.Context) error{waitA, waitB} {
@@ -147,19 +148,8 @@ func writeAheadFailure(t *testing.T, failSync bool) {
 // it first, so the cut is made on a consistent segment and the log goes on
 // from the cut, before and after a reopen.
 func TestCommitTruncateSettlesWrittenAhead(t *testing.T) {
-	gate, mem := newSyncGate(), vfs.NewMem()
-	l := mustOpen(t, "p", Options{FS: vfs.NewFaulty(mem, gate)})
-	gate.armed.Store(true)
-	_, waitA, err := l.AppendIfAsync(bigBatch(0, writeAheadBytes), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-gate.writes
-	<-gate.syncs // A's fsync held
-	_, waitB, err := l.AppendIfAsync(bigBatch(1, writeAheadBytes), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	gate, mem, l, waitA := syncHeld(t)
+	waitB := appendBig(t, l, 1)
 	<-gate.writes // B written ahead
 	truncated := make(chan error, 1)
 	go func() { truncated <- l.Truncate(1) }()
