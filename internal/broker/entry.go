@@ -35,6 +35,7 @@ type entry struct {
 	expires    time.Time
 	holdsKey   bool
 	counted    bool // counts against the partition's read-ahead bound
+	detached   bool // msg holds its own bytes, not its read chunk's (chunk.go)
 
 	due  time.Time
 	hidx int // index in the timer heap, -1 when absent
@@ -147,6 +148,9 @@ func (g *group) fire() {
 // waitLocked parks e until t, or until its TTL passes if that is sooner.
 func (g *group) waitLocked(e *entry, st entryState, t time.Time) {
 	e.state = st
+	if !e.detached { // held a while: keep only its own bytes (chunk.go)
+		e.msg, e.detached = e.msg.detach(), true
+	}
 	if !e.expires.IsZero() && e.expires.Before(t) {
 		t = e.expires
 	}

@@ -82,11 +82,7 @@ func (g *group) skipTo(p *gpart, start int64) {
 
 // admitChunk decodes a chunk and admits its records.
 func (g *group) admitChunk(p *gpart, from int64, c log.Chunk) {
-	var msgs []*Message
-	err := log.DecodeRecords(c.Data, from, func(r log.Record) bool {
-		msgs = append(msgs, fromRecord(&r, g.cfg.Stream, p.idx))
-		return true
-	})
+	msgs, err := chunkView(c.Data, from, g.cfg.Stream, p.idx) // c is the reader's own (chunk.go)
 	if err != nil {
 		g.b.lg.Error("group read", "group", g.id(), "partition", p.idx, "err", err)
 		waitReopen(g.ctx)

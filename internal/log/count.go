@@ -21,3 +21,20 @@ func CountRecords(data []byte, from int64) int64 {
 	}
 	return n
 }
+
+// Compressed reports whether any whole batch at the start of data is
+// compressed: records DecodeRecords gives from such a batch alias a
+// decompressed copy rather than data itself.
+func Compressed(data []byte) bool {
+	for len(data) >= BatchHeaderSize {
+		h, err := parseHeader(data)
+		if err != nil || int(h.Length) > len(data) {
+			return false
+		}
+		if h.Compression() != 0 {
+			return true
+		}
+		data = data[h.Length:]
+	}
+	return false
+}
