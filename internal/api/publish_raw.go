@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unicode/utf8"
 
 	"connectrpc.com/connect/v2/connectproto"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -64,8 +65,9 @@ func (c binaryCodec) UnmarshalRead(ctx context.Context, src io.Reader, msg any) 
 // rawDecoder decodes raw publishes into one PublishRequest and Message
 // it reuses.
 type rawDecoder struct {
-	pr courierv1.PublishRequest
-	m  courierv1.Message
+	pr   courierv1.PublishRequest
+	m    courierv1.Message
+	subj string // the last subject decoded by fast, reused when repeated
 }
 
 // countPublishes checks raw as the fields of a PublishStreamRequest and
@@ -105,6 +107,9 @@ func (d *rawDecoder) next(raw []byte) (*courierv1.PublishRequest, []byte, error)
 		return nil, rest, nil
 	}
 	v, _ := protowire.ConsumeBytes(raw[tn:])
+	if d.fast(v) {
+		return &d.pr, rest, nil
+	}
 	d.pr.Reset()
 	d.m.Reset()
 	d.pr.Message = &d.m // reused: Merge decodes into it
@@ -135,6 +140,59 @@ func hasMessage(b []byte) bool {
 		b = b[tn+vn:]
 	}
 	return false
+}
+
+// fast decodes the common publish, a PublishRequest holding only a
+// message with at most a subject, key, payload, reply subject and id
+// (each once, strings valid UTF-8), without copying: the key and payload
+// alias b, which the store side owns and never reuses (the binary codec
+// clones each request), and a subject like the one before shares its
+// string. It reports false, having decoded nothing, for any other
+// publish, which next decodes with google.golang.org/protobuf.
+func (d *rawDecoder) fast(b []byte) bool {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || num != 1 || typ != protowire.BytesType {
+		return false
+	}
+	v, vn := protowire.ConsumeBytes(b[n:])
+	if vn < 0 || n+vn != len(b) {
+		return false
+	}
+	var f [8][]byte // fields 1, 2, 4, 6, 7 of Message
+	var seen uint8
+	for len(v) > 0 {
+		num, typ, n := protowire.ConsumeTag(v)
+		if n < 0 || typ != protowire.BytesType || num >= protowire.Number(len(f)) || (num != 1 && num != 2 && num != 4 && num != 6 && num != 7) || seen&(1<<num) != 0 {
+			return false
+		}
+		x, xn := protowire.ConsumeBytes(v[n:])
+		if xn < 0 {
+			return false
+		}
+		f[num], seen = x, seen|1<<num
+		v = v[n+xn:]
+	}
+	if !utf8.Valid(f[1]) || !utf8.Valid(f[6]) || !utf8.Valid(f[7]) {
+		return false
+	}
+	d.pr.Reset()
+	d.m.Reset()
+	if string(f[1]) != d.subj {
+		d.subj = string(f[1])
+	}
+	d.m.Subject, d.m.Key, d.m.Payload = d.subj, nonEmpty(f[2]), nonEmpty(f[4])
+	d.m.ReplyTo, d.m.Id = string(f[6]), string(f[7])
+	d.pr.Message = &d.m
+	return true
+}
+
+// nonEmpty is b, or nil when empty (as google.golang.org/protobuf
+// decodes an empty bytes field).
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 func malformed(err error) error {

@@ -8,6 +8,7 @@ import (
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
@@ -89,5 +90,69 @@ func TestAPIPublishStreamMalformedRequest(t *testing.T) {
 	}
 	if msgs, _, err := e.srv.ReadMessages("orders", 0, 0, 10); err != nil || len(msgs) != 1 {
 		t.Fatalf("stored %d (%v), want only the first batch's message", len(msgs), err)
+	}
+}
+
+// The fast decoding of common publishes gives what google.golang.org/
+// protobuf gives, and leaves every other publish (other fields, a field
+// twice, invalid UTF-8) to it.
+func TestAPIPublishRawFastDecodeMatchesProto(t *testing.T) {
+	msg := func(subject, payload string) *courierv1.Message {
+		return &courierv1.Message{Subject: subject, Payload: []byte(payload)}
+	}
+	full := msg("orders.eu", "p")
+	full.Key, full.ReplyTo, full.Id = []byte("k"), "inbox.1", "id-1"
+	withHeader := msg("orders.eu", "p")
+	withHeader.Headers = []*courierv1.Header{{Key: "h", Value: "v"}}
+	cases := []struct {
+		name string
+		pr   *courierv1.PublishRequest
+		fast bool
+	}{
+		{"subject and payload", &courierv1.PublishRequest{Message: msg("orders.eu", "hello")}, true},
+		{"same subject again", &courierv1.PublishRequest{Message: msg("orders.eu", "again")}, true},
+		{"key, reply, id", &courierv1.PublishRequest{Message: full}, true},
+		{"empty payload", &courierv1.PublishRequest{Message: msg("orders.us", "")}, true},
+		{"headers", &courierv1.PublishRequest{Message: withHeader}, false},
+		{"delay", &courierv1.PublishRequest{Message: msg("a", "b"), Delay: durationpb.New(time.Second)}, false},
+		{"expectation", &courierv1.PublishRequest{Message: msg("a", "b"), ExpectLastOffset: new(int64)}, false},
+		{"no message", &courierv1.PublishRequest{}, false},
+	}
+	var d rawDecoder
+	for _, c := range cases {
+		b, err := proto.Marshal(c.pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.fast(b); got != c.fast {
+			t.Errorf("%s: fast %v, want %v", c.name, got, c.fast)
+		}
+		checkDecode(t, &d, c.name, b)
+	}
+	twice := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "a")
+	twice = protowire.AppendString(protowire.AppendTag(twice, 1, protowire.BytesType), "b")
+	badUTF8 := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "a\xff")
+	for name, m := range map[string][]byte{"subject twice": twice, "invalid UTF-8": badUTF8} {
+		b := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), m)
+		if d.fast(b) {
+			t.Errorf("%s: decoded fast", name)
+		}
+		checkDecode(t, &d, name, b)
+	}
+}
+
+// checkDecode decodes publish b with next and compares the result with
+// google.golang.org/protobuf's (both failing counts as equal).
+func checkDecode(t *testing.T, d *rawDecoder, name string, b []byte) {
+	t.Helper()
+	var want courierv1.PublishRequest
+	werr := proto.Unmarshal(b, &want)
+	raw := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), b)
+	got, _, err := d.next(raw)
+	switch {
+	case (err != nil) != (werr != nil):
+		t.Errorf("%s: error %v, protobuf's %v", name, err, werr)
+	case err == nil && !proto.Equal(got, &want):
+		t.Errorf("%s: decoded %v, protobuf %v", name, got, &want)
 	}
 }

@@ -57,8 +57,8 @@ func chunkView(data []byte, from int64, stream string, part int) ([]*Message, er
 	return msgs, err
 }
 
-// detach returns m with its own copies of the bytes it aliases, so that
-// it no longer keeps its chunk alive.
+// detach returns a copy of m with its own copies of the bytes it may
+// share (with its read chunk, or with a publisher's buffer).
 func (m *Message) detach() *Message {
 	c := *m
 	c.Key, c.Payload = clone(m.Key), clone(m.Payload)

@@ -75,8 +75,9 @@ const (
 // The batch counts as arriving at one instant: messages without a time
 // share one timestamp, and a subject's stream and partition are looked up
 // once per run of keyless messages with that subject. PublishBatchAsync
-// keeps no reference to a Message once it returns (a message that goes
-// to live subscribers only is copied), so callers may reuse them.
+// keeps no reference to a Message or its bytes once it returns (a message
+// published alone, which live subscribers may keep, is copied with its
+// bytes), so callers may reuse both.
 func (b *Broker) PublishBatchAsync(pubs []Publish) []Publishing {
 	return b.PublishBatchAsyncTo(nil, pubs)
 }
@@ -142,11 +143,11 @@ func (bp *batchPublisher) add(i int, pb Publish) {
 }
 
 // alone publishes one message as PublishAsync does, after the run before
-// it. The message is copied: live subscribers may keep it.
+// it. The message is copied with its bytes: live subscribers may keep it,
+// and the caller's bytes may be part of a larger buffer.
 func (bp *batchPublisher) alone(i int, pb Publish) {
 	bp.r.flush(bp.out)
-	m := *pb.Msg
-	bp.out[i].alone, bp.out[i].Err = bp.b.PublishAsync(&m, pb.Exp)
+	bp.out[i].alone, bp.out[i].Err = bp.b.PublishAsync(pb.Msg.detach(), pb.Exp)
 }
 
 // validate is validateMessage, checking a subject only when it differs

@@ -91,8 +91,8 @@ func TestPublishBatchAsync(t *testing.T) {
 // Keyed and keyless messages with one subject, mixed in a batch, each go
 // to the partition PublishAsync would pick; a subject that turns invalid
 // mid-run is refused; messages without a time share the batch's instant;
-// and the caller may reuse the messages once PublishBatchAsync returns
-// (even one only live subscribers get).
+// and the caller may reuse the messages and their bytes once
+// PublishBatchAsync returns (even one only live subscribers get).
 func TestPublishBatchAsyncRoutesAndKeepsNoMessage(t *testing.T) {
 	e := newEnv(t)
 	e.stream(StreamConfig{Name: "k", Subjects: []string{"k.>"}, Partitions: 4})
@@ -114,7 +114,10 @@ func TestPublishBatchAsyncRoutesAndKeepsNoMessage(t *testing.T) {
 	pubs = append(pubs, Publish{Msg: &Message{Subject: "k.x.", Payload: []byte("bad")}},
 		Publish{Msg: &Message{Subject: "live.x", Payload: []byte("live")}})
 	res := e.b.PublishBatchAsync(pubs)
-	for _, pb := range pubs { // the caller reuses its messages
+	for _, pb := range pubs { // the caller reuses its messages and their bytes
+		for i := range pb.Msg.Payload {
+			pb.Msg.Payload[i] = '#'
+		}
 		*pb.Msg = Message{Subject: "k.reused", Payload: []byte("reused")}
 	}
 	if _, err := res[len(keys)].Wait(ctx); !errors.Is(err, ErrInvalid) {

@@ -2,6 +2,7 @@ package log
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 )
 
@@ -22,5 +23,37 @@ func TestLogCompressed(t *testing.T) {
 	}
 	if Compressed(nil) {
 		t.Error("no data reported compressed")
+	}
+}
+
+// TestLogDecodeHeaderKeys decodes records whose header keys repeat and
+// differ from one record to the next (the decoder reuses repeated keys).
+func TestLogDecodeHeaderKeys(t *testing.T) {
+	sets := [][]string{{"a", "b"}, {"a", "c"}, {"d"}, {"a", "b", "e"}, nil, {"a", "b", "e"}}
+	var recs []Record
+	for _, keys := range sets {
+		r := Record{Value: []byte("v"), Timestamp: 1}
+		for _, k := range keys {
+			r.Headers = append(r.Headers, Header{Key: k, Value: []byte(k + "!")})
+		}
+		recs = append(recs, r)
+	}
+	i := 0
+	err := DecodeRecords(EncodeBatch(nil, recs, 1), 0, func(r Record) bool {
+		var got []string
+		for _, h := range r.Headers {
+			if string(h.Value) != h.Key+"!" {
+				t.Errorf("record %d: header %q has value %q", i, h.Key, h.Value)
+			}
+			got = append(got, h.Key)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(sets[i]) && len(got)+len(sets[i]) > 0 {
+			t.Errorf("record %d: keys %v, want %v", i, got, sets[i])
+		}
+		i++
+		return true
+	})
+	if err != nil || i != len(sets) {
+		t.Fatalf("decoded %d records: %v", i, err)
 	}
 }

@@ -9,8 +9,9 @@ var errTruncatedRecord = errors.New("record truncated")
 
 // decoder reads records from the body of a batch. It never reads past b.
 type decoder struct {
-	b   []byte
-	err error
+	b    []byte
+	err  error
+	keys []string // header keys of the record before, reused when repeated
 }
 
 func (d *decoder) varint() int64 {
@@ -59,7 +60,7 @@ func (d *decoder) record(h *batchHeader) (Record, error) {
 	if n > 0 {
 		r.Headers = make([]Header, n)
 		for i := range r.Headers {
-			r.Headers[i].Key = string(body.bytes())
+			r.Headers[i].Key = d.key(i, body.bytes())
 			r.Headers[i].Value = body.bytes()
 		}
 	}
@@ -70,4 +71,20 @@ func (d *decoder) record(h *batchHeader) (Record, error) {
 		return r, errors.New("record offset outside its batch")
 	}
 	return r, nil
+}
+
+// key returns header key i of a record as a string: the string of the
+// record before's key i when it is the same (records of a batch mostly
+// carry the same header keys), else a new one.
+func (d *decoder) key(i int, b []byte) string {
+	if i < len(d.keys) && d.keys[i] == string(b) {
+		return d.keys[i]
+	}
+	k := string(b)
+	if i < len(d.keys) {
+		d.keys[i] = k
+	} else if i == len(d.keys) && i < 8 {
+		d.keys = append(d.keys, k)
+	}
+	return k
 }
