@@ -46,7 +46,7 @@ func (c binaryCodec) UnmarshalRead(ctx context.Context, src io.Reader, msg any) 
 	req.Reset()
 	if b, ok := src.(*bytes.Buffer); ok { // Connect's own read buffer: one copy
 		if b.Len() > 0 {
-			req.ProtoReflect().SetUnknown(bytes.Clone(b.Next(b.Len())))
+			req.ProtoReflect().SetUnknown(raws.clone(b.Next(b.Len())))
 		}
 		return nil
 	}
@@ -57,9 +57,52 @@ func (c binaryCodec) UnmarshalRead(ctx context.Context, src io.Reader, msg any) 
 		return err
 	}
 	if buf.Len() > 0 {
-		req.ProtoReflect().SetUnknown(bytes.Clone(buf.Bytes()))
+		req.ProtoReflect().SetUnknown(raws.clone(buf.Bytes()))
 	}
 	return nil
+}
+
+// raws holds the buffers raw requests are kept in until stored.
+var raws = rawPool{out: map[*byte]*[]byte{}}
+
+// rawPool lends buffers for raw requests: a request's copy goes into a
+// buffer a stored request gave back, warm in memory, rather than into a
+// new one. The store side gives a request's buffer back once its
+// publishes are stored (the broker keeps none of their bytes, see
+// broker.PublishBatchAsync); a buffer the pool did not lend is left alone.
+type rawPool struct {
+	free sync.Pool // *[]byte
+	mu   sync.Mutex
+	out  map[*byte]*[]byte // lent, by first byte
+}
+
+// clone returns a lent copy of b (not empty).
+func (p *rawPool) clone(b []byte) []byte {
+	bp, _ := p.free.Get().(*[]byte)
+	if bp == nil || cap(*bp) < len(b) {
+		bp = &[]byte{}
+	}
+	c := append((*bp)[:0], b...)
+	*bp = c
+	p.mu.Lock()
+	p.out[&c[0]] = bp
+	p.mu.Unlock()
+	return c
+}
+
+// release takes back raw if the pool lent it; raw's bytes must no longer
+// be used.
+func (p *rawPool) release(raw []byte) {
+	if len(raw) == 0 {
+		return
+	}
+	p.mu.Lock()
+	bp, ok := p.out[&raw[0]]
+	delete(p.out, &raw[0])
+	p.mu.Unlock()
+	if ok {
+		p.free.Put(bp)
+	}
 }
 
 // rawDecoder decodes raw publishes into one PublishRequest and Message

@@ -156,3 +156,49 @@ func checkDecode(t *testing.T, d *rawDecoder, name string, b []byte) {
 		t.Errorf("%s: decoded %v, protobuf %v", name, got, &want)
 	}
 }
+
+// The raw pool lends copies, takes back only what it lent (once), and a
+// stored request's buffer goes back to it.
+func TestAPIPublishRawPoolLends(t *testing.T) {
+	p := rawPool{out: map[*byte]*[]byte{}}
+	src := []byte("publishes")
+	c := p.clone(src)
+	if string(c) != "publishes" || &c[0] == &src[0] {
+		t.Fatalf("clone %q aliases its source or differs", c)
+	}
+	p.release(src) // not lent: left alone
+	if len(p.out) != 1 {
+		t.Fatalf("%d lent after releasing a foreign buffer, want 1", len(p.out))
+	}
+	p.release(c)
+	p.release(c)
+	if len(p.out) != 0 {
+		t.Fatalf("%d lent after the release, want 0", len(p.out))
+	}
+	e := startEnv(t, Options{})
+	mc, _ := e.clients()
+	e.createStream(t, "orders", "orders.>")
+	st, err := mc.PublishStream(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range 3 {
+		if err := st.Send(&courierv1.PublishStreamRequest{Publishes: []*courierv1.PublishRequest{pub("orders.eu", "a"), pub("orders.eu", "b")}}); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := st.Receive(); err != nil || len(res.Results) != 2 {
+			t.Fatalf("batch %d: %v, %v", i, res, err)
+		}
+	}
+	raws.mu.Lock()
+	lent := len(raws.out)
+	raws.mu.Unlock()
+	if lent != 0 {
+		t.Fatalf("%d raw requests still lent after every batch was answered", lent)
+	}
+	msgs, _, err := e.srv.ReadMessages("orders", 0, 0, 10)
+	if err != nil || len(msgs) != 6 || string(msgs[4].Payload) != "a" || string(msgs[5].Payload) != "b" {
+		t.Fatalf("stored %d (%v)", len(msgs), err)
+	}
+}

@@ -185,6 +185,7 @@ func (h *messaging) storeBatch(req *courierv1.PublishStreamRequest, sc *storeScr
 	if len(raw) == 0 {
 		return h.publishAll(req.GetPublishes(), sc), nil
 	}
+	defer raws.release(raw) // stored (or failed): its bytes are needed no more
 	if len(req.GetPublishes()) > 0 {
 		return nil, invalidArg("a PublishStreamRequest with both decoded and raw publishes")
 	}
