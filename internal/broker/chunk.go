@@ -10,10 +10,67 @@ import (
 // buffer every time), so the messages it admits alias the chunk instead
 // of copying their payloads, keys and header values out of it, and share
 // one array of Messages per chunk; consecutive messages with one subject
-// share its string. A message in memory so keeps its chunk (at most the
-// reader's read size, 256 KiB) alive. For the messages held for a while
-// (a redelivery backoff, a nack delay, a deliver-at time) that could add
-// up, so they are detached first: copied out of the chunk (detach).
+// share its string. A message in memory so keeps its whole chunk alive
+// (at least one record batch: up to about 1 MiB from the native API).
+// Two rules bound what that costs:
+//
+//   - a message held for a while (a redelivery backoff, a nack delay, a
+//     deliver-at time) is detached first: copied out of its chunk;
+//   - once no more than 1/detachRatio of a chunk's entries are unfinished,
+//     the rest are detached, so a chunk stays pinned only while a good
+//     share of it is still in use.
+//
+// Deliveries already handed out keep the bytes they were given; they are
+// bounded by the members' max in flight.
+
+// detachRatio: the entries left of a chunk detach once they are no more
+// than 1/detachRatio of it.
+const detachRatio = 8
+
+// chunkRef is one chunk read by a group's reader: the entries admitted
+// from it that still alias it. Guarded by the group's mu.
+type chunkRef struct {
+	entries []*entry
+	live    int // entries not finished nor detached
+}
+
+// pinLocked records that e aliases ch. Caller holds g.mu.
+func (ch *chunkRef) pinLocked(e *entry) {
+	e.chunk = ch
+	ch.entries = append(ch.entries, e)
+	ch.live++
+}
+
+// unpinLocked records that e no longer aliases its chunk (it finished or
+// was detached), and detaches the chunk's last entries once few are
+// left. Caller holds g.mu.
+func unpinLocked(e *entry) {
+	ch := e.chunk
+	if ch == nil {
+		return
+	}
+	e.chunk = nil
+	ch.live--
+	if ch.live == 0 || ch.live*detachRatio > len(ch.entries) {
+		return
+	}
+	for _, o := range ch.entries {
+		if o.chunk == ch {
+			o.chunk, o.msg, o.detached = nil, o.msg.detach(), true
+		}
+	}
+	ch.entries, ch.live = nil, 0
+}
+
+// detachLocked gives e's message its own bytes, if it has not got them
+// yet. Caller holds g.mu.
+func detachLocked(e *entry) {
+	if e.detached {
+		return
+	}
+	e.msg, e.detached = e.msg.detach(), true
+	unpinLocked(e)
+}
 
 // chunkView decodes the records of chunk data from offset from into
 // messages of stream's partition part that alias data. A chunk holding a

@@ -96,3 +96,50 @@ func TestGroupChunkViewDetach(t *testing.T) {
 		t.Errorf("an admitted payload does not alias its chunk: %q", msgs[1].Payload)
 	}
 }
+
+// TestGroupChunkDetachesItsLastEntries checks the pinning rule: a chunk's
+// entries alias it until no more than 1/detachRatio of them are left
+// unfinished, and those then hold their own bytes.
+func TestGroupChunkDetachesItsLastEntries(t *testing.T) {
+	const n = 2 * detachRatio
+	var recs []log.Record
+	for i := range n {
+		m := Message{Subject: "s", Payload: []byte{byte('a' + i)}, Time: time.UnixMilli(1)}
+		recs = append(recs, m.toRecord())
+	}
+	data := log.EncodeBatch(nil, recs, 1)
+	msgs, err := chunkView(data, 0, "S", 0)
+	if err != nil || len(msgs) != n {
+		t.Fatalf("%d messages (%v)", len(msgs), err)
+	}
+	ch := &chunkRef{}
+	es := make([]*entry, n)
+	for i, m := range msgs {
+		es[i] = &entry{msg: m}
+		ch.pinLocked(es[i])
+	}
+	detachLocked(es[0]) // held a while: detached on its own
+	if !es[0].detached || es[0].chunk != nil || ch.live != n-1 {
+		t.Fatalf("a detached entry still pins its chunk (live %d)", ch.live)
+	}
+	for _, e := range es[1 : n-3] { // n-4 finish: 3 left, more than 1/detachRatio
+		unpinLocked(e)
+	}
+	if es[n-1].detached || es[n-1].chunk != ch {
+		t.Fatal("entries detached while more than 1/detachRatio of the chunk is unfinished")
+	}
+	unpinLocked(es[n-3]) // 2 left: 1/detachRatio
+	for _, e := range es[n-2:] {
+		if !e.detached || e.chunk != nil {
+			t.Fatalf("entry %d still pins its chunk with %d of %d left", e.msg.Offset, 2, n)
+		}
+	}
+	for i := range data {
+		data[i] = 0
+	}
+	for i, e := range []*entry{es[0], es[n-2], es[n-1]} {
+		if want := []byte{byte('a' + []int{0, n - 2, n - 1}[i])}; string(e.msg.Payload) != string(want) {
+			t.Errorf("detached entry %d: payload %q, want %q", e.msg.Offset, e.msg.Payload, want)
+		}
+	}
+}

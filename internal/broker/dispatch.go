@@ -233,6 +233,7 @@ func (g *group) retryLocked(e *entry, delay time.Duration, now time.Time) {
 // finishLocked settles an entry for good.
 func (g *group) finishLocked(e *entry) {
 	e.state = stDone
+	unpinLocked(e)
 	g.unscheduleLocked(e)
 	if e.counted {
 		e.part.inMem--

@@ -34,8 +34,9 @@ type entry struct {
 	recorded   bool // a "dlv" record of it is stored (or being written)
 	expires    time.Time
 	holdsKey   bool
-	counted    bool // counts against the partition's read-ahead bound
-	detached   bool // msg holds its own bytes, not its read chunk's (chunk.go)
+	counted    bool      // counts against the partition's read-ahead bound
+	detached   bool      // msg holds its own bytes, not its read chunk's (chunk.go)
+	chunk      *chunkRef // the read chunk msg aliases, until finished or detached
 
 	due  time.Time
 	hidx int // index in the timer heap, -1 when absent
@@ -148,9 +149,7 @@ func (g *group) fire() {
 // waitLocked parks e until t, or until its TTL passes if that is sooner.
 func (g *group) waitLocked(e *entry, st entryState, t time.Time) {
 	e.state = st
-	if !e.detached { // held a while: keep only its own bytes (chunk.go)
-		e.msg, e.detached = e.msg.detach(), true
-	}
+	detachLocked(e) // held a while: keep only its own bytes (chunk.go)
 	if !e.expires.IsZero() && e.expires.Before(t) {
 		t = e.expires
 	}

@@ -96,10 +96,11 @@ func (g *group) admitChunk(p *gpart, from int64, c log.Chunk) {
 	}
 	now := time.Now()
 	expect := from
+	ch := &chunkRef{entries: make([]*entry, 0, len(msgs))}
 	for _, m := range msgs {
 		g.settleRangeLocked(p, expect, m.Offset) // compaction gaps
 		expect = m.Offset + 1
-		g.admitLocked(p, m, now, ttl)
+		g.admitLocked(p, m, ch, now, ttl)
 	}
 	g.settleRangeLocked(p, expect, c.Next)
 	p.next = c.Next
@@ -107,8 +108,8 @@ func (g *group) admitChunk(p *gpart, from int64, c log.Chunk) {
 }
 
 // admitLocked turns one message into an entry, unless it is settled
-// already or the filter excludes it.
-func (g *group) admitLocked(p *gpart, m *Message, now time.Time, ttl time.Duration) {
+// already or the filter excludes it. The message aliases chunk ch.
+func (g *group) admitLocked(p *gpart, m *Message, ch *chunkRef, now time.Time, ttl time.Duration) {
 	if m.Offset < p.floor || p.settled[m.Offset] || p.swept[m.Offset] {
 		return
 	}
@@ -118,6 +119,7 @@ func (g *group) admitLocked(p *gpart, m *Message, now time.Time, ttl time.Durati
 	}
 	dlv, rec := restoredDeliveries(p, m.Offset)
 	e := &entry{part: p, off: m.Offset, msg: m, deliveries: dlv.n, recorded: rec, hidx: -1}
+	ch.pinLocked(e)
 	delete(p.dc, m.Offset)
 	e.expires = m.expiresAt(ttl)
 	if e.expired(now) {
