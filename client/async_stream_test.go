@@ -53,7 +53,8 @@ func TestPublishAsyncPipelinedFailuresMidStream(t *testing.T) {
 }
 
 // A server without PublishStream gets PublishBatch calls instead, and the
-// publishes still succeed in order.
+// publishes still succeed in order. (The route that hides PublishStream
+// is an HTTP one, so the client talks HTTP.)
 func TestPublishAsyncFallsBackToPublishBatch(t *testing.T) {
 	var refused atomic.Int32
 	addr := startAPI(t, api.Options{Routes: map[string]http.Handler{
@@ -62,7 +63,7 @@ func TestPublishAsyncFallsBackToPublishBatch(t *testing.T) {
 			http.NotFound(w, nil)
 		}),
 	}})
-	c, err := Connect(ctxT(t), addr, WithBatch(8, 0), WithLanes(1))
+	c, err := Connect(ctxT(t), addr, WithBatch(8, 0), WithLanes(1), WithHTTP())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,9 @@ import (
 	"sync"
 	"time"
 
-	connect "connectrpc.com/connect/v2"
-	"connectrpc.com/connect/v2/connecthttp"
-
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
+	"github.com/courier-mq/courier/wire"
 )
 
 // Client is a connection to a Courier server's native API. It is safe for
@@ -23,6 +21,7 @@ type Client struct {
 	o     options
 	hc    *http.Client
 	ownHC bool
+	wire  *wire.Transport // nil when the client talks HTTP
 	msg   courierv1connect.MessagingServiceClient
 	adm   courierv1connect.AdminServiceClient
 
@@ -45,6 +44,7 @@ type options struct {
 	retries     int
 	backoff     time.Duration
 	hc          *http.Client
+	http        bool // WithHTTP
 	maxInFlight int
 	batchSize   int
 	linger      time.Duration
@@ -71,6 +71,10 @@ func WithRetries(n int, backoff time.Duration) Option {
 // WithHTTPClient uses hc instead of the client's own h2c HTTP client. It
 // must speak HTTP/2 for Consume (a bidirectional stream) to work.
 func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = hc } }
+
+// WithHTTP makes the client talk Connect over HTTP/2 even when the
+// server offers the wire transport (see Connect).
+func WithHTTP() Option { return func(o *options) { o.http = true } }
 
 // WithMaxInFlight bounds the async publishes not yet answered (default
 // 16384); PublishAsync blocks while that many are pending.
@@ -112,15 +116,14 @@ func Connect(ctx context.Context, addr string, opts ...Option) (*Client, error) 
 	}
 	o.normalize()
 	c := &Client{addr: addr, o: o, hc: o.hc}
-	if c.hc == nil {
-		c.hc, c.ownHC = newH2CClient(), true
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	cc, err := c.transport(ctx)
+	if err != nil {
+		c.Close()
+		return nil, toError(notListening(err, c.addr))
 	}
-	// No compression: on the networks a broker runs on, gzip costs more
-	// CPU than the bytes it saves.
-	cc := connect.NewClient(connecthttp.NewTransport(withNotify(c.hc), baseURL(addr), connecthttp.WithCompressors(), codecs()))
 	c.msg = courierv1connect.NewMessagingServiceClient(cc)
 	c.adm = courierv1connect.NewAdminServiceClient(cc)
-	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if err := c.ping(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -199,6 +202,9 @@ func (c *Client) Close() error {
 	}
 	c.cancel()
 	c.wg.Wait()
+	if c.wire != nil {
+		c.wire.Close()
+	}
 	if c.ownHC {
 		c.hc.CloseIdleConnections()
 	}

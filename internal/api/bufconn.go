@@ -13,17 +13,6 @@ import (
 // readBufferBytes is each connection's read buffer.
 const readBufferBytes = 16 << 10
 
-// bufferedListener hands out connections that are read through a buffer.
-type bufferedListener struct{ net.Listener }
-
-func (l bufferedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, readBufferBytes)}, nil
-}
-
 // bufferedConn reads through r; it is read by one goroutine at a time,
 // as a server connection is.
 type bufferedConn struct {

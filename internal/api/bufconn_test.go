@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// TestBufferedConnReadsAndHalfCloses: small reads through the buffer
+// TestBufferedConnReadsAndHalfCloses: a connection that does not start
+// with wire's preface goes to Accept; small reads through the buffer
 // return the bytes in order, a read larger than the buffer too, and
 // CloseWrite reaches the TCP connection (the peer reads EOF).
 func TestBufferedConnReadsAndHalfCloses(t *testing.T) {
@@ -21,13 +22,16 @@ func TestBufferedConnReadsAndHalfCloses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer peer.Close()
-	c, err := bufferedListener{ln}.Accept()
+	sl := newSniffListener(ln, nil)
+	defer sl.wg.Wait()
+	defer sl.Close()
+	want := bytes.Repeat([]byte("0123456789"), 5000) // larger than the buffer
+	go func() { peer.Write(want) }()
+	c, err := sl.Accept() // not wire's preface: an HTTP connection
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	want := bytes.Repeat([]byte("0123456789"), 5000) // larger than the buffer
-	go func() { peer.Write(want) }()
 	got := make([]byte, len(want))
 	if _, err := io.ReadFull(c, got[:9]); err != nil { // a frame header
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
 	"github.com/courier-mq/courier/internal/broker"
+	"github.com/courier-mq/courier/wire"
 )
 
 // DefaultMaxMessageBytes bounds one request message when Options leave it 0.
@@ -56,6 +57,10 @@ type Server struct {
 	http  *http.Server
 	conns atomic.Int64
 
+	wire     *wire.Server
+	sniffMu  sync.Mutex
+	sniffers []*sniffListener // one per Serve
+
 	quit     chan struct{} // closed by Shutdown: open streams end
 	quitOnce sync.Once
 	pulls    pulls // pull sessions (pull.go)
@@ -73,6 +78,7 @@ func New(b *broker.Broker, o Options) *Server {
 	cs := connect.NewServer(s.recoverPanics, s.explainReceiveErrors)
 	courierv1connect.RegisterMessagingServiceHandler(cs, &messaging{s: s})
 	courierv1connect.RegisterAdminServiceHandler(cs, &admin{s: s})
+	s.wire = wire.NewServer(cs, wire.ServerOptions{Codec: newBinaryCodec(), MaxMessageBytes: o.MaxMessageBytes, Logger: o.Logger})
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, cs, connecthttp.WithReadMaxBytes(o.MaxMessageBytes),
 		connecthttp.WithCompressMinBytes(compressMinBytes), connecthttp.WithCodecs(codecs()...))
@@ -95,9 +101,15 @@ func New(b *broker.Broker, o Options) *Server {
 }
 
 // Serve accepts connections on ln until Shutdown, then returns
-// ErrServerClosed.
+// ErrServerClosed. HTTP and wire connections share ln (sniff.go).
 func (s *Server) Serve(ln net.Listener) error {
-	return s.http.Serve(bufferedListener{ln})
+	sl := newSniffListener(ln, s)
+	s.sniffMu.Lock()
+	s.sniffers = append(s.sniffers, sl)
+	s.sniffMu.Unlock()
+	err := s.http.Serve(sl)
+	sl.Close()
+	return err
 }
 
 // Shutdown ends open streams (a consumer's unsettled messages go back to
@@ -106,10 +118,19 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.quitOnce.Do(func() { close(s.quit) })
 	err := s.http.Shutdown(ctx)
+	if werr := s.wire.Shutdown(ctx); err == nil {
+		err = werr
+	}
 	s.pulls.closeAll()
 	if err != nil {
 		s.http.Close()
 	}
+	s.sniffMu.Lock()
+	for _, sl := range s.sniffers {
+		sl.Close()
+		sl.wg.Wait()
+	}
+	s.sniffMu.Unlock()
 	return err
 }
 

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -67,9 +68,7 @@ func PingPong(n int, rate float64, size int, request RequestFunc) (*Run, error) 
 	start := time.Now()
 	for j := range n {
 		due := start.Add(time.Duration(float64(j) / rate * 1e9))
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
+		waitUntil(due)
 		t0 := time.Now()
 		if due.Before(t0) {
 			t0 = due
@@ -81,6 +80,28 @@ func PingPong(n int, rate float64, size int, request RequestFunc) (*Run, error) 
 	}
 	r.Elapsed = time.Since(start)
 	return r, nil
+}
+
+// sleepGrain is how late a short sleep can wake: Go's timers on Linux
+// wait in milliseconds, so time.Sleep(300µs) returns after about 1.1 ms.
+const sleepGrain = 2 * time.Millisecond
+
+// waitUntil returns at due: it sleeps while due is further than
+// sleepGrain away, then yields the processor until due. A plain sleep
+// would make a 1 ms pace start most requests late, and the latency counted
+// from the scheduled time would then be mostly the sleep's overshoot.
+func waitUntil(due time.Time) {
+	for {
+		d := time.Until(due)
+		switch {
+		case d <= 0:
+			return
+		case d > sleepGrain:
+			time.Sleep(d - sleepGrain)
+		default:
+			runtime.Gosched()
+		}
+	}
 }
 
 // AsyncPublishers and PingPongRate are the shapes of the native-API

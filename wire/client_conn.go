@@ -1,0 +1,167 @@
+package wire
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"sync"
+
+	"connectrpc.com/connect/v2"
+)
+
+// clientConn is one connection of a Transport.
+type clientConn struct {
+	t  *Transport
+	nc net.Conn
+	r  *bufio.Reader
+	w  writer
+
+	mu       sync.Mutex
+	streams  map[uint32]*clientStream
+	nextID   uint32
+	err      error  // why the connection ended; nil while it is open
+	draining bool   // the server sent a go-away: no new streams
+	goAway   string // its reason
+
+	hdr [headerLen]byte
+	ctl []byte
+}
+
+func (c *clientConn) usable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err == nil && !c.draining
+}
+
+// newStream registers a stream, or returns nil when the connection takes
+// no new streams.
+func (c *clientConn) newStream(ctx context.Context, spec connect.Spec) *clientStream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil || c.draining || c.nextID == 1<<32-1 {
+		c.draining = true
+		return nil
+	}
+	c.nextID++
+	st := newClientStream(c, c.nextID, ctx, spec)
+	c.streams[st.id] = st
+	return st
+}
+
+func (c *clientConn) stream(id uint32) *clientStream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.streams[id]
+}
+
+func (c *clientConn) remove(id uint32) {
+	c.mu.Lock()
+	delete(c.streams, id)
+	c.mu.Unlock()
+}
+
+// readLoop reads frames until the connection ends, then fails the
+// streams left on it.
+func (c *clientConn) readLoop() {
+	err := c.read()
+	c.nc.Close()
+	c.mu.Lock()
+	reason := err.Error()
+	if c.goAway != "" {
+		reason = c.goAway
+	}
+	c.err = connect.NewError(connect.CodeUnavailable, "connection to "+c.t.addr+" lost: "+reason).WithCause(err)
+	left := c.streams
+	c.streams = map[uint32]*clientStream{}
+	c.mu.Unlock()
+	for _, st := range left {
+		st.ended(c.err)
+	}
+}
+
+func (c *clientConn) read() error {
+	for {
+		h, err := readFrameHeader(c.r, c.hdr[:])
+		if err != nil {
+			return err
+		}
+		if h.length > limitFor(h.typ, c.t.o.MaxMessageBytes) {
+			if h.typ != frameMsg {
+				return protocolError("%s frame of %d bytes is over the limit of %d", h.typ, h.length, MaxControlBytes)
+			}
+			if _, err := io.CopyN(io.Discard, c.r, int64(h.length)); err != nil {
+				return err
+			}
+			if st := c.stream(h.stream); st != nil {
+				st.tooBig(int(h.length))
+			}
+			continue
+		}
+		var p []byte
+		if h.typ == frameMsg {
+			p = make([]byte, h.length)
+		} else {
+			c.ctl = growTo(c.ctl, int(h.length))
+			p = c.ctl
+		}
+		if _, err := io.ReadFull(c.r, p); err != nil {
+			return err
+		}
+		if err := c.handle(h, p); err != nil {
+			return err
+		}
+	}
+}
+
+// handle acts on one frame from the server.
+func (c *clientConn) handle(h frameHeader, p []byte) error {
+	if h.typ == frameGoAway {
+		g, err := parseGoAway(p)
+		if err != nil {
+			return protocolError("go-away: %v", err)
+		}
+		c.mu.Lock()
+		c.draining, c.goAway = true, g.message
+		c.mu.Unlock()
+		return nil
+	}
+	if h.stream == 0 {
+		return protocolError("%s frame on stream 0", h.typ)
+	}
+	st := c.stream(h.stream)
+	switch h.typ {
+	case frameHeaders:
+		hd, err := parseHeaders(p)
+		if err != nil {
+			return protocolError("headers of stream %d: %v", h.stream, err)
+		}
+		if st != nil {
+			st.headers(&hd)
+		}
+	case frameMsg:
+		if st != nil && !st.in.push(p) {
+			return protocolError("stream %d: message beyond the stream's credit", h.stream)
+		}
+	case frameEnd:
+		f, err := parseEnd(p)
+		if err != nil {
+			return protocolError("end of stream %d: %v", h.stream, err)
+		}
+		if st != nil {
+			c.remove(h.stream)
+			st.endFrom(f)
+		}
+	case frameWindow:
+		n, err := parseWindow(p)
+		if err != nil {
+			return protocolError("window of stream %d: %v", h.stream, err)
+		}
+		if st != nil {
+			st.out.add(n)
+		}
+	default:
+		return protocolError("unexpected %s frame from a server", h.typ)
+	}
+	return nil
+}

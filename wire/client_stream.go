@@ -1,0 +1,326 @@
+package wire
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"connectrpc.com/connect/v2"
+)
+
+// clientStream is the client side of one call. The caller's goroutine
+// writes the frames itself (see writer); the connection's reader queues
+// what arrives for Receive.
+type clientStream struct {
+	c      *clientConn
+	id     uint32
+	spec   connect.Spec
+	ctx    context.Context
+	info   *connect.CallInfo // nil when ctx carries none
+	in     *inbox
+	out    *credit
+	stopAF func() bool // stops the context watch
+
+	sendMu    sync.Mutex
+	opened    bool
+	closeSent bool
+	held      *bytes.Buffer // the one request of a unary or server-stream call, sent with CloseSend
+
+	mu          sync.Mutex // what the reader sets
+	header      *connect.Header
+	gotHeaders  bool // OnHeaders was called
+	trailer     connect.Header
+	over        bool          // ended: by the server, the connection, or the caller
+	overErr     error         // why, for Send (io.EOF after a server's end)
+	done        chan struct{} // closed when over
+	headersRead bool          // the headers were copied to info
+}
+
+func newClientStream(c *clientConn, id uint32, ctx context.Context, spec connect.Spec) *clientStream {
+	info, _ := connect.CallInfoForClientContext(ctx)
+	st := &clientStream{c: c, id: id, spec: spec, ctx: ctx, info: info, in: newInbox(),
+		out: newCredit(), done: make(chan struct{})}
+	if info != nil {
+		info.Spec, info.Protocol, info.Codec = spec, Protocol, c.t.o.Codec.Name()
+		info.PeerAddr = c.nc.RemoteAddr().String()
+		info.RequestEncoding, info.ResponseEncoding = connect.CompressionNameIdentity, connect.CompressionNameIdentity
+	}
+	st.stopAF = context.AfterFunc(ctx, func() { st.abandon(contextError(ctx)) })
+	return st
+}
+
+// single reports a call with one request message, which is held until
+// CloseSend so that open, message and close-send go in one write.
+func (st *clientStream) single() bool { return st.spec.StreamType&connect.StreamTypeClient == 0 }
+
+// putOpen appends the open frame.
+func (st *clientStream) putOpen(b []byte) []byte {
+	o := openFrame{procedure: st.spec.Procedure}
+	if d, ok := st.ctx.Deadline(); ok {
+		o.timeout = max(timeUntil(d), 1e6)
+	}
+	if st.info != nil {
+		o.header = *st.info.RequestHeader()
+	}
+	return appendPayload(b, frameOpen, st.id, o.append)
+}
+
+// flush writes, in one go, the open frame (if it has not gone), the held
+// request and close-send if asked. Caller holds sendMu.
+func (st *clientStream) flush(closeSend bool) error {
+	if st.opened && st.held == nil && !closeSend {
+		return nil
+	}
+	st.mu.Lock()
+	over := st.over
+	st.mu.Unlock()
+	if over {
+		return st.sendError()
+	}
+	held := st.held
+	if held != nil && !st.out.spend(held.Len(), st.done) {
+		return st.sendError()
+	}
+	open := !st.opened
+	st.opened, st.held = true, nil
+	err := st.c.w.write(func(b []byte) []byte {
+		if open {
+			b = st.putOpen(b)
+		}
+		if held != nil {
+			b = appendFrame(b, frameMsg, st.id, held.Len())
+			b = append(b, held.Bytes()...)
+		}
+		if closeSend {
+			b = appendFrame(b, frameCloseSend, st.id, 0)
+		}
+		return b
+	})
+	if held != nil {
+		putBuf(held)
+	}
+	return st.wrote(err)
+}
+
+// SendHeaders opens the stream.
+func (st *clientStream) SendHeaders() error {
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
+	if st.opened {
+		return nil
+	}
+	return st.flush(false)
+}
+
+// Send sends msg, waiting while the server's credit is spent.
+func (st *clientStream) Send(msg any) error {
+	buf := getBuf()
+	if err := st.c.t.o.Codec.MarshalWrite(st.ctx, buf, msg); err != nil {
+		putBuf(buf)
+		return connect.NewError(connect.CodeInternal, "marshal request: "+err.Error()).WithCause(err)
+	}
+	if st.info != nil {
+		st.info.SendStats = connect.MessageStats{Size: buf.Len()}
+	}
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
+	if st.closeSent {
+		putBuf(buf)
+		return connect.NewError(connect.CodeInternal, "send after close-send")
+	}
+	if st.single() && !st.opened && st.held == nil {
+		st.held = buf
+		return nil
+	}
+	defer putBuf(buf)
+	if err := st.flush(false); err != nil {
+		return err
+	}
+	if !st.out.spend(buf.Len(), st.done) {
+		return st.sendError()
+	}
+	return st.wrote(st.c.w.write(func(b []byte) []byte {
+		b = appendFrame(b, frameMsg, st.id, buf.Len())
+		return append(b, buf.Bytes()...)
+	}))
+}
+
+// CloseSend tells the server no more messages come.
+func (st *clientStream) CloseSend() error {
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
+	if st.closeSent {
+		return nil
+	}
+	st.closeSent = true
+	return st.flush(true)
+}
+
+// Receive reads the next response message into msg; io.EOF after the
+// last.
+func (st *clientStream) Receive(msg any) error {
+	st.sendMu.Lock()
+	err := st.flush(false)
+	st.sendMu.Unlock()
+	if err != nil {
+		return err
+	}
+	p, err := st.in.pop()
+	st.copyHeaders()
+	if err != nil {
+		st.receiveEnded(err)
+		return err
+	}
+	if st.spec.StreamType&connect.StreamTypeServer == 0 {
+		// One response: read on to the end, for its trailers or error.
+		if q, err := st.in.pop(); err != io.EOF {
+			if err == nil {
+				st.in.consumed(len(q))
+				err = connect.NewError(connect.CodeUnimplemented, "unary response has more than one message")
+				st.abandon(err)
+			}
+			st.receiveEnded(err)
+			return err
+		}
+		st.receiveEnded(io.EOF)
+	}
+	if st.info != nil {
+		st.info.ReceiveStats = connect.MessageStats{Size: len(p)}
+	}
+	err = st.c.t.o.Codec.UnmarshalRead(st.ctx, bytes.NewBuffer(p), msg)
+	if g := st.in.consumed(len(p)); g > 0 {
+		_ = st.c.w.control(frameWindow, st.id, func(b []byte) []byte { return appendWindow(b, g) })
+	}
+	if err != nil {
+		return connect.NewError(connect.CodeInternal, "unmarshal response: "+err.Error()).WithCause(err)
+	}
+	return nil
+}
+
+// Close abandons the stream unless it is over.
+func (st *clientStream) Close() error {
+	st.abandon(connect.NewError(connect.CodeCanceled, "stream closed"))
+	st.release()
+	return nil
+}
+
+// copyHeaders puts the response headers on the call's info once.
+func (st *clientStream) copyHeaders() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.headersRead || st.header == nil || st.info == nil {
+		return
+	}
+	st.headersRead = true
+	for k, vs := range st.header.All() {
+		st.info.ResponseHeader().SetValues(k, vs)
+	}
+}
+
+func (st *clientStream) release() { st.stopAF() }
+
+// receiveEnded is the receive side's end: on a clean one the trailers go to
+// the call's info; either way the stream's resources go.
+func (st *clientStream) receiveEnded(err error) {
+	if err == io.EOF && st.info != nil {
+		st.mu.Lock()
+		for k, vs := range st.trailer.All() {
+			st.info.ResponseTrailer().SetValues(k, vs)
+		}
+		st.mu.Unlock()
+	}
+	st.release()
+}
+
+// The reader's side.
+
+// headers records the response headers.
+func (st *clientStream) headers(h *connect.Header) {
+	st.mu.Lock()
+	first := !st.gotHeaders
+	st.header, st.gotHeaders = h, true
+	st.mu.Unlock()
+	if first && st.c.t.o.OnHeaders != nil {
+		st.c.t.o.OnHeaders(st.ctx, h, nil)
+	}
+}
+
+// endFrom ends the stream with the server's end frame.
+func (st *clientStream) endFrom(f *endFrame) {
+	err := f.err()
+	st.mu.Lock()
+	st.trailer = f.trailer
+	st.mu.Unlock()
+	if err == nil {
+		err = io.EOF
+	}
+	st.finish(err, io.EOF, false)
+}
+
+// ended ends the stream because the connection did.
+func (st *clientStream) ended(err error) { st.finish(err, err, false) }
+
+// tooBig fails the stream over a response larger than the limit.
+func (st *clientStream) tooBig(n int) {
+	st.abandon(connect.NewError(connect.CodeResourceExhausted,
+		fmt.Sprintf("response message of %d bytes is over the limit of %d bytes", n, st.c.t.o.MaxMessageBytes)))
+}
+
+// abandon ends the stream from the client's side: pending calls return
+// err, and the server is told.
+func (st *clientStream) abandon(err error) {
+	if !st.finish(err, err, true) {
+		return
+	}
+	st.c.remove(st.id)
+	st.sendMu.Lock()
+	opened := st.opened
+	st.sendMu.Unlock()
+	if opened {
+		_ = st.c.w.frame(frameCancel, st.id, nil)
+	}
+}
+
+// finish marks the stream over, unless it is already (false): Receive
+// gets recvErr (after what is queued, unless abort), Send gets sendErr.
+func (st *clientStream) finish(recvErr, sendErr error, abort bool) bool {
+	st.mu.Lock()
+	if st.over {
+		st.mu.Unlock()
+		return false
+	}
+	st.over, st.overErr = true, sendErr
+	first := !st.gotHeaders
+	st.gotHeaders = true
+	close(st.done)
+	st.mu.Unlock()
+	st.in.finish(recvErr, abort)
+	if first && st.c.t.o.OnHeaders != nil {
+		herr := recvErr
+		if herr == io.EOF {
+			herr = nil
+		}
+		st.c.t.o.OnHeaders(st.ctx, &connect.Header{}, herr)
+	}
+	return true
+}
+
+// sendError is what Send returns on a stream that is over.
+func (st *clientStream) sendError() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.overErr == nil {
+		return io.EOF
+	}
+	return st.overErr
+}
+
+// wrote turns a failed write into the call's error.
+func (st *clientStream) wrote(err error) error {
+	if err != nil {
+		return connect.NewError(connect.CodeUnavailable, "connection to "+st.c.t.addr+" lost: "+err.Error()).WithCause(err)
+	}
+	return nil
+}

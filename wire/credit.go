@@ -1,0 +1,45 @@
+package wire
+
+import "sync"
+
+// credit is what a stream's sender may still send: it starts at a
+// window, each message spends its size, and the receiver's window
+// frames add to it. A message may be sent while any credit is left, so
+// one larger than the window still goes through.
+type credit struct {
+	mu   sync.Mutex
+	n    int
+	wake chan struct{}
+}
+
+func newCredit() *credit { return &credit{n: streamWindow, wake: make(chan struct{}, 1)} }
+
+// spend waits until credit is left or done is closed (false), then
+// spends n.
+func (c *credit) spend(n int, done <-chan struct{}) bool {
+	for {
+		c.mu.Lock()
+		if c.n > 0 {
+			c.n -= n
+			c.mu.Unlock()
+			return true
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.wake:
+		case <-done:
+			return false
+		}
+	}
+}
+
+// add returns n to the sender.
+func (c *credit) add(n int) {
+	c.mu.Lock()
+	c.n += n
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}

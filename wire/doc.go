@@ -1,0 +1,59 @@
+// Package wire carries Connect RPCs between a Courier client and server
+// over Courier's own framing on one TCP connection: the "wire" transport.
+//
+// The native API speaks Connect, gRPC and HTTP/JSON over net/http, which
+// suits every client and curl. Its HTTP/2 server and client hand each
+// frame between goroutines several times (a reader, the connection's
+// serve loop, the handler; the request body's copier and the response
+// body's reader on the client), and on a small machine each hand-off
+// waits for a core. Wire keeps the same services, messages, codecs,
+// errors and handlers (a connect.Transport on the client, dispatch to
+// the connect.Server on the server) and cuts the hand-offs to what a
+// request needs: the caller writes its frame to the socket itself, the
+// connection's reader hands each frame to its stream. The Go client
+// uses it when the server offers it and HTTP/2 otherwise.
+//
+// # Connection
+//
+// The client connects and writes Preface; the server answers with the
+// same bytes, then frames flow both ways. Preface starts with a zero
+// byte, which no HTTP request or TLS handshake does, so one port serves
+// both (internal/api tells them apart by the first byte). A server that
+// answers anything else does not speak wire (ErrNotWire).
+//
+// # Frames
+//
+//	length  uint32  payload bytes
+//	type    uint8
+//	stream  uint32  0 for the connection
+//	payload
+//
+// Streams are numbered by the client from 1. A stream is: open (the
+// procedure, a timeout and request headers), messages both ways,
+// close-send from the client; the server sends headers before its first
+// message and ends the stream with end (a Connect code, 0 for success,
+// a message, error details and trailers). A client that gives up sends
+// cancel. Payload fields are unsigned varints and length-prefixed
+// strings; payload.go lists them.
+//
+// # Limits and flow control
+//
+// Every frame is checked against a limit before its payload is read:
+// MaxControlBytes for all but messages, a configured maximum for
+// messages. A message over the maximum is skipped and fails its stream
+// with resource_exhausted; anything else malformed ends the connection
+// after a go-away that says what was wrong. Each side of a stream starts
+// with a window of credit (streamWindow bytes) and sends a message while
+// some is left; the receiver returns credit with window frames as its
+// reader takes messages. So a slow reader holds back only its own
+// stream, and a connection's reader never waits: it queues at most a
+// window and a message per stream. A server takes at most
+// maxStreamsPerConn streams per connection.
+//
+// # Shutdown
+//
+// Server.Shutdown sends go-away (the client opens new streams on a new
+// connection), waits for the calls in progress, then closes the
+// connections; streams still open on a closed connection fail with
+// unavailable, which the client retries.
+package wire

@@ -1,0 +1,93 @@
+package wire
+
+import (
+	"sync"
+)
+
+// inbox holds a stream's received messages until its reader takes them,
+// and the stream's end. The connection's reader pushes without ever
+// waiting: the sender's credit bounds what can queue (window), and a
+// peer that sends beyond it breaks the protocol.
+type inbox struct {
+	mu     sync.Mutex
+	msgs   [][]byte
+	queued int   // bytes received and not yet credited back
+	owed   int   // bytes taken by the reader and not yet credited back
+	end    error // after the messages: io.EOF for a clean end
+	abort  bool  // end at once, dropping queued messages
+	wake   chan struct{}
+}
+
+func newInbox() *inbox { return &inbox{wake: make(chan struct{}, 1)} }
+
+// push queues a message; it reports false when the sender went beyond
+// its credit.
+func (q *inbox) push(p []byte) bool {
+	q.mu.Lock()
+	// The sender may send while it has credit left, so before this
+	// message less than a window was outstanding.
+	over := q.queued >= streamWindow
+	if q.end == nil {
+		q.msgs = append(q.msgs, p)
+		q.queued += len(p)
+	}
+	q.mu.Unlock()
+	q.signal()
+	return !over
+}
+
+// finish records the end after the queued messages (abort: before
+// them); the first end wins.
+func (q *inbox) finish(err error, abort bool) {
+	q.mu.Lock()
+	if q.end == nil {
+		q.end, q.abort = err, abort
+	}
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *inbox) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pop waits for the next message or the end.
+func (q *inbox) pop() ([]byte, error) {
+	for {
+		q.mu.Lock()
+		if q.end != nil && (q.abort || len(q.msgs) == 0) {
+			err := q.end
+			q.mu.Unlock()
+			return nil, err
+		}
+		if len(q.msgs) > 0 {
+			p := q.msgs[0]
+			q.msgs[0] = nil
+			q.msgs = q.msgs[1:]
+			if len(q.msgs) == 0 {
+				q.msgs = q.msgs[:0:0]
+			}
+			q.mu.Unlock()
+			return p, nil
+		}
+		q.mu.Unlock()
+		<-q.wake
+	}
+}
+
+// consumed counts n bytes taken by the reader and returns the credit
+// to give back to the sender now (0: not yet, to batch the updates).
+func (q *inbox) consumed(n int) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.owed += n
+	if q.owed < streamWindow/4 {
+		return 0
+	}
+	g := q.owed
+	q.owed, q.queued = 0, q.queued-g
+	return g
+}

@@ -1,0 +1,288 @@
+package wire
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+
+	"connectrpc.com/connect/v2"
+)
+
+// Server serves the RPCs of a connect.Server on wire connections. The
+// caller accepts the connections (and tells them apart from others by
+// their first byte, see Preface) and hands each to ServeConn.
+type Server struct {
+	rpc    *connect.Server
+	specs  map[string]connect.Spec
+	codec  connect.Codec
+	maxMsg int
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	conns   map[*serverConn]struct{}
+	closing bool
+	calls   sync.WaitGroup // handlers running; Add under mu while !closing
+}
+
+// ServerOptions configure a Server.
+type ServerOptions struct {
+	// Codec encodes and decodes messages (binary protobuf); required.
+	Codec connect.Codec
+	// MaxMessageBytes bounds one request message (default
+	// DefaultMaxMessageBytes); a larger one fails its call with
+	// resource_exhausted and the connection carries on.
+	MaxMessageBytes int
+	Logger          *slog.Logger
+}
+
+// NewServer returns a Server for the methods registered on rpc.
+func NewServer(rpc *connect.Server, o ServerOptions) *Server {
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{rpc: rpc, specs: map[string]connect.Spec{}, codec: o.Codec,
+		maxMsg: o.MaxMessageBytes, log: o.Logger, conns: map[*serverConn]struct{}{}}
+	for spec := range rpc.Specs() {
+		s.specs[spec.Procedure] = spec
+	}
+	return s
+}
+
+// ServeConn serves nc until the connection ends. The client's preface
+// has been read already; r reads the rest of nc (perhaps through a
+// buffer that holds bytes read past the preface).
+func (s *Server) ServeConn(nc net.Conn, r io.Reader) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &serverConn{s: s, nc: nc, r: r, w: writer{nc: nc}, ctx: ctx, cancel: cancel,
+		streams: map[uint32]*serverStream{}}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		cancel()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	defer c.close()
+	if err := c.w.write(func(b []byte) []byte { return append(b, Preface...) }); err != nil {
+		return
+	}
+	if err := c.readLoop(); err != nil {
+		s.log.Debug("wire: closing a connection that broke the protocol", "remote", nc.RemoteAddr(), "err", err)
+		c.goAway(goAway{code: connect.CodeInternal, message: err.Error()})
+	}
+}
+
+// Shutdown stops taking new streams, waits for the calls in progress
+// until ctx ends, then closes every connection.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for c := range s.conns {
+		c.goAway(goAway{code: connect.CodeUnavailable, message: "server shutting down"})
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.calls.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		<-done // closed connections cancel their calls
+	}
+	return err
+}
+
+// serverConn is one client connection.
+type serverConn struct {
+	s      *Server
+	nc     net.Conn
+	r      io.Reader
+	w      writer
+	ctx    context.Context // ends with the connection; streams derive from it
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	streams map[uint32]*serverStream
+
+	hdr [headerLen]byte
+	ctl []byte // control payloads are read here
+}
+
+// close ends the connection and every stream on it.
+func (c *serverConn) close() {
+	c.nc.Close()
+	c.cancel()
+	c.mu.Lock()
+	for _, st := range c.streams {
+		st.in.finish(connect.NewError(connect.CodeCanceled, "connection closed"), true)
+	}
+	c.mu.Unlock()
+	c.s.mu.Lock()
+	delete(c.s.conns, c)
+	c.s.mu.Unlock()
+}
+
+func (c *serverConn) goAway(g goAway) {
+	_ = c.w.control(frameGoAway, 0, g.append)
+}
+
+// protocolError is a peer's breach of the protocol: the connection ends.
+func protocolError(format string, args ...any) error {
+	return fmt.Errorf("wire protocol error: "+format, args...)
+}
+
+// readLoop reads frames until the connection ends (nil) or the client
+// breaks the protocol.
+func (c *serverConn) readLoop() error {
+	for {
+		h, err := readFrameHeader(c.r, c.hdr[:])
+		if err != nil {
+			return nil
+		}
+		if h.typ == frameMsg && h.length > limitFor(frameMsg, c.s.maxMsg) {
+			if err := c.tooBig(h); err != nil {
+				return nil
+			}
+			continue
+		}
+		if h.typ != frameMsg && h.length > MaxControlBytes {
+			return protocolError("%s frame of %d bytes is over the limit of %d", h.typ, h.length, MaxControlBytes)
+		}
+		var p []byte
+		if h.typ == frameMsg {
+			p = make([]byte, h.length)
+		} else {
+			c.ctl = growTo(c.ctl, int(h.length))
+			p = c.ctl
+		}
+		if _, err := io.ReadFull(c.r, p); err != nil {
+			return nil
+		}
+		if err := c.handle(h, p); err != nil {
+			return err
+		}
+	}
+}
+
+func growTo(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+// tooBig skips a message over the limit and fails its stream.
+func (c *serverConn) tooBig(h frameHeader) error {
+	if _, err := io.CopyN(io.Discard, c.r, int64(h.length)); err != nil {
+		return err
+	}
+	if st := c.stream(h.stream); st != nil {
+		st.in.finish(connect.NewError(connect.CodeResourceExhausted,
+			fmt.Sprintf("message of %d bytes is over the limit of %d bytes", h.length, c.s.maxMsg)), false)
+	}
+	return nil
+}
+
+func (c *serverConn) stream(id uint32) *serverStream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.streams[id]
+}
+
+// handle acts on one frame from the client.
+func (c *serverConn) handle(h frameHeader, p []byte) error {
+	if h.stream == 0 {
+		return protocolError("%s frame on stream 0", h.typ)
+	}
+	switch h.typ {
+	case frameOpen:
+		o, err := parseOpen(p)
+		if err != nil {
+			return protocolError("open of stream %d: %v", h.stream, err)
+		}
+		return c.open(h.stream, o)
+	case frameMsg:
+		if st := c.stream(h.stream); st != nil && !st.in.push(p) {
+			return protocolError("stream %d: message beyond the stream's credit", h.stream)
+		}
+	case frameCloseSend:
+		if st := c.stream(h.stream); st != nil {
+			st.in.finish(io.EOF, false)
+		}
+	case frameCancel:
+		if st := c.stream(h.stream); st != nil {
+			st.cancel()
+			st.in.finish(connect.NewError(connect.CodeCanceled, "canceled by the client"), true)
+		}
+	case frameWindow:
+		n, err := parseWindow(p)
+		if err != nil {
+			return protocolError("window of stream %d: %v", h.stream, err)
+		}
+		if st := c.stream(h.stream); st != nil {
+			st.out.add(n)
+		}
+	default:
+		return protocolError("unexpected %s frame from a client", h.typ)
+	}
+	return nil
+}
+
+// open starts a stream's call, or refuses it.
+func (c *serverConn) open(id uint32, o *openFrame) error {
+	c.mu.Lock()
+	_, dup := c.streams[id]
+	n := len(c.streams)
+	c.mu.Unlock()
+	if dup {
+		return protocolError("stream %d opened twice", id)
+	}
+	if n >= maxStreamsPerConn {
+		c.refuse(id, connect.CodeResourceExhausted,
+			fmt.Sprintf("too many open streams on one connection (limit %d)", maxStreamsPerConn))
+		return nil
+	}
+	st := c.newStream(id, o)
+	c.s.mu.Lock()
+	if c.s.closing {
+		c.s.mu.Unlock()
+		st.cancel()
+		c.refuse(id, connect.CodeUnavailable, "server shutting down")
+		return nil
+	}
+	c.s.calls.Add(1)
+	c.s.mu.Unlock()
+	c.mu.Lock()
+	c.streams[id] = st
+	c.mu.Unlock()
+	go st.run()
+	return nil
+}
+
+// refuse ends a stream that never started.
+func (c *serverConn) refuse(id uint32, code connect.Code, msg string) {
+	f := endFrame{code: code, message: msg}
+	_ = c.w.control(frameEnd, id, f.append)
+}
+
+func (c *serverConn) remove(id uint32) {
+	c.mu.Lock()
+	delete(c.streams, id)
+	c.mu.Unlock()
+}
