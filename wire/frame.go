@@ -87,8 +87,8 @@ var errMalformed = errors.New("malformed payload")
 type enc []byte
 
 func (e enc) uvarint(v uint64) enc { return binary.AppendUvarint(e, v) }
-func (e enc) str(s string) enc      { return append(e.uvarint(uint64(len(s))), s...) }
-func (e enc) bytes(b []byte) enc    { return append(e.uvarint(uint64(len(b))), b...) }
+func (e enc) str(s string) enc     { return append(e.uvarint(uint64(len(s))), s...) }
+func (e enc) bytes(b []byte) enc   { return append(e.uvarint(uint64(len(b))), b...) }
 
 type dec struct {
 	b   []byte
