@@ -102,7 +102,10 @@ func TestManyStreamsShareOneConnection(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := len(ts.conns); n != 1 {
+	ts.mu.Lock()
+	n := len(ts.conns)
+	ts.mu.Unlock()
+	if n != 1 {
 		t.Errorf("%d server connections, want 1", n)
 	}
 }
