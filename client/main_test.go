@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"log/slog"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +12,26 @@ import (
 	"go.uber.org/goleak"
 )
 
+// overHTTPEnv set makes this run of the tests talk HTTP (forceHTTP).
+const overHTTPEnv = "COURIER_CLIENT_TESTS_OVER_HTTP"
+
 func TestMain(m *testing.M) {
+	forceHTTP = os.Getenv(overHTTPEnv) != ""
 	goleak.VerifyTestMain(m)
+}
+
+// TestEverythingOverHTTP runs this package's tests and examples again,
+// in a child process, with every client talking Connect over HTTP/2, as
+// clients do against a server without wire (the other run uses wire).
+func TestEverythingOverHTTP(t *testing.T) {
+	if forceHTTP {
+		t.Skip("this run is the one over HTTP")
+	}
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run", "^(Test|Example)", "-test.skip", "^TestEverythingOverHTTP$", "-test.count=1")
+	cmd.Env = append(os.Environ(), overHTTPEnv+"=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the tests over HTTP failed: %v\n%s", err, out)
+	}
 }
 
 // env is a server and a client connected to it.

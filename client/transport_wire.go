@@ -21,10 +21,14 @@ import (
 // WithHTTPClient or an address that is a URL with a path or another
 // scheme than http choose HTTP.
 
+// forceHTTP makes every client talk HTTP; this package's tests set it to
+// run again over HTTP (TestEverythingOverHTTP).
+var forceHTTP bool
+
 // transport returns the Connect client for c's address, probing for wire
 // first.
 func (c *Client) transport(ctx context.Context) (*connect.Client, error) {
-	if hostport, ok := wireAddr(c.addr); ok && !c.o.http && c.o.hc == nil {
+	if hostport, ok := wireAddr(c.addr); ok && !c.o.http && !forceHTTP && c.o.hc == nil {
 		tr := wire.NewTransport(hostport, wire.TransportOptions{
 			Codec: binaryCodec{connectproto.NewBinaryCodec()}, OnHeaders: fireHeaders})
 		pctx, cancel := c.withTimeout(ctx)

@@ -20,6 +20,7 @@ var forbidden = map[string][]string{
 	"internal/admin":   {"server", "cmd", "internal/proto", "internal/api"},
 	"server":           {"cmd"},
 	"gen/courier/v1":   {"internal", "server", "cmd", "client"},
+	"wire":             {"internal", "server", "cmd", "client", "gen"},
 }
 
 // forbiddenIfPresent applies to packages that may not exist yet.
