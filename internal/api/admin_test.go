@@ -15,7 +15,7 @@ func TestAPIAdminStreamsAndGroups(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
 			ctx := testCtx(t)
-			mc, ac := e.clients(p.opts...)
+			mc, ac := p.clients(e)
 			cr, err := ac.CreateStream(ctx, &courierv1.CreateStreamRequest{Config: &courierv1.StreamConfig{
 				Name: "orders", Subjects: []string{"orders.>"}, Partitions: 2, MaxAge: durationpb.New(3600e9)}})
 			if err != nil {
@@ -100,7 +100,7 @@ func TestAPIAdminReadAndRedrive(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
 			ctx := testCtx(t)
-			mc, ac := e.clients(p.opts...)
+			mc, ac := p.clients(e)
 			e.createStream(t, "jobs", "jobs.>")
 			if _, err := ac.CreateStream(ctx, &courierv1.CreateStreamRequest{Config: &courierv1.StreamConfig{
 				Name: "dlq", Subjects: []string{"dlq.>"}, Partitions: 2}}); err != nil {

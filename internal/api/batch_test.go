@@ -12,7 +12,7 @@ func TestAPIPublishBatch(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
 			ctx := testCtx(t)
-			mc, _ := e.clients(p.opts...)
+			mc, _ := p.clients(e)
 			e.createStream(t, "orders", "orders.>")
 			st, err := mc.PublishBatch(ctx)
 			if err != nil {

@@ -15,7 +15,7 @@ func TestAPIConsumeBatchedSettle(t *testing.T) {
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
-			mc, _ := e.clients(p.opts...)
+			mc, _ := p.clients(e)
 			e.jobsGroup(t)
 			e.publishN(t, "jobs.a", 5)
 			c := e.join(t, mc, "jobs", "w", 10)

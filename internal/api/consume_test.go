@@ -115,7 +115,7 @@ func TestAPIConsumeAckAndLeave(t *testing.T) {
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
-			mc, _ := e.clients(p.opts...)
+			mc, _ := p.clients(e)
 			e.jobsGroup(t)
 			e.publishN(t, "jobs.a", 3)
 			c1 := e.join(t, mc, "jobs", "w", 2)
@@ -154,7 +154,7 @@ func TestAPIConsumeSettles(t *testing.T) {
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
-			mc, _ := e.clients(p.opts...)
+			mc, _ := p.clients(e)
 			e.createStream(t, "jobs", "jobs.>")
 			e.createStream(t, "dlq", "dlq.>")
 			if _, err := e.srv.CreateGroup(server.GroupConfig{Name: "w", Stream: "jobs", DeadLetter: "dlq.jobs"}); err != nil {

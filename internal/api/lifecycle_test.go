@@ -64,9 +64,15 @@ func subscribeLive(t *testing.T, e *testEnv, mc courierv1connect.MessagingServic
 }
 
 func TestAPIShutdownEndsStreams(t *testing.T) {
+	for _, p := range []protocol{protocols[0], protocols[2]} { // connect, wire
+		t.Run(p.name, func(t *testing.T) { shutdownEndsStreams(t, p) })
+	}
+}
+
+func shutdownEndsStreams(t *testing.T, p protocol) {
 	e := startEnv(t, Options{})
 	ctx := testCtx(t)
-	mc, _ := e.clients()
+	mc, _ := p.clients(e)
 	e.jobsGroup(t)
 	e.publishN(t, "jobs.a", 1)
 	c := e.join(t, mc, "jobs", "w", 1)
@@ -141,6 +147,34 @@ func TestAPIConns(t *testing.T) {
 		}
 		client.CloseIdleConnections()
 		waitFor(t, "the connection to close", func() bool { return e.api.Conns() == 0 })
+	}
+	_, ac := e.wireClients()
+	for range 3 {
+		if _, err := ac.ListStreams(testCtx(t), &courierv1.ListStreamsRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.api.Conns(); n != 1 {
+		t.Fatalf("%d wire connections, want 1", n)
+	}
+	e.mu.Lock()
+	e.wires[0].Close()
+	e.mu.Unlock()
+	waitFor(t, "the wire connection to close", func() bool { return e.api.Conns() == 0 })
+}
+
+// Over wire too, a message over the limit fails its call with
+// request_too_large, and the connection carries on.
+func TestAPIWireOversizedMessage(t *testing.T) {
+	e := startEnv(t, Options{MaxMessageBytes: 1 << 10})
+	e.createStream(t, "orders", "orders.>")
+	mc, _ := e.wireClients()
+	big := &courierv1.PublishRequest{Message: &courierv1.Message{Subject: "orders.1", Payload: bytes.Repeat([]byte("x"), 2<<10)}}
+	_, err := mc.Publish(testCtx(t), big)
+	wantErr(t, err, connect.CodeResourceExhausted, "request_too_large")
+	small := &courierv1.PublishRequest{Message: &courierv1.Message{Subject: "orders.1", Payload: []byte("ok")}}
+	if _, err := mc.Publish(testCtx(t), small); err != nil {
+		t.Fatalf("publish after an oversized one: %v", err)
 	}
 }
 

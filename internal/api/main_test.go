@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
 	"github.com/courier-mq/courier/server"
+	"github.com/courier-mq/courier/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -29,6 +32,9 @@ type testEnv struct {
 	url  string
 	h2c  *http.Client
 	http *http.Client // HTTP/1.1 only
+
+	mu    sync.Mutex
+	wires []*wire.Transport // closed at the end
 }
 
 func startEnv(t testing.TB, o Options) *testEnv {
@@ -50,6 +56,11 @@ func startEnv(t testing.TB, o Options) *testEnv {
 	e := &testEnv{srv: srv, api: a, url: "http://" + ln.Addr().String(),
 		h2c: h2cClient(), http: &http.Client{Transport: &http.Transport{}}}
 	t.Cleanup(func() {
+		e.mu.Lock()
+		for _, tr := range e.wires {
+			tr.Close()
+		}
+		e.mu.Unlock()
 		e.h2c.CloseIdleConnections()
 		e.http.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -72,13 +83,36 @@ func h2cClient() *http.Client {
 }
 
 // protocols are the ways the tests reach the server with the generated
-// clients: Connect and gRPC, both over h2c.
-var protocols = []struct {
+// clients: Connect and gRPC, both over h2c, and wire.
+var protocols = []protocol{
+	{name: "connect"},
+	{name: "grpc", opts: []connecthttp.Option{connecthttp.WithGRPC()}},
+	{name: "wire", wire: true},
+}
+
+type protocol struct {
 	name string
 	opts []connecthttp.Option
-}{
-	{"connect", nil},
-	{"grpc", []connecthttp.Option{connecthttp.WithGRPC()}},
+	wire bool
+}
+
+// clients are the generated clients over p.
+func (p protocol) clients(e *testEnv) (courierv1connect.MessagingServiceClient, courierv1connect.AdminServiceClient) {
+	if !p.wire {
+		return e.clients(p.opts...)
+	}
+	return e.wireClients()
+}
+
+// wireClients are the generated clients over a wire transport of their
+// own.
+func (e *testEnv) wireClients() (courierv1connect.MessagingServiceClient, courierv1connect.AdminServiceClient) {
+	tr := wire.NewTransport(strings.TrimPrefix(e.url, "http://"), wire.TransportOptions{Codec: connectproto.NewBinaryCodec()})
+	e.mu.Lock()
+	e.wires = append(e.wires, tr)
+	e.mu.Unlock()
+	c := connect.NewClient(tr)
+	return courierv1connect.NewMessagingServiceClient(c), courierv1connect.NewAdminServiceClient(c)
 }
 
 func (e *testEnv) clients(opts ...connecthttp.Option) (courierv1connect.MessagingServiceClient, courierv1connect.AdminServiceClient) {

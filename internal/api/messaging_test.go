@@ -20,7 +20,7 @@ func TestAPIPublishAndSubscribe(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
 			ctx := testCtx(t)
-			mc, _ := e.clients(p.opts...)
+			mc, _ := p.clients(e)
 			e.createStream(t, "orders", "orders.>")
 			for i := range 3 {
 				ack, err := mc.Publish(ctx, pub("orders.eu", fmt.Sprint("old", i)))
@@ -131,7 +131,7 @@ func TestAPIRequest(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
 			ctx := testCtx(t)
-			mc, _ := e.clients(p.opts...)
+			mc, _ := p.clients(e)
 			_, err := mc.Request(ctx, &courierv1.RequestRequest{Message: &courierv1.Message{Subject: "svc.echo"}})
 			wantErr(t, err, connect.CodeUnavailable, "no_responders")
 
@@ -170,7 +170,7 @@ func TestAPIBadRequestsGenerated(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{MaxMessageBytes: 4 << 10})
 			ctx := testCtx(t)
-			mc, _ := e.clients(p.opts...)
+			mc, _ := p.clients(e)
 			if _, err := e.srv.CreateStream(server.StreamConfig{Name: "orders", Subjects: []string{"orders.>"}, MaxMsgSize: 100}); err != nil {
 				t.Fatal(err)
 			}

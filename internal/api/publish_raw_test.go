@@ -19,14 +19,12 @@ import (
 // server does not know is skipped; a PublishStreamRequest sent as JSON is
 // stored alike.
 func TestAPIPublishStreamRawDecodeKeepsNothingBetween(t *testing.T) {
-	cases := append(protocols[:len(protocols):len(protocols)], struct {
-		name string
-		opts []connecthttp.Option
-	}{"json", []connecthttp.Option{connecthttp.WithSendCodec(connect.CodecNameJSON)}})
+	cases := append(protocols[:len(protocols):len(protocols)],
+		protocol{name: "json", opts: []connecthttp.Option{connecthttp.WithSendCodec(connect.CodecNameJSON)}})
 	for _, p := range cases {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
-			mc, _ := e.clients(p.opts...)
+			mc, _ := p.clients(e)
 			e.createStream(t, "orders", "orders.>")
 			st, err := mc.PublishStream(testCtx(t))
 			if err != nil {

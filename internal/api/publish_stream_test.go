@@ -16,7 +16,7 @@ func TestAPIPublishStreamPipelined(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
 			ctx := testCtx(t)
-			mc, _ := e.clients(p.opts...)
+			mc, _ := p.clients(e)
 			e.createStream(t, "orders", "orders.>")
 			st, err := mc.PublishStream(ctx)
 			if err != nil {

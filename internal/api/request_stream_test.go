@@ -15,7 +15,7 @@ func TestAPIRequestStream(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := startEnv(t, Options{})
 			ctx := testCtx(t)
-			mc, _ := e.clients(p.opts...)
+			mc, _ := p.clients(e)
 			sub, err := e.srv.Subscribe("svc.>", server.Start{Kind: server.StartLatest}, 0)
 			if err != nil {
 				t.Fatal(err)
