@@ -20,7 +20,8 @@ import (
 // group state in (internal/meta implements it). Set, Delete, DeletePrefix
 // and Flush are durable on return; deferred writes become durable within
 // the store's commit interval, which bounds how many acks a crash can
-// forget (those messages are then delivered again).
+// forget (those messages are then delivered again). Writes copy the keys
+// and values they are given: callers may reuse them.
 type KV interface {
 	Get(key []byte) ([]byte, error) // an error satisfying IsNotFound when absent
 	Set(key, val []byte) error

@@ -89,7 +89,7 @@ func chunkView(data []byte, from int64, stream string, part int) ([]*Message, er
 	slab := make([]Message, 0, n)
 	msgs := make([]*Message, 0, n)
 	subj := stream
-	err := log.DecodeRecords(data, from, func(r log.Record) bool {
+	err := log.DecodeRecordsSharing(data, from, func(r log.Record) bool {
 		if len(slab) == cap(slab) { // never moved: messages point into it
 			slab = make([]Message, 0, 16)
 		}

@@ -37,7 +37,8 @@ type group struct {
 	nextID  int
 	stats   groupStats
 	stopped bool
-	stopErr error // why: ErrClosed, or ErrGroupNotFound once deleted
+	stopErr error  // why: ErrClosed, or ErrGroupNotFound once deleted
+	intBuf  []byte // scratch for a group state value (saveFirstDelivery)
 
 	tick   chan struct{} // wakes the timer loop; capacity 1
 	ctx    context.Context

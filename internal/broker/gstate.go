@@ -154,7 +154,8 @@ func (g *group) saveFirstDelivery(e *entry) {
 		return
 	}
 	p.handed = e.off + 1
-	g.deferSet(p.keys.handed, encInt(p.handed))
+	g.intBuf = meta.AppendIntValue(g.intBuf[:0], p.handed) // the store copies it
+	g.deferSet(p.keys.handed, g.intBuf)
 }
 
 // forgetDeliveries deletes e's record, if it has one.

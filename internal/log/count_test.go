@@ -27,7 +27,8 @@ func TestLogCompressed(t *testing.T) {
 }
 
 // TestLogDecodeHeaderKeys decodes records whose header keys repeat and
-// differ from one record to the next (the decoder reuses repeated keys).
+// differ from one record to the next (the decoder reuses repeated keys),
+// with a Headers slice per record and with one shared.
 func TestLogDecodeHeaderKeys(t *testing.T) {
 	sets := [][]string{{"a", "b"}, {"a", "c"}, {"d"}, {"a", "b", "e"}, nil, {"a", "b", "e"}}
 	var recs []Record
@@ -38,8 +39,15 @@ func TestLogDecodeHeaderKeys(t *testing.T) {
 		}
 		recs = append(recs, r)
 	}
+	for _, decode := range []func([]byte, int64, func(Record) bool) error{DecodeRecords, DecodeRecordsSharing} {
+		decodeHeaderKeys(t, decode, EncodeBatch(nil, recs, 1), sets)
+	}
+}
+
+func decodeHeaderKeys(t *testing.T, decode func([]byte, int64, func(Record) bool) error, data []byte, sets [][]string) {
+	t.Helper()
 	i := 0
-	err := DecodeRecords(EncodeBatch(nil, recs, 1), 0, func(r Record) bool {
+	err := decode(data, 0, func(r Record) bool {
 		var got []string
 		for _, h := range r.Headers {
 			if string(h.Value) != h.Key+"!" {

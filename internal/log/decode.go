@@ -12,6 +12,7 @@ type decoder struct {
 	b    []byte
 	err  error
 	keys []string // header keys of the record before, reused when repeated
+	hdrs []Header // when not nil, every record's Headers (DecodeRecordsSharing)
 }
 
 func (d *decoder) varint() int64 {
@@ -58,7 +59,7 @@ func (d *decoder) record(h *batchHeader) (Record, error) {
 		return r, errTruncatedRecord
 	}
 	if n > 0 {
-		r.Headers = make([]Header, n)
+		r.Headers = d.headers(int(n))
 		for i := range r.Headers {
 			r.Headers[i].Key = d.key(i, body.bytes())
 			r.Headers[i].Value = body.bytes()
@@ -87,4 +88,17 @@ func (d *decoder) key(i int, b []byte) string {
 		d.keys = append(d.keys, k)
 	}
 	return k
+}
+
+// headers returns a record's Headers for n headers: the shared slice
+// (grown if need be), or a new one.
+func (d *decoder) headers(n int) []Header {
+	if d.hdrs == nil {
+		return make([]Header, n)
+	}
+	if cap(d.hdrs) < n {
+		d.hdrs = make([]Header, n)
+	}
+	d.hdrs = d.hdrs[:n]
+	return d.hdrs
 }

@@ -121,6 +121,22 @@ var decompressor = kgo.DefaultDecompressor()
 // copy) and must be copied to be kept. fn returns false to stop. A batch cut
 // short at the end of data is ignored.
 func DecodeRecords(data []byte, from int64, fn func(Record) bool) error {
+	return decodeRecords(data, from, false, fn)
+}
+
+// DecodeRecordsSharing is DecodeRecords but for each record's Headers
+// slice, which is reused for the next record: fn copies the Header
+// values it keeps (their keys and values may be kept as DecodeRecords
+// says). It saves an allocation per record with headers.
+func DecodeRecordsSharing(data []byte, from int64, fn func(Record) bool) error {
+	return decodeRecords(data, from, true, fn)
+}
+
+func decodeRecords(data []byte, from int64, share bool, fn func(Record) bool) error {
+	var hdrs []Header // shared headers, with share
+	if share {
+		hdrs = make([]Header, 0, 4)
+	}
 	for len(data) >= BatchHeaderSize {
 		h, err := parseHeader(data)
 		if err != nil {
@@ -129,7 +145,7 @@ func DecodeRecords(data []byte, from int64, fn func(Record) bool) error {
 		if int(h.Length) > len(data) {
 			return nil
 		}
-		more, err := decodeBatch(data[:h.Length], h, from, fn)
+		more, err := decodeBatch(data[:h.Length], h, from, hdrs, fn)
 		if err != nil || !more {
 			return err
 		}
@@ -138,7 +154,7 @@ func DecodeRecords(data []byte, from int64, fn func(Record) bool) error {
 	return nil
 }
 
-func decodeBatch(b []byte, h batchHeader, from int64, fn func(Record) bool) (bool, error) {
+func decodeBatch(b []byte, h batchHeader, from int64, hdrs []Header, fn func(Record) bool) (bool, error) {
 	recs := b[BatchHeaderSize:]
 	if c := h.Compression(); c != 0 {
 		var err error
@@ -147,7 +163,7 @@ func decodeBatch(b []byte, h batchHeader, from int64, fn func(Record) bool) (boo
 			return false, fmt.Errorf("%w: batch at offset %d: %v", ErrCorrupt, h.BaseOffset, err)
 		}
 	}
-	d := decoder{b: recs}
+	d := decoder{b: recs, hdrs: hdrs}
 	for i := int32(0); i < h.Count; i++ {
 		r, err := d.record(&h)
 		if err != nil {

@@ -17,7 +17,7 @@ func (s *Store) SetDeferred(key, val []byte) error {
 	if s.interval < 0 {
 		return s.Set(key, val)
 	}
-	return s.deferWrite(string(key), entry{val: bytes.Clone(val)})
+	return s.deferWrite(key, entry{val: bytes.Clone(val)})
 }
 
 // SetDeferredNew is SetDeferred for a key the caller knows is not stored
@@ -29,7 +29,7 @@ func (s *Store) SetDeferredNew(key, val []byte) error {
 	if s.interval < 0 {
 		return s.Set(key, val)
 	}
-	return s.deferWrite(string(key), entry{val: bytes.Clone(val), fresh: true})
+	return s.deferWrite(key, entry{val: bytes.Clone(val), fresh: true})
 }
 
 // DeleteDeferred deletes key as SetDeferred sets one.
@@ -37,7 +37,7 @@ func (s *Store) DeleteDeferred(key []byte) error {
 	if s.interval < 0 {
 		return s.Delete(key)
 	}
-	return s.deferWrite(string(key), entry{del: true})
+	return s.deferWrite(key, entry{del: true})
 }
 
 // Flush makes every write made before the call durable. If a commit has
@@ -52,12 +52,13 @@ func (s *Store) Flush() error {
 
 func (s *Store) flush() error { return s.write(nil) }
 
-func (s *Store) deferWrite(k string, e entry) error {
+func (s *Store) deferWrite(key []byte, e entry) error {
 	s.mu.Lock()
 	if err := s.usableLocked(); err != nil {
 		s.mu.Unlock()
 		return err
 	}
+	k := s.keyLocked(key)
 	first := len(s.mu.pending) == 0
 	old, ok := s.mu.pending[k]
 	if ok {
@@ -83,6 +84,16 @@ func (s *Store) deferWrite(k string, e entry) error {
 		notify(s.urgent)
 	}
 	return nil
+}
+
+// keyLocked returns key as a string: the last one made when key is the
+// same again (a group's handed mark is written at every first delivery).
+// Caller holds mu.
+func (s *Store) keyLocked(key []byte) string {
+	if string(key) != s.mu.lastKey {
+		s.mu.lastKey = string(key)
+	}
+	return s.mu.lastKey
 }
 
 func notify(c chan struct{}) {

@@ -251,3 +251,36 @@ func TestMetaDeferredNewCancels(t *testing.T) {
 		t.Fatalf("scan = %q, want nothing", got)
 	}
 }
+
+// Deferred writes copy their key and value: a caller that reuses one
+// buffer for its keys and one for its values, writing one key again and
+// again between others, reads back what it wrote.
+func TestMetaDeferredReusedBuffers(t *testing.T) {
+	s := mustOpen(t, vfs.NewMem(), Options{CommitInterval: never})
+	defer mustClose(t, s)
+	var key, val []byte
+	for i := range 20 {
+		k := 0
+		if i%5 == 4 {
+			k = i
+		}
+		key = append(key[:0], Key("k", k)...)
+		val = AppendIntValue(val[:0], int64(i))
+		if err := s.SetDeferred(key, val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, flush := range []bool{false, true} {
+		if flush {
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for k, want := range map[int]int64{0: 18, 4: 4, 9: 9, 14: 14, 19: 19} {
+			v, err := s.Get(Key("k", k))
+			if got, _ := DecodeInt(v); err != nil || got != want {
+				t.Errorf("flushed %v: key %d = %d (%v), want %d", flush, k, got, err, want)
+			}
+		}
+	}
+}

@@ -34,6 +34,7 @@ type Store struct {
 		pending      map[string]entry
 		pendingBytes int
 		committing   map[string]entry
+		lastKey      string  // the key of the last deferred write (keyLocked)
 		last         *commit // the most recently applied commit
 	}
 

@@ -29,7 +29,10 @@ func (s *Store) GetJSON(key []byte, v any) error {
 
 // EncodeInt encodes an integer value (an offset, a count) as a zig-zag
 // varint: 1 byte for -64..63, at most 10.
-func EncodeInt(v int64) []byte { return binary.AppendVarint(nil, v) }
+func EncodeInt(v int64) []byte { return AppendIntValue(nil, v) }
+
+// AppendIntValue appends the encoding of v (as EncodeInt) to dst.
+func AppendIntValue(dst []byte, v int64) []byte { return binary.AppendVarint(dst, v) }
 
 // DecodeInt decodes a value written by EncodeInt.
 func DecodeInt(b []byte) (int64, error) {
