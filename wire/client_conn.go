@@ -100,7 +100,7 @@ func (c *clientConn) read() error {
 		}
 		var p []byte
 		if h.typ == frameMsg {
-			p = make([]byte, h.length)
+			p = getMsgBuf(int(h.length))
 		} else {
 			c.ctl = growTo(c.ctl, int(h.length))
 			p = c.ctl

@@ -91,3 +91,31 @@ func (q *inbox) consumed(n int) int {
 	q.owed, q.queued = 0, q.queued-g
 	return g
 }
+
+// Messages are read into pooled buffers, which go back once decoded: a
+// codec may not keep what it decodes from. Buffers up to msgPoolBytes
+// are pooled.
+const msgPoolBytes = 64 << 10
+
+var msgBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// getMsgBuf returns a buffer of n bytes.
+func getMsgBuf(n int) []byte {
+	if n > msgPoolBytes {
+		return make([]byte, n)
+	}
+	b := *msgBufs.Get().(*[]byte)
+	if cap(b) < n {
+		b = make([]byte, n, max(n, 1<<10))
+	}
+	return b[:n]
+}
+
+// putMsgBuf gives b back once nothing refers to it.
+func putMsgBuf(b []byte) {
+	if cap(b) > msgPoolBytes || cap(b) == 0 {
+		return
+	}
+	b = b[:0]
+	msgBufs.Put(&b)
+}

@@ -166,7 +166,7 @@ func (c *serverConn) readLoop() error {
 		}
 		var p []byte
 		if h.typ == frameMsg {
-			p = make([]byte, h.length)
+			p = getMsgBuf(int(h.length))
 		} else {
 			c.ctl = growTo(c.ctl, int(h.length))
 			p = c.ctl

@@ -68,7 +68,9 @@ func (st *serverStream) Receive(msg any) error {
 	}
 	st.info.ReceiveStats = connect.MessageStats{Size: len(p)}
 	err = st.c.s.codec.UnmarshalRead(st.ctx, bytes.NewBuffer(p), msg)
-	if g := st.in.consumed(len(p)); g > 0 {
+	n := len(p)
+	putMsgBuf(p)
+	if g := st.in.consumed(n); g > 0 {
 		_ = st.c.w.control(frameWindow, st.id, func(b []byte) []byte { return appendWindow(b, g) })
 	}
 	if err != nil {
