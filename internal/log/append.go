@@ -3,7 +3,6 @@ package log
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -18,8 +17,6 @@ type queue struct {
 	err    error    // set when a write or sync failed: refuse appends
 	closed bool
 }
-
-var encodePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // Append stores records as one batch and returns the offset of the first.
 // It returns once the batch is durable under the sync policy. A record
@@ -52,11 +49,14 @@ func (l *Log) AppendIfAsync(recs []Record, check func(base int64) error) (int64,
 	if len(recs) == 0 {
 		return 0, nil, fmt.Errorf("%w: no records", ErrInvalidBatch)
 	}
-	bp := encodePool.Get().(*[]byte)
-	b := EncodeBatch((*bp)[:0], recs, l.opts.Now().UnixMilli())
-	base, done, err := l.enqueue(b, check)
-	*bp = b
-	encodePool.Put(bp)
+	now := l.opts.Now().UnixMilli()
+	size := batchSize(recs, now)
+	if size > l.opts.MaxBatchBytes {
+		return 0, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, l.opts.MaxBatchBytes)
+	}
+	base, done, err := l.enqueueFunc(size, int64(len(recs)), check, func(dst []byte) []byte {
+		return EncodeBatch(dst, recs, now)
+	})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -102,6 +102,14 @@ func (l *Log) enqueue(b []byte, check func(int64) error) (int64, *group, error) 
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %v", ErrInvalidBatch, err)
 	}
+	return l.enqueueFunc(len(b), int64(h.LastDelta)+1, check, func(dst []byte) []byte { return append(dst, b...) })
+}
+
+// enqueueFunc appends a batch of size bytes covering n offsets to the
+// current group, where put writes it (appending to dst), and assigns its
+// offsets. put runs under amu: batches are encoded straight into the
+// group rather than encoded elsewhere and copied in.
+func (l *Log) enqueueFunc(size int, n int64, check func(int64) error, put func(dst []byte) []byte) (int64, *group, error) {
 	l.amu.Lock()
 	if err := l.refusal(); err != nil {
 		l.amu.Unlock()
@@ -114,8 +122,8 @@ func (l *Log) enqueue(b []byte, check func(int64) error) (int64, *group, error) 
 			return 0, nil, err
 		}
 	}
-	setBaseOffset(g.add(b, &l.q.spare), base)
-	l.q.next += int64(h.LastDelta) + 1
+	setBaseOffset(g.add(size, put, &l.q.spare), base)
+	l.q.next += n
 	g.next = l.q.next
 	l.amu.Unlock()
 	select {

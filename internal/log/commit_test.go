@@ -292,7 +292,7 @@ func TestCommitGroupPieces(t *testing.T) {
 	var added [][]byte
 	for i, n := range sizes {
 		b := EncodeBatch(nil, bigBatch(i, n), 1)
-		c := g.add(b, &spare)
+		c := g.add(len(b), func(dst []byte) []byte { return append(dst, b...) }, &spare)
 		if !bytes.Equal(c, b) {
 			t.Fatalf("batch %d copied wrong", i)
 		}

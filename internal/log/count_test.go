@@ -3,6 +3,7 @@ package log
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -63,5 +64,32 @@ func decodeHeaderKeys(t *testing.T, decode func([]byte, int64, func(Record) bool
 	})
 	if err != nil || i != len(sets) {
 		t.Fatalf("decoded %d records: %v", i, err)
+	}
+}
+
+// TestLogBatchSize checks batchSize, which places a batch in its group
+// before it is encoded there, against the encoding, for records with and
+// without keys, headers and timestamps, and values around varint steps.
+func TestLogBatchSize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		recs := make([]Record, 1+rng.IntN(40))
+		for i := range recs {
+			r := &recs[i]
+			if rng.IntN(3) > 0 {
+				r.Timestamp = 1_700_000_000_000 + rng.Int64N(1<<20) - 1<<19
+			}
+			if rng.IntN(2) == 0 {
+				r.Key = make([]byte, rng.IntN(70))
+			}
+			r.Value = make([]byte, []int{0, 63, 64, 127, 128, 8191, 8192, rng.IntN(20000)}[rng.IntN(8)])
+			for range rng.IntN(3) {
+				r.Headers = append(r.Headers, Header{Key: "k", Value: make([]byte, rng.IntN(200))})
+			}
+		}
+		now := int64(1_700_000_000_000)
+		if got, want := batchSize(recs, now), len(EncodeBatch(nil, recs, now)); got != want {
+			t.Fatalf("round %d: batchSize %d, encoded %d bytes", round, got, want)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package log
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // group is a run of batches that one commit writes and makes durable.
 //
@@ -29,18 +32,23 @@ const maxSpare = 16
 
 func newGroup() *group { return &group{done: make(chan struct{})} }
 
-// add copies batch b into g and returns the copy. Caller holds amu.
-func (g *group) add(b []byte, spare *[][]byte) []byte {
+// add appends a batch of size bytes to g, written by put (which appends
+// exactly that many bytes to what it is given), and returns it. Caller
+// holds amu.
+func (g *group) add(size int, put func(dst []byte) []byte, spare *[][]byte) []byte {
 	n := len(g.pieces)
-	if n == 0 || cap(g.pieces[n-1])-len(g.pieces[n-1]) < len(b) {
-		g.pieces = append(g.pieces, takePiece(spare, len(b)))
+	if n == 0 || cap(g.pieces[n-1])-len(g.pieces[n-1]) < size {
+		g.pieces = append(g.pieces, takePiece(spare, size))
 		n++
 	}
 	p := g.pieces[n-1]
 	at := len(p)
-	p = append(p, b...)
+	p = put(p)
+	if len(p)-at != size { // g.size would misplace every later batch
+		panic(fmt.Sprintf("log: a batch of %d bytes announced as %d", len(p)-at, size))
+	}
 	g.pieces[n-1] = p
-	g.size += len(b)
+	g.size += size
 	g.count++
 	return p[at:]
 }

@@ -73,12 +73,29 @@ func stamp(ts, now int64) int64 {
 	return ts
 }
 
-func appendRecord(dst []byte, r *Record, tsDelta, offDelta int64) []byte {
+// batchSize is the length of EncodeBatch(nil, recs, now).
+func batchSize(recs []Record, now int64) int {
+	n := BatchHeaderSize
+	baseTS := stamp(recs[0].Timestamp, now)
+	for i := range recs {
+		size := recordSize(&recs[i], stamp(recs[i].Timestamp, now)-baseTS, int64(i))
+		n += varintLen(int64(size)) + size
+	}
+	return n
+}
+
+// recordSize is the length of a record's body (after its length).
+func recordSize(r *Record, tsDelta, offDelta int64) int {
 	size := 1 + varintLen(tsDelta) + varintLen(offDelta) + bytesLen(r.Key) + bytesLen(r.Value) +
 		varintLen(int64(len(r.Headers)))
 	for _, h := range r.Headers {
 		size += varintLen(int64(len(h.Key))) + len(h.Key) + bytesLen(h.Value)
 	}
+	return size
+}
+
+func appendRecord(dst []byte, r *Record, tsDelta, offDelta int64) []byte {
+	size := recordSize(r, tsDelta, offDelta)
 	dst = binary.AppendVarint(dst, int64(size))
 	dst = append(dst, 0)
 	dst = binary.AppendVarint(dst, tsDelta)
