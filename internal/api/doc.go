@@ -2,6 +2,11 @@
 // MessagingService and AdminService over Connect, gRPC and gRPC-Web, with
 // binary or JSON messages, on one HTTP port (HTTP/1.1 and h2c, so gRPC
 // clients work without TLS). Extra routes (health, metrics) share the port.
+// So does wire (package wire), the same RPCs on Courier's own framing,
+// which the Go client prefers: a connection whose first byte is wire's
+// preface is served by the wire server, any other goes to net/http
+// (sniff.go). Both dispatch to one connect.Server, so every handler,
+// interceptor and error below is the same over either.
 //
 // # Model
 //
