@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"errors"
+	"io"
 	"strings"
 	"sync"
 
@@ -73,11 +75,13 @@ func (r *requestStream) send(c *Client, req *courierv1.RequestStreamRequest) (ui
 	req.Id = r.nextID
 	ch := make(chan requestAnswer, 1)
 	r.waiting[req.Id] = ch
-	if err := r.cur.st.Send(req); err != nil {
-		delete(r.waiting, req.Id)
-		r.cur.cancel() // the receiver ends the others and forgets the stream
-		return 0, nil
+	if err := r.cur.st.Send(req); err != nil && !errors.Is(err, io.EOF) {
+		r.cur.cancel()
 	}
+	// When Send failed, the receiver ends every request still waiting on
+	// the stream, this one too, once it learns why the stream ended (a
+	// server without RequestStream, say: io.EOF from Send, the reason
+	// from Receive).
 	return req.Id, ch
 }
 

@@ -29,11 +29,15 @@ func (h *messaging) request(ctx context.Context, m *courierv1.Message, timeout *
 	if m == nil {
 		return nil, invalidArg("message is required")
 	}
-	d := duration(timeout)
-	if d <= 0 {
-		d = defaultRequestTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, d)
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout(timeout))
 	defer cancel()
 	return h.s.b.Request(ctx, toBroker(m))
+}
+
+// requestTimeout is a request's timeout: its own, or the default.
+func requestTimeout(timeout *durationpb.Duration) time.Duration {
+	if d := duration(timeout); d > 0 {
+		return d
+	}
+	return defaultRequestTimeout
 }

@@ -6,14 +6,18 @@ import (
 	"io"
 	"sync"
 
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
+	"github.com/courier-mq/courier/internal/broker"
 )
 
 // RequestStream: many requests on one stream. A receive goroutine reads
-// them; each is served by its own goroutine (at most
-// maxStreamRequests at once, then reading waits), which sends the answer
-// as soon as the reply comes, so answers leave in any order, each naming
+// them and publishes each at once (broker.RequestFunc), at most
+// maxStreamRequests in progress (then reading waits); no goroutine waits
+// for a reply. A reply, or the request's failure, is queued for the
+// stream's sender (answerer), so answers leave in any order, each naming
 // its request's id. A client that half-closes gets the answers still
 // due; when the stream ends otherwise, the requests in progress are
 // abandoned.
@@ -21,87 +25,137 @@ import (
 // maxStreamRequests bounds the requests in progress on one stream.
 const maxStreamRequests = 1024
 
-// streamRequest is one request read from the stream, or why reading
-// ended.
-type streamRequest struct {
-	req *courierv1.RequestStreamRequest
-	err error
-}
-
 func (h *messaging) RequestStream(ctx context.Context, st courierv1connect.MessagingServiceRequestStreamServerStream) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	reqs := make(chan streamRequest, 16)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			req, err := st.Receive()
-			select {
-			case reqs <- streamRequest{req, err}:
-			case <-stop:
-				return
-			}
-			if err != nil {
-				return
-			}
+	a := newAnswerer(st, cancel)
+	defer a.close()
+	var inProgress sync.WaitGroup
+	read := make(chan error, 1)
+	go func() { read <- h.readRequests(ctx, st, a, &inProgress) }()
+	select {
+	case err := <-read:
+		if errors.Is(err, io.EOF) {
+			inProgress.Wait() // half-closed: answer what is due
+			return nil
 		}
-	}()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	a := &answerer{st: st, cancel: cancel}
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		return nil
+	case <-h.s.quit:
+		return h.s.apiError(errShutdown)
+	}
+}
+
+// readRequests publishes the stream's requests until it ends.
+func (h *messaging) readRequests(ctx context.Context, st courierv1connect.MessagingServiceRequestStreamServerStream, a *answerer, inProgress *sync.WaitGroup) error {
 	slots := make(chan struct{}, maxStreamRequests)
 	for {
-		var r streamRequest
-		select {
-		case r = <-reqs:
-		case <-ctx.Done():
-			return nil
-		case <-h.s.quit:
-			return h.s.apiError(errShutdown)
-		}
-		switch {
-		case errors.Is(r.err, io.EOF):
-			wg.Wait() // half-closed: answer what is due
-			return nil
-		case r.err != nil:
-			return r.err
+		req, err := st.Receive()
+		if err != nil {
+			return err
 		}
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
-			return nil
+			return ctx.Err()
 		}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			a.send(h.serveRequest(ctx, r.req))
+		inProgress.Add(1)
+		id := req.GetId()
+		h.requestFunc(ctx, req.GetMessage(), req.GetTimeout(), func(reply *broker.Message, err error) {
+			res := &courierv1.RequestStreamResponse{Id: id}
+			if err != nil {
+				res.Error = h.s.batchError(err)
+			} else {
+				res.Reply = fromBroker(reply)
+			}
+			a.push(res)
+			<-slots
+			inProgress.Done()
 		})
 	}
 }
 
-// answerer sends a stream's answers, one at a time.
+// requestFunc is request (request.go) without the wait: done gets the
+// first reply or the failure, on the goroutine that saw it.
+func (h *messaging) requestFunc(ctx context.Context, m *courierv1.Message, timeout *durationpb.Duration, done func(*broker.Message, error)) {
+	if m == nil {
+		done(nil, invalidArg("message is required"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout(timeout))
+	h.s.b.RequestFunc(ctx, toBroker(m), func(r *broker.Message, err error) {
+		cancel()
+		done(r, err)
+	})
+}
+
+// answerer sends a stream's answers from a goroutine of its own, so that
+// the goroutine that delivers a reply (a replier's publish) never waits
+// on this stream's client.
 type answerer struct {
-	mu     sync.Mutex
 	st     courierv1connect.MessagingServiceRequestStreamServerStream
 	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	queue  []*courierv1.RequestStreamResponse
+	closed bool
+	wake   chan struct{}
+	done   chan struct{}
 }
 
-func (a *answerer) send(res *courierv1.RequestStreamResponse) {
+func newAnswerer(st courierv1connect.MessagingServiceRequestStreamServerStream, cancel context.CancelFunc) *answerer {
+	a := &answerer{st: st, cancel: cancel, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go a.run()
+	return a
+}
+
+// push queues an answer; after close it is dropped.
+func (a *answerer) push(res *courierv1.RequestStreamResponse) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err := a.st.Send(res); err != nil {
-		a.cancel() // the stream broke: abandon the rest
+	if !a.closed {
+		a.queue = append(a.queue, res)
+	}
+	a.mu.Unlock()
+	a.signal()
+}
+
+func (a *answerer) signal() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
 	}
 }
 
-// serveRequest runs one request of the stream.
-func (h *messaging) serveRequest(ctx context.Context, req *courierv1.RequestStreamRequest) *courierv1.RequestStreamResponse {
-	res := &courierv1.RequestStreamResponse{Id: req.GetId()}
-	reply, err := h.request(ctx, req.GetMessage(), req.GetTimeout())
-	if err != nil {
-		res.Error = h.s.batchError(err)
-		return res
+// close sends what is queued, then stops the sender.
+func (a *answerer) close() {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	a.signal()
+	<-a.done
+}
+
+func (a *answerer) run() {
+	defer close(a.done)
+	broken := false
+	for {
+		<-a.wake
+		a.mu.Lock()
+		q, closed := a.queue, a.closed
+		a.queue = nil
+		a.mu.Unlock()
+		for _, res := range q {
+			if !broken && a.st.Send(res) != nil {
+				broken = true
+				a.cancel() // the stream broke: abandon the rest
+			}
+		}
+		if closed {
+			return
+		}
 	}
-	res.Reply = fromBroker(reply)
-	return res
 }

@@ -24,25 +24,49 @@ func NewInbox() string {
 // stream captures and nobody subscribes to fails at once with
 // ErrNoResponders.
 func (b *Broker) Request(ctx context.Context, m *Message) (*Message, error) {
+	type answer struct {
+		m   *Message
+		err error
+	}
+	ch := make(chan answer, 1)
+	b.RequestFunc(ctx, m, func(r *Message, err error) { ch <- answer{r, err} })
+	a := <-ch
+	return a.m, a.err
+}
+
+// RequestFunc is Request without the wait: it publishes m with a private
+// reply subject and calls done once, with the first reply or with why
+// there is none (ErrNoResponders, ErrTimeout when ctx ends, ErrClosed).
+// done runs on the goroutine that delivered the reply or saw the end (a
+// replier's publish, a timer), so it must not block. A server answers a
+// request from there without a goroutine of its own waiting for it.
+func (b *Broker) RequestFunc(ctx context.Context, m *Message, done func(*Message, error)) {
 	inbox := NewInbox()
 	b.mu.RLock()
 	captured := b.capturing(inbox) != nil
 	b.mu.RUnlock()
 	if captured { // a stream keeps replies: follow it with a subscription
-		return b.requestSubscribed(ctx, m, inbox)
+		go func() { done(b.requestSubscribed(ctx, m, inbox)) }()
+		return
 	}
-	replies := b.inboxes.open(inbox)
-	defer b.inboxes.close(inbox)
+	w := &waiter{done: done}
+	b.inboxes.open(inbox, w)
+	end := func(err error) {
+		if w := b.inboxes.take(inbox); w != nil {
+			w.finish(nil, err)
+		}
+	}
+	w.setStops(
+		context.AfterFunc(ctx, func() {
+			end(fmt.Errorf("%w: no reply on %q: %w", ErrTimeout, m.Subject, ctx.Err()))
+		}),
+		context.AfterFunc(b.ctx, func() { end(ErrClosed) }),
+	)
+	if ctx.Err() != nil {
+		return // the timer ends it
+	}
 	if err := b.sendRequest(ctx, m, inbox); err != nil {
-		return nil, err
-	}
-	select {
-	case r := <-replies:
-		return r, nil
-	case <-b.ctx.Done():
-		return nil, ErrClosed
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: no reply on %q: %w", ErrTimeout, m.Subject, ctx.Err())
+		end(err)
 	}
 }
 
@@ -86,46 +110,80 @@ func (b *Broker) sendRequest(ctx context.Context, m *Message, inbox string) erro
 }
 
 // inboxes are the reply subjects of the requests in progress, each with
-// the channel its first reply goes to. A reply is handed over directly:
-// a subscription per request would take the broker's write lock and
-// change the subject index (and its match cache) twice per request.
+// the request waiting for its first reply. A reply is handed over
+// directly: a subscription per request would take the broker's write
+// lock and change the subject index (and its match cache) twice per
+// request.
 type inboxes struct {
 	mu sync.Mutex
-	m  map[string]chan *Message
+	m  map[string]*waiter
 }
 
-func (in *inboxes) open(inbox string) chan *Message {
-	ch := make(chan *Message, 1)
+// waiter is a request waiting for its reply.
+type waiter struct {
+	done func(*Message, error)
+
+	mu       sync.Mutex
+	stops    []func() bool // its timers
+	finished bool
+}
+
+// setStops records the request's timers, or stops them if it is over.
+func (w *waiter) setStops(stops ...func() bool) {
+	w.mu.Lock()
+	over := w.finished
+	if !over {
+		w.stops = stops
+	}
+	w.mu.Unlock()
+	if over {
+		for _, stop := range stops {
+			stop()
+		}
+	}
+}
+
+// finish stops the request's timers and tells it the outcome. Only the
+// one that took the waiter from the table calls it.
+func (w *waiter) finish(m *Message, err error) {
+	w.mu.Lock()
+	w.finished = true
+	stops := w.stops
+	w.mu.Unlock()
+	for _, stop := range stops {
+		stop()
+	}
+	w.done(m, err)
+}
+
+func (in *inboxes) open(inbox string, w *waiter) {
 	in.mu.Lock()
 	if in.m == nil {
-		in.m = map[string]chan *Message{}
+		in.m = map[string]*waiter{}
 	}
-	in.m[inbox] = ch
+	in.m[inbox] = w
 	in.mu.Unlock()
-	return ch
 }
 
-func (in *inboxes) close(inbox string) {
+// take removes and returns the request waiting on inbox, if any.
+func (in *inboxes) take(inbox string) *waiter {
 	in.mu.Lock()
+	defer in.mu.Unlock()
+	w := in.m[inbox]
 	delete(in.m, inbox)
-	in.mu.Unlock()
+	return w
 }
 
 // offer hands m to the request waiting on its subject, if any (a later
-// reply is dropped, as a subscription of one would drop it), and reports
-// whether one was waiting.
+// reply finds none and is dropped, as a subscription of one would drop
+// it), and reports whether one was waiting.
 func (in *inboxes) offer(m *Message) bool {
 	if !strings.HasPrefix(m.Subject, InboxPrefix) {
 		return false
 	}
-	in.mu.Lock()
-	ch, ok := in.m[m.Subject]
-	in.mu.Unlock()
-	if ok {
-		select {
-		case ch <- m:
-		default:
-		}
+	w := in.take(m.Subject)
+	if w != nil {
+		w.finish(m, nil)
 	}
-	return ok
+	return w != nil
 }
