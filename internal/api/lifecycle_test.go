@@ -111,12 +111,18 @@ func ends(receive func() error) bool {
 }
 
 func TestAPISubscribeSlowConsumer(t *testing.T) {
+	for _, p := range []protocol{protocols[0], protocols[2]} { // connect, wire
+		t.Run(p.name, func(t *testing.T) { subscribeSlowConsumer(t, p) })
+	}
+}
+
+func subscribeSlowConsumer(t *testing.T, p protocol) {
 	e := startEnv(t, Options{subscriptionBuffer: 1})
 	ctx := testCtx(t)
-	mc, _ := e.clients()
+	mc, _ := p.clients(e)
 	sub := subscribeLive(t, e, mc, ctx, "chat.x")
-	// Stop reading and flood: once HTTP/2 and socket buffers are full, the
-	// handler blocks in Send, the one-message buffer fills and the broker
+	// Stop reading and flood: once the stream's credit (HTTP/2's or
+	// wire's) and socket buffers are full, the handler blocks in Send, the one-message buffer fills and the broker
 	// cuts the subscription.
 	payload := bytes.Repeat([]byte("x"), 64<<10)
 	for range 1024 {
