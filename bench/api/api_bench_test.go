@@ -59,7 +59,18 @@ func BenchmarkAPIPublishAsync(b *testing.B) {
 }
 
 func BenchmarkAPIPingPong(b *testing.B) {
-	e := start(b, 2, 0)
+	for _, tr := range []struct {
+		name string
+		opts []client.Option
+	}{{"wire", nil}, {"http", []client.Option{client.WithHTTP()}}} {
+		for _, pace := range harness.PingPongPaces {
+			b.Run("transport="+tr.name+"/pace="+pace.String(), func(b *testing.B) { pingPong(b, pace, tr.opts) })
+		}
+	}
+}
+
+func pingPong(b *testing.B, pace harness.Pace, opts []client.Option) {
+	e := start(b, 2, 0, opts...)
 	defer e.stop(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	sub, err := e.pubs[0].Subscribe(ctx, "ping", client.Start{})
@@ -80,7 +91,7 @@ func BenchmarkAPIPingPong(b *testing.B) {
 	})
 	defer func() { cancel(); sub.Close(); wg.Wait() }()
 	r, _ := harness.Interleave(b, func(n int) (*harness.Run, error) {
-		return harness.PingPong(n, harness.PingPongRate, 128, func(p []byte) error {
+		return harness.PingPong(n, harness.PingPongRate, 128, pace, func(p []byte) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_, err := e.pubs[1].Request(ctx, &client.Message{Subject: "ping", Payload: p})
@@ -105,7 +116,7 @@ type env struct {
 	stopping atomic.Bool
 }
 
-func start(b *testing.B, pubs, consumers int) *env {
+func start(b *testing.B, pubs, consumers int, opts ...client.Option) *env {
 	b.Helper()
 	srv, err := server.New(server.Options{DataDir: b.TempDir()})
 	if err != nil {
@@ -123,7 +134,7 @@ func start(b *testing.B, pubs, consumers int) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	for range pubs {
-		e.pubs = append(e.pubs, dial(b, ln.Addr().String()))
+		e.pubs = append(e.pubs, dial(b, ln.Addr().String(), opts...))
 	}
 	if _, err := e.pubs[0].CreateStream(ctx, client.StreamConfig{Name: "BENCH", Subjects: []string{"bench.>"}}); err != nil {
 		b.Fatal(err)
@@ -135,7 +146,7 @@ func start(b *testing.B, pubs, consumers int) *env {
 		b.Fatal(err)
 	}
 	for range consumers {
-		c := dial(b, ln.Addr().String())
+		c := dial(b, ln.Addr().String(), opts...)
 		e.cons = append(e.cons, c)
 		e.wg.Go(func() {
 			err := c.Consume(ctx, "BENCH", "workers", func(_ context.Context, d *client.Delivery) error {
@@ -150,8 +161,8 @@ func start(b *testing.B, pubs, consumers int) *env {
 	return e
 }
 
-func dial(b *testing.B, addr string) *client.Client {
-	c, err := client.Connect(context.Background(), addr)
+func dial(b *testing.B, addr string, opts ...client.Option) *client.Client {
+	c, err := client.Connect(context.Background(), addr, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

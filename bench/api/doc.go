@@ -1,6 +1,6 @@
 // Package api benchmarks Courier's native API end to end: a server with
-// its API listener on 127.0.0.1 (real TCP, h2c), driven by the Go client
-// (package client), with the same workloads (bench/core/harness) as its
+// its API listener on 127.0.0.1 (real TCP), driven by the Go client
+// (package client, over wire unless a benchmark says otherwise), with the same workloads (bench/core/harness) as its
 // peer in bench/peers/nats (nats-server listening on 127.0.0.1, driven by
 // nats.go):
 //
@@ -11,8 +11,11 @@
 //   - BenchmarkAPIPublishAsync: one publisher, no consumers: how fast one
 //     stream takes pipelined publishes. Peer: BenchmarkNetJetStreamPublishAsync.
 //   - BenchmarkAPIPingPong: one requester paced at harness.PingPongRate,
-//     one responder (a subscription that replies). Peer:
-//     BenchmarkNetCorePingPong (core NATS request/reply).
+//     one responder (a subscription that replies), over wire and over
+//     HTTP/2 (client.WithHTTP), each paced both ways (harness.Pace: a
+//     spinning wait that keeps the rate exact, or sleeps that let the
+//     process idle). Peer: BenchmarkNetCorePingPong (core NATS
+//     request/reply), paced alike.
 //
 // Courier fsyncs before every acknowledgement (its default); the peer runs
 // with SyncAlways and with JetStream's default (no fsync before the ack).

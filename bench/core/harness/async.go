@@ -59,18 +59,39 @@ func (l Load) AsyncEndToEnd(n int, ap AsyncPublisher, rcv *Receiver, timeout tim
 // RequestFunc sends p as a request and returns once the reply is back.
 type RequestFunc func(p []byte) error
 
+// Pace is how PingPong waits between requests.
+type Pace int
+
+const (
+	// PaceSpin keeps the rate exactly: it yields the processor in a loop
+	// for the last part of each wait (see waitUntil), which keeps a core
+	// busy, and counts latency from the scheduled time when a request
+	// starts late, so that a stall is not hidden.
+	PaceSpin Pace = iota
+	// PaceSleep sleeps between requests, so the process idles as an
+	// application sending 1,000 requests a second mostly does; Go's
+	// timers wake a millisecond late at best, so the rate is somewhat
+	// lower, and latency is counted from when each request is sent.
+	PaceSleep
+)
+
+func (p Pace) String() string { return [...]string{"spin", "sleep"}[p] }
+
 // PingPong makes n requests, one at a time, paced at rate per second, and
-// returns their round-trip latencies (from the scheduled time when a
-// request starts late, so that a stall is not hidden).
-func PingPong(n int, rate float64, size int, request RequestFunc) (*Run, error) {
+// returns their round-trip latencies.
+func PingPong(n int, rate float64, size int, pace Pace, request RequestFunc) (*Run, error) {
 	r := &Run{Msgs: int64(n), Lat: make([]time.Duration, n)}
 	p := Payload(size)
 	start := time.Now()
 	for j := range n {
 		due := start.Add(time.Duration(float64(j) / rate * 1e9))
-		waitUntil(due)
+		if pace == PaceSleep {
+			time.Sleep(time.Until(due))
+		} else {
+			waitUntil(due)
+		}
 		t0 := time.Now()
-		if due.Before(t0) {
+		if pace == PaceSpin && due.Before(t0) {
 			t0 = due
 		}
 		if err := request(p); err != nil {
@@ -107,5 +128,8 @@ func waitUntil(due time.Time) {
 // AsyncPublishers and PingPongRate are the shapes of the native-API
 // benchmarks (bench/api and its peer).
 var AsyncPublishers = []int{1, 4}
+
+// PingPongPaces are the ping-pong benchmarks' paces.
+var PingPongPaces = []Pace{PaceSpin, PaceSleep}
 
 const PingPongRate = 1000

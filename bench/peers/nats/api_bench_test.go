@@ -85,13 +85,17 @@ func BenchmarkNetCorePingPong(b *testing.B) {
 	if err := rep.Flush(); err != nil {
 		b.Fatal(err)
 	}
-	r, _ := harness.Interleave(b, func(n int) (*harness.Run, error) {
-		return harness.PingPong(n, harness.PingPongRate, 128, func(p []byte) error {
-			_, err := req.Request("ping", p, 5*time.Second)
-			return err
+	for _, pace := range harness.PingPongPaces {
+		b.Run("pace="+pace.String(), func(b *testing.B) {
+			r, _ := harness.Interleave(b, func(n int) (*harness.Run, error) {
+				return harness.PingPong(n, harness.PingPongRate, 128, pace, func(p []byte) error {
+					_, err := req.Request("ping", p, 5*time.Second)
+					return err
+				})
+			})
+			harness.ReportLatency(b, "", r.Lat)
 		})
-	})
-	harness.ReportLatency(b, "", r.Lat)
+	}
 }
 
 type netJetStream struct {
