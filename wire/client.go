@@ -48,8 +48,12 @@ type TransportOptions struct {
 // preface with something else: it does not speak this protocol.
 var ErrNotWire = errors.New("the server does not speak the Courier wire protocol")
 
-// handshakeTimeout bounds the preface exchange when ctx has no deadline.
-const handshakeTimeout = 10 * time.Second
+// handshakeTimeout bounds the preface exchange, and dialTimeout the
+// default dial, when ctx has no deadline.
+const (
+	handshakeTimeout = 10 * time.Second
+	dialTimeout      = 10 * time.Second
+)
 
 // NewTransport returns a Transport to the server at addr (host:port).
 func NewTransport(addr string, o TransportOptions) *Transport {
@@ -57,7 +61,7 @@ func NewTransport(addr string, o TransportOptions) *Transport {
 		o.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if o.Dial == nil {
-		var d net.Dialer
+		d := net.Dialer{Timeout: dialTimeout}
 		o.Dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
 	return &Transport{addr: addr, o: o}
