@@ -158,7 +158,9 @@ func (t *Transport) dial(ctx context.Context) (*clientConn, error) {
 		return nil, connect.NewError(connect.CodeUnavailable, "handshake with "+t.addr+": "+err.Error()).WithCause(err)
 	}
 	nc.SetDeadline(time.Time{})
-	return &clientConn{t: t, nc: nc, r: r, w: writer{nc: nc}, streams: map[uint32]*clientStream{}}, nil
+	c := &clientConn{t: t, nc: nc, r: r, w: writer{nc: nc}, streams: map[uint32]*clientStream{}}
+	c.flow = newConnFlow(func(n int) { c.w.control(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) }) })
+	return c, nil
 }
 
 // readBufferBytes is each connection's read buffer.

@@ -12,10 +12,11 @@ import (
 
 // clientConn is one connection of a Transport.
 type clientConn struct {
-	t  *Transport
-	nc net.Conn
-	r  *bufio.Reader
-	w  writer
+	t    *Transport
+	nc   net.Conn
+	r    *bufio.Reader
+	w    writer
+	flow *connFlow
 
 	mu       sync.Mutex
 	streams  map[uint32]*clientStream
@@ -90,9 +91,13 @@ func (c *clientConn) read() error {
 			if h.typ != frameMsg {
 				return protocolError("%s frame of %d bytes is over the limit of %d", h.typ, h.length, MaxControlBytes)
 			}
+			if !c.flow.received(int(h.length)) {
+				return protocolError("message beyond the connection's credit")
+			}
 			if _, err := io.CopyN(io.Discard, c.r, int64(h.length)); err != nil {
 				return err
 			}
+			c.flow.release(int(h.length))
 			if st := c.stream(h.stream); st != nil {
 				st.tooBig(int(h.length))
 			}
@@ -126,6 +131,14 @@ func (c *clientConn) handle(h frameHeader, p []byte) error {
 		c.mu.Unlock()
 		return nil
 	}
+	if h.stream == 0 && h.typ == frameWindow {
+		n, err := parseWindow(p)
+		if err != nil {
+			return protocolError("connection window: %v", err)
+		}
+		c.flow.out.add(n)
+		return nil
+	}
 	if h.stream == 0 {
 		return protocolError("%s frame on stream 0", h.typ)
 	}
@@ -140,7 +153,13 @@ func (c *clientConn) handle(h frameHeader, p []byte) error {
 			st.headers(&hd)
 		}
 	case frameMsg:
-		if st != nil && !st.in.push(p) {
+		if !c.flow.received(len(p)) {
+			return protocolError("stream %d: message beyond the connection's credit", h.stream)
+		}
+		if st == nil { // a stream that is over
+			c.flow.release(len(p))
+			putMsgBuf(p)
+		} else if !st.in.push(p) {
 			return protocolError("stream %d: message beyond the stream's credit", h.stream)
 		}
 	case frameEnd:

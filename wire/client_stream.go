@@ -40,8 +40,8 @@ type clientStream struct {
 
 func newClientStream(c *clientConn, id uint32, ctx context.Context, spec connect.Spec) *clientStream {
 	info, _ := connect.CallInfoForClientContext(ctx)
-	st := &clientStream{c: c, id: id, spec: spec, ctx: ctx, info: info, in: newInbox(),
-		out: newCredit(), done: make(chan struct{})}
+	st := &clientStream{c: c, id: id, spec: spec, ctx: ctx, info: info, in: newInbox(c.flow),
+		out: newCredit(streamWindow), done: make(chan struct{})}
 	if info != nil {
 		info.Spec, info.Protocol, info.Codec = spec, Protocol, c.t.o.Codec.Name()
 		info.PeerAddr = c.nc.RemoteAddr().String()
@@ -80,7 +80,7 @@ func (st *clientStream) flush(closeSend bool) error {
 		return st.sendError()
 	}
 	held := st.held
-	if held != nil && !st.out.spend(held.Len(), st.done) {
+	if held != nil && !st.spend(held.Len()) {
 		return st.sendError()
 	}
 	open := !st.opened
@@ -138,13 +138,19 @@ func (st *clientStream) Send(msg any) error {
 	if err := st.flush(false); err != nil {
 		return err
 	}
-	if !st.out.spend(buf.Len(), st.done) {
+	if !st.spend(buf.Len()) {
 		return st.sendError()
 	}
 	return st.wrote(st.c.w.write(func(b []byte) []byte {
 		b = appendFrame(b, frameMsg, st.id, buf.Len())
 		return append(b, buf.Bytes()...)
 	}))
+}
+
+// spend waits for the stream's and the connection's credit for n bytes
+// (false: the stream is over).
+func (st *clientStream) spend(n int) bool {
+	return st.out.spend(n, st.done) && st.c.flow.out.spend(n, st.done)
 }
 
 // CloseSend tells the server no more messages come.
@@ -203,7 +209,9 @@ func (st *clientStream) Receive(msg any) error {
 
 // Close abandons the stream unless it is over.
 func (st *clientStream) Close() error {
-	st.abandon(connect.NewError(connect.CodeCanceled, "stream closed"))
+	err := connect.NewError(connect.CodeCanceled, "stream closed")
+	st.abandon(err)
+	st.in.finish(err, true) // unread messages of an ended stream go too
 	st.release()
 	return nil
 }

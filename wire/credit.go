@@ -12,7 +12,7 @@ type credit struct {
 	wake chan struct{}
 }
 
-func newCredit() *credit { return &credit{n: streamWindow, wake: make(chan struct{}, 1)} }
+func newCredit(window int) *credit { return &credit{n: window, wake: make(chan struct{}, 1)} }
 
 // spend waits until credit is left or done is closed (false), then
 // spends n.

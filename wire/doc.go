@@ -45,9 +45,12 @@
 // after a go-away that says what was wrong. Each side of a stream starts
 // with a window of credit (streamWindow bytes) and sends a message while
 // some is left; the receiver returns credit with window frames as its
-// reader takes messages. So a slow reader holds back only its own
-// stream, and a connection's reader never waits: it queues at most a
-// window and a message per stream. A server takes at most
+// reader takes messages. A connection has a window too (connWindow
+// bytes, credited with window frames on stream 0), which bounds what
+// all its streams together may have unread. So a slow reader holds back
+// only its own stream (up to its window), a connection's reader never
+// waits, and what it queues is bounded by the connection's window and a
+// message, however many streams are open. A server takes at most
 // maxStreamsPerConn streams per connection.
 //
 // # Shutdown

@@ -9,6 +9,7 @@ import (
 // waiting: the sender's credit bounds what can queue (window), and a
 // peer that sends beyond it breaks the protocol.
 type inbox struct {
+	flow   *connFlow // told of the bytes dropped here
 	mu     sync.Mutex
 	msgs   [][]byte
 	queued int   // bytes received and not yet credited back
@@ -18,7 +19,7 @@ type inbox struct {
 	wake   chan struct{}
 }
 
-func newInbox() *inbox { return &inbox{wake: make(chan struct{}, 1)} }
+func newInbox(flow *connFlow) *inbox { return &inbox{flow: flow, wake: make(chan struct{}, 1)} }
 
 // push queues a message; it reports false when the sender went beyond
 // its credit.
@@ -27,23 +28,38 @@ func (q *inbox) push(p []byte) bool {
 	// The sender may send while it has credit left, so before this
 	// message less than a window was outstanding.
 	over := q.queued >= streamWindow
-	if q.end == nil {
+	dropped := q.end != nil
+	if !dropped {
 		q.msgs = append(q.msgs, p)
 		q.queued += len(p)
 	}
 	q.mu.Unlock()
+	if dropped {
+		q.flow.release(len(p))
+		putMsgBuf(p)
+	}
 	q.signal()
 	return !over
 }
 
-// finish records the end after the queued messages (abort: before
-// them); the first end wins.
+// finish records the end after the queued messages; the first end
+// wins. abort drops what is queued (crediting it back), even after an
+// end: the reader takes nothing more.
 func (q *inbox) finish(err error, abort bool) {
 	q.mu.Lock()
+	dropped := 0
 	if q.end == nil {
-		q.end, q.abort = err, abort
+		q.end = err
+	}
+	if abort && !q.abort { // even after an end: what is queued goes
+		q.abort = true
+		for _, p := range q.msgs {
+			dropped += len(p)
+		}
+		q.msgs = nil
 	}
 	q.mu.Unlock()
+	q.flow.release(dropped)
 	q.signal()
 }
 
@@ -78,9 +94,11 @@ func (q *inbox) pop() ([]byte, error) {
 	}
 }
 
-// consumed counts n bytes taken by the reader and returns the credit
-// to give back to the sender now (0: not yet, to batch the updates).
+// consumed counts n bytes taken by the reader (crediting the connection)
+// and returns the stream's credit to give back to the sender now (0: not
+// yet, to batch the updates).
 func (q *inbox) consumed(n int) int {
+	q.flow.release(n)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.owed += n

@@ -61,6 +61,7 @@ func (s *Server) ServeConn(nc net.Conn, r io.Reader) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &serverConn{s: s, nc: nc, r: r, w: writer{nc: nc}, ctx: ctx, cancel: cancel,
 		streams: map[uint32]*serverStream{}}
+	c.flow = newConnFlow(func(n int) { c.w.control(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) }) })
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -114,6 +115,7 @@ type serverConn struct {
 	nc     net.Conn
 	r      io.Reader
 	w      writer
+	flow   *connFlow
 	ctx    context.Context // ends with the connection; streams derive from it
 	cancel context.CancelFunc
 
@@ -144,7 +146,16 @@ func (c *serverConn) goAway(g goAway) {
 
 // protocolError is a peer's breach of the protocol: the connection ends.
 func protocolError(format string, args ...any) error {
-	return fmt.Errorf("wire protocol error: "+format, args...)
+	return &protoErr{fmt.Sprintf("wire protocol error: "+format, args...)}
+}
+
+type protoErr struct{ msg string }
+
+func (e *protoErr) Error() string { return e.msg }
+
+func isProtocolError(err error) bool {
+	_, ok := err.(*protoErr)
+	return ok
 }
 
 // readLoop reads frames until the connection ends (nil) or the client
@@ -157,7 +168,7 @@ func (c *serverConn) readLoop() error {
 		}
 		if h.typ == frameMsg && h.length > limitFor(frameMsg, c.s.maxMsg) {
 			if err := c.tooBig(h); err != nil {
-				return nil
+				return c.broke(err)
 			}
 			continue
 		}
@@ -180,6 +191,15 @@ func (c *serverConn) readLoop() error {
 	}
 }
 
+// broke is what readLoop returns for err: a protocol error, or nil for
+// a connection that failed.
+func (c *serverConn) broke(err error) error {
+	if isProtocolError(err) {
+		return err
+	}
+	return nil
+}
+
 func growTo(b []byte, n int) []byte {
 	if cap(b) < n {
 		return make([]byte, n)
@@ -189,9 +209,13 @@ func growTo(b []byte, n int) []byte {
 
 // tooBig skips a message over the limit and fails its stream.
 func (c *serverConn) tooBig(h frameHeader) error {
+	if !c.flow.received(int(h.length)) {
+		return protocolError("message beyond the connection's credit")
+	}
 	if _, err := io.CopyN(io.Discard, c.r, int64(h.length)); err != nil {
 		return err
 	}
+	c.flow.release(int(h.length))
 	if st := c.stream(h.stream); st != nil {
 		st.in.finish(connect.NewError(connect.CodeResourceExhausted,
 			fmt.Sprintf("message of %d bytes is over the limit of %d bytes", h.length, c.s.maxMsg)), false)
@@ -208,7 +232,15 @@ func (c *serverConn) stream(id uint32) *serverStream {
 // handle acts on one frame from the client.
 func (c *serverConn) handle(h frameHeader, p []byte) error {
 	if h.stream == 0 {
-		return protocolError("%s frame on stream 0", h.typ)
+		if h.typ != frameWindow {
+			return protocolError("%s frame on stream 0", h.typ)
+		}
+		n, err := parseWindow(p)
+		if err != nil {
+			return protocolError("connection window: %v", err)
+		}
+		c.flow.out.add(n)
+		return nil
 	}
 	switch h.typ {
 	case frameOpen:
@@ -218,7 +250,14 @@ func (c *serverConn) handle(h frameHeader, p []byte) error {
 		}
 		return c.open(h.stream, o)
 	case frameMsg:
-		if st := c.stream(h.stream); st != nil && !st.in.push(p) {
+		if !c.flow.received(len(p)) {
+			return protocolError("stream %d: message beyond the connection's credit", h.stream)
+		}
+		st := c.stream(h.stream)
+		if st == nil { // a stream that is over
+			c.flow.release(len(p))
+			putMsgBuf(p)
+		} else if !st.in.push(p) {
 			return protocolError("stream %d: message beyond the stream's credit", h.stream)
 		}
 	case frameCloseSend:

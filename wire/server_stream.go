@@ -41,7 +41,7 @@ func (c *serverConn) newStream(id uint32, o *openFrame) *serverStream {
 	for k, vs := range o.header.All() {
 		info.RequestHeader().SetValues(k, vs)
 	}
-	return &serverStream{c: c, id: id, proc: o.procedure, in: newInbox(), out: newCredit(),
+	return &serverStream{c: c, id: id, proc: o.procedure, in: newInbox(c.flow), out: newCredit(streamWindow),
 		ctx: ctx, cancel: func() { cancel2(); cancel() }, info: info}
 }
 
@@ -102,7 +102,7 @@ func (st *serverStream) Send(msg any) error {
 	if err := st.c.s.codec.MarshalWrite(st.ctx, buf, msg); err != nil {
 		return connect.NewError(connect.CodeInternal, "marshal response: "+err.Error()).WithCause(err)
 	}
-	if !st.out.spend(buf.Len(), st.ctx.Done()) {
+	if !st.out.spend(buf.Len(), st.ctx.Done()) || !st.c.flow.out.spend(buf.Len(), st.ctx.Done()) {
 		return contextError(st.ctx)
 	}
 	st.sendMu.Lock()
