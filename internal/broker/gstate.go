@@ -111,7 +111,8 @@ func (g *group) advanceFloorLocked(p *gpart, to int64) {
 		g.unstoreAckLocked(p, p.floor)
 		p.floor++
 	}
-	g.deferSet(g.floorKey(p.idx), encInt(p.floor))
+	g.intBuf = meta.AppendIntValue(g.intBuf[:0], p.floor) // the store copies it
+	g.deferSet(g.floorKey(p.idx), g.intBuf)
 }
 
 // dlvRecord is what a "dlv" record holds.

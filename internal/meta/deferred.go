@@ -86,14 +86,21 @@ func (s *Store) deferWrite(key []byte, e entry) error {
 	return nil
 }
 
-// keyLocked returns key as a string: the last one made when key is the
-// same again (a group's handed mark is written at every first delivery).
-// Caller holds mu.
+// keyLocked returns key as a string: one made before when key is among
+// the last few keys written (a group writes its handed mark at every
+// first delivery and its floor at every settle), else a new one. Caller
+// holds mu.
 func (s *Store) keyLocked(key []byte) string {
-	if string(key) != s.mu.lastKey {
-		s.mu.lastKey = string(key)
+	c := &s.mu.keys
+	for _, k := range c.recent {
+		if k == string(key) {
+			return k
+		}
 	}
-	return s.mu.lastKey
+	k := string(key)
+	c.recent[c.next] = k
+	c.next = (c.next + 1) % len(c.recent)
+	return k
 }
 
 func notify(c chan struct{}) {

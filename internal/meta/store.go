@@ -34,8 +34,11 @@ type Store struct {
 		pending      map[string]entry
 		pendingBytes int
 		committing   map[string]entry
-		lastKey      string  // the key of the last deferred write (keyLocked)
-		last         *commit // the most recently applied commit
+		keys         struct { // the keys of the last deferred writes (keyLocked)
+			recent [4]string
+			next   int
+		}
+		last *commit // the most recently applied commit
 	}
 
 	active sync.WaitGroup // calls using db; Close waits for them
