@@ -90,8 +90,17 @@ func (p *rawPool) clone(b []byte) []byte {
 	return c
 }
 
+// releaseRaw gives back the raw bytes of a request that will not be
+// stored (nil: none).
+func releaseRaw(req *courierv1.PublishStreamRequest) {
+	if req != nil {
+		raws.release(req.ProtoReflect().GetUnknown())
+	}
+}
+
 // release takes back raw if the pool lent it; raw's bytes must no longer
-// be used.
+// be used. Every raw request the codec made is released, stored or not,
+// or the pool would keep it.
 func (p *rawPool) release(raw []byte) {
 	if len(raw) == 0 {
 		return

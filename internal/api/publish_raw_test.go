@@ -200,3 +200,29 @@ func TestAPIPublishRawPoolLends(t *testing.T) {
 		t.Fatalf("stored %d (%v)", len(msgs), err)
 	}
 }
+
+// Raw requests left queued when a stream's handler ends are given back to
+// the pool, not kept by it.
+func TestAPIPublishRawReleasedWhenAbandoned(t *testing.T) {
+	e := startEnv(t, Options{})
+	h := &messaging{s: e.api}
+	lent := func() int {
+		raws.mu.Lock()
+		defer raws.mu.Unlock()
+		return len(raws.out)
+	}
+	before := lent()
+	reqs := make(chan decoded, 3)
+	for range 3 {
+		req := &courierv1.PublishStreamRequest{}
+		req.ProtoReflect().SetUnknown(raws.clone([]byte{0x0a, 0x00}))
+		reqs <- decoded{req: req}
+	}
+	close(reqs)
+	stop := make(chan struct{})
+	close(stop) // the handler has ended
+	h.storeStream(reqs, make(chan streamBatch, 3), stop, nil)
+	if n := lent(); n != before {
+		t.Fatalf("%d raw requests still lent after the store side gave up, want %d", n, before)
+	}
+}

@@ -146,6 +146,7 @@ func (h *messaging) receiveStream(st courierv1connect.MessagingServicePublishStr
 		select {
 		case reqs <- decoded{req: req, err: err}:
 		case <-stop:
+			releaseRaw(req)
 			return
 		}
 		if err != nil {
@@ -156,13 +157,20 @@ func (h *messaging) receiveStream(st courierv1connect.MessagingServicePublishStr
 
 // storeStream gives the messages of each decoded batch their offsets, in
 // order, and hands the batch on to be answered. It ends once the receive
-// side has, or with the handler (stop).
+// side has, or with the handler (stop); then it gives back the raw
+// requests it will not store.
 func (h *messaging) storeStream(reqs <-chan decoded, batches chan<- streamBatch, stop <-chan struct{}, free <-chan []broker.Publishing) {
 	defer close(batches)
+	defer func() {
+		for r := range reqs { // the receive side closes it once it sees stop
+			releaseRaw(r.req)
+		}
+	}()
 	sc := storeScratch{free: free}
 	for r := range reqs {
 		select {
 		case <-stop:
+			releaseRaw(r.req)
 			return
 		default:
 		}
