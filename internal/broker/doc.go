@@ -60,7 +60,11 @@
 // partition. TTLs are still honoured beyond that window: a reader blocked
 // at the bound sweeps the log ahead of it and dead-letters what expired
 // (sweep.go), so an expired message is handled within a delay bounded by
-// the backlog ahead of it, not only once the group reaches it.
+// the backlog ahead of it, not only once the group reaches it. The
+// messages a reader admits alias the chunk it read rather than copying
+// their bytes out; a message held for a time, and the last eighth of a
+// chunk's messages, copy theirs out so that few chunks stay in memory
+// for a few messages (chunk.go).
 //
 // # Group state
 //
