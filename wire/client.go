@@ -24,6 +24,7 @@ type Transport struct {
 	dialMu sync.Mutex // one dial at a time
 	mu     sync.Mutex
 	cur    *clientConn
+	all    map[*clientConn]struct{} // open connections, cur and draining ones
 	closed bool
 	conns  sync.WaitGroup // connection readers
 }
@@ -78,12 +79,11 @@ func (t *Transport) Probe(ctx context.Context) error {
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	t.closed = true
-	c := t.cur
 	t.cur = nil
-	t.mu.Unlock()
-	if c != nil {
+	for c := range t.all {
 		c.nc.Close()
 	}
+	t.mu.Unlock()
 	t.conns.Wait()
 	return nil
 }
@@ -112,8 +112,18 @@ func (t *Transport) conn(ctx context.Context) (*clientConn, error) {
 		return nil, errClosed
 	}
 	t.cur = c
+	if t.all == nil {
+		t.all = map[*clientConn]struct{}{}
+	}
+	t.all[c] = struct{}{}
 	t.conns.Add(1)
-	go func() { defer t.conns.Done(); c.readLoop() }()
+	go func() {
+		defer t.conns.Done()
+		c.readLoop()
+		t.mu.Lock()
+		delete(t.all, c)
+		t.mu.Unlock()
+	}()
 	return c, nil
 }
 
@@ -159,7 +169,9 @@ func (t *Transport) dial(ctx context.Context) (*clientConn, error) {
 	}
 	nc.SetDeadline(time.Time{})
 	c := &clientConn{t: t, nc: nc, r: r, w: writer{nc: nc}, streams: map[uint32]*clientStream{}}
-	c.flow = newConnFlow(func(n int) { c.w.control(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) }) })
+	c.flow = newConnFlow(clientConnWindow, serverConnWindow, func(n int) {
+		c.w.control(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) })
+	})
 	return c, nil
 }
 

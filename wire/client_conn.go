@@ -87,36 +87,52 @@ func (c *clientConn) read() error {
 		if err != nil {
 			return err
 		}
-		if h.length > limitFor(h.typ, c.t.o.MaxMessageBytes) {
-			if h.typ != frameMsg {
-				return protocolError("%s frame of %d bytes is over the limit of %d", h.typ, h.length, MaxControlBytes)
-			}
-			if !c.flow.received(int(h.length)) {
-				return protocolError("message beyond the connection's credit")
-			}
-			if _, err := io.CopyN(io.Discard, c.r, int64(h.length)); err != nil {
+		if h.typ == frameMsg {
+			if err := c.message(h); err != nil {
 				return err
-			}
-			c.flow.release(int(h.length))
-			if st := c.stream(h.stream); st != nil {
-				st.tooBig(int(h.length))
 			}
 			continue
 		}
-		var p []byte
-		if h.typ == frameMsg {
-			p = getMsgBuf(int(h.length))
-		} else {
-			c.ctl = growTo(c.ctl, int(h.length))
-			p = c.ctl
+		if h.length > MaxControlBytes {
+			return protocolError("%s frame of %d bytes is over the limit of %d", h.typ, h.length, MaxControlBytes)
 		}
-		if _, err := io.ReadFull(c.r, p); err != nil {
+		c.ctl = growTo(c.ctl, int(h.length))
+		if _, err := io.ReadFull(c.r, c.ctl); err != nil {
 			return err
 		}
-		if err := c.handle(h, p); err != nil {
+		if err := c.handle(h, c.ctl); err != nil {
 			return err
 		}
 	}
+}
+
+// message reads a message frame into its stream's inbox; one for a
+// stream that is over, or over the limit, is skipped without being
+// buffered (the latter fails its stream).
+func (c *clientConn) message(h frameHeader) error {
+	n := int(h.length)
+	if !c.flow.received(msgCost(n)) {
+		return protocolError("stream %d: message beyond the connection's credit", h.stream)
+	}
+	st := c.stream(h.stream)
+	if st == nil || n > c.t.o.MaxMessageBytes {
+		if _, err := io.CopyN(io.Discard, c.r, int64(n)); err != nil {
+			return err
+		}
+		c.flow.release(msgCost(n))
+		if st != nil {
+			st.tooBig(n)
+		}
+		return nil
+	}
+	p, err := readMsg(c.r, n)
+	if err != nil {
+		return err
+	}
+	if !st.in.push(p) {
+		return protocolError("stream %d: message beyond the stream's credit", h.stream)
+	}
+	return nil
 }
 
 // handle acts on one frame from the server.
@@ -136,7 +152,9 @@ func (c *clientConn) handle(h frameHeader, p []byte) error {
 		if err != nil {
 			return protocolError("connection window: %v", err)
 		}
-		c.flow.out.add(n)
+		if !c.flow.out.add(n) {
+			return protocolError("connection window beyond what was sent")
+		}
 		return nil
 	}
 	if h.stream == 0 {
@@ -152,16 +170,6 @@ func (c *clientConn) handle(h frameHeader, p []byte) error {
 		if st != nil {
 			st.headers(&hd)
 		}
-	case frameMsg:
-		if !c.flow.received(len(p)) {
-			return protocolError("stream %d: message beyond the connection's credit", h.stream)
-		}
-		if st == nil { // a stream that is over
-			c.flow.release(len(p))
-			putMsgBuf(p)
-		} else if !st.in.push(p) {
-			return protocolError("stream %d: message beyond the stream's credit", h.stream)
-		}
 	case frameEnd:
 		f, err := parseEnd(p)
 		if err != nil {
@@ -176,8 +184,8 @@ func (c *clientConn) handle(h frameHeader, p []byte) error {
 		if err != nil {
 			return protocolError("window of stream %d: %v", h.stream, err)
 		}
-		if st != nil {
-			st.out.add(n)
+		if st != nil && !st.out.add(n) {
+			return protocolError("window of stream %d beyond what was sent", h.stream)
 		}
 	default:
 		return protocolError("unexpected %s frame from a server", h.typ)

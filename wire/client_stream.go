@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"connectrpc.com/connect/v2"
 )
@@ -24,7 +25,8 @@ type clientStream struct {
 	stopAF func() bool // stops the context watch
 
 	sendMu    sync.Mutex
-	opened    bool
+	opened    atomic.Bool // the open frame went (set under sendMu)
+	openFrame []byte      // its payload
 	closeSent bool
 	held      *bytes.Buffer // the one request of a unary or server-stream call, sent with CloseSend
 
@@ -55,39 +57,35 @@ func newClientStream(c *clientConn, id uint32, ctx context.Context, spec connect
 // CloseSend so that open, message and close-send go in one write.
 func (st *clientStream) single() bool { return st.spec.StreamType&connect.StreamTypeClient == 0 }
 
-// putOpen appends the open frame.
-func (st *clientStream) putOpen(b []byte) []byte {
-	o := openFrame{procedure: st.spec.Procedure}
-	if d, ok := st.ctx.Deadline(); ok {
-		o.timeout = max(timeUntil(d), 1e6)
-	}
-	if st.info != nil {
-		o.header = *st.info.RequestHeader()
-	}
-	return appendPayload(b, frameOpen, st.id, o.append)
-}
-
 // flush writes, in one go, the open frame (if it has not gone), the held
 // request and close-send if asked. Caller holds sendMu.
 func (st *clientStream) flush(closeSend bool) error {
-	if st.opened && st.held == nil && !closeSend {
+	if st.opened.Load() && st.held == nil && !closeSend {
 		return nil
 	}
-	st.mu.Lock()
-	over := st.over
-	st.mu.Unlock()
-	if over {
+	if st.isOver() {
+		if closeSend && st.sendError() == io.EOF {
+			return nil // the server ended the stream: nothing to close
+		}
 		return st.sendError()
 	}
 	held := st.held
 	if held != nil && !st.spend(held.Len()) {
 		return st.sendError()
 	}
-	open := !st.opened
-	st.opened, st.held = true, nil
+	open := !st.opened.Load()
+	if open {
+		o, err := st.openPayload()
+		if err != nil {
+			return err
+		}
+		st.openFrame = o
+	}
+	st.opened.Store(true)
+	st.held = nil
 	err := st.c.w.write(func(b []byte) []byte {
 		if open {
-			b = st.putOpen(b)
+			b = append(appendFrame(b, frameOpen, st.id, len(st.openFrame)), st.openFrame...)
 		}
 		if held != nil {
 			b = appendFrame(b, frameMsg, st.id, held.Len())
@@ -97,25 +95,56 @@ func (st *clientStream) flush(closeSend bool) error {
 			b = appendFrame(b, frameCloseSend, st.id, 0)
 		}
 		return b
-	})
+	}, false)
 	if held != nil {
 		putBuf(held)
 	}
 	return st.wrote(err)
 }
 
+// openPayload is the open frame's payload; request headers too large
+// for it fail the call here, not the connection at the server.
+func (st *clientStream) openPayload() ([]byte, error) {
+	o := openFrame{procedure: st.spec.Procedure}
+	if d, ok := st.ctx.Deadline(); ok {
+		o.timeout = max(timeUntil(d), 1e6)
+	}
+	if st.info != nil {
+		o.header = *st.info.RequestHeader()
+	}
+	p := o.append(nil)
+	if len(p) > MaxControlBytes {
+		return nil, connect.NewError(connect.CodeResourceExhausted,
+			fmt.Sprintf("request headers of %d bytes are over the limit of %d", len(p), MaxControlBytes))
+	}
+	return p, nil
+}
+
+func (st *clientStream) isOver() bool {
+	select {
+	case <-st.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // SendHeaders opens the stream.
 func (st *clientStream) SendHeaders() error {
 	st.sendMu.Lock()
 	defer st.sendMu.Unlock()
-	if st.opened {
+	if st.opened.Load() {
 		return nil
 	}
 	return st.flush(false)
 }
 
-// Send sends msg, waiting while the server's credit is spent.
+// Send sends msg, waiting while the server's credit is spent (without
+// holding what Receive needs).
 func (st *clientStream) Send(msg any) error {
+	if st.isOver() {
+		return st.sendError()
+	}
 	buf := getBuf()
 	if err := st.c.t.o.Codec.MarshalWrite(st.ctx, buf, msg); err != nil {
 		putBuf(buf)
@@ -125,17 +154,20 @@ func (st *clientStream) Send(msg any) error {
 		st.info.SendStats = connect.MessageStats{Size: buf.Len()}
 	}
 	st.sendMu.Lock()
-	defer st.sendMu.Unlock()
 	if st.closeSent {
+		st.sendMu.Unlock()
 		putBuf(buf)
 		return connect.NewError(connect.CodeInternal, "send after close-send")
 	}
-	if st.single() && !st.opened && st.held == nil {
+	if st.single() && !st.opened.Load() && st.held == nil {
 		st.held = buf
+		st.sendMu.Unlock()
 		return nil
 	}
+	err := st.flush(false)
+	st.sendMu.Unlock()
 	defer putBuf(buf)
-	if err := st.flush(false); err != nil {
+	if err != nil {
 		return err
 	}
 	if !st.spend(buf.Len()) {
@@ -144,13 +176,13 @@ func (st *clientStream) Send(msg any) error {
 	return st.wrote(st.c.w.write(func(b []byte) []byte {
 		b = appendFrame(b, frameMsg, st.id, buf.Len())
 		return append(b, buf.Bytes()...)
-	}))
+	}, true))
 }
 
-// spend waits for the stream's and the connection's credit for n bytes
-// (false: the stream is over).
+// spend waits for the stream's and the connection's credit for a
+// message of n bytes (false: the stream is over).
 func (st *clientStream) spend(n int) bool {
-	return st.out.spend(n, st.done) && st.c.flow.out.spend(n, st.done)
+	return st.out.spend(msgCost(n), st.done) && st.c.flow.out.spend(msgCost(n), st.done)
 }
 
 // CloseSend tells the server no more messages come.
@@ -167,14 +199,19 @@ func (st *clientStream) CloseSend() error {
 // Receive reads the next response message into msg; io.EOF after the
 // last.
 func (st *clientStream) Receive(msg any) error {
-	st.sendMu.Lock()
-	err := st.flush(false)
-	st.sendMu.Unlock()
-	if err != nil {
-		return err
+	if !st.opened.Load() {
+		st.sendMu.Lock()
+		err := st.flush(false)
+		st.sendMu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 	p, err := st.in.pop()
 	st.copyHeaders()
+	if err == io.EOF && st.spec.StreamType&connect.StreamTypeServer == 0 {
+		err = connect.NewError(connect.CodeUnimplemented, "unary response has no message")
+	}
 	if err != nil {
 		st.receiveEnded(err)
 		return err
@@ -285,8 +322,8 @@ func (st *clientStream) abandon(err error) {
 		return
 	}
 	st.c.remove(st.id)
-	st.sendMu.Lock()
-	opened := st.opened
+	st.sendMu.Lock() // a flush under way has set opened before writing
+	opened := st.opened.Load()
 	st.sendMu.Unlock()
 	if opened {
 		_ = st.c.w.frame(frameCancel, st.id, nil)

@@ -95,7 +95,8 @@ func TestProtocolErrorsEndOnlyTheirConnection(t *testing.T) {
 		"over the limit of 65536":        appendFrame(nil, frameOpen, 1, MaxControlBytes+1),
 		"open of stream 1":               appendPayload(nil, frameOpen, 1, func(b []byte) []byte { return append(b, 0xff) }),
 		"window of stream 1":             appendPayload(nil, frameWindow, 1, func(b []byte) []byte { return appendWindow(b, 0) }),
-		"stream 1 opened twice":          append(open(1, specEcho), open(1, specEcho)...),
+		"window beyond what was sent":    appendPayload(nil, frameWindow, 0, func(b []byte) []byte { return appendWindow(b, 1<<30) }),
+		"ids only grow":                  append(open(2, specEcho), open(1, specEcho)...),
 		"message beyond the stream's cr": flood(1),
 	}
 	for want, frames := range cases {
@@ -206,7 +207,7 @@ func TestUnreadMessagesAreCreditedBack(t *testing.T) {
 	ts := startServer(t, 0)
 	cc, _ := ts.client(t, TransportOptions{})
 	big, res := strings.Repeat("u", streamWindow), ""
-	for i := range connWindow/len(big) + 4 {
+	for i := range serverConnWindow/len(big) + 4 {
 		if err := cc.CallUnary(ctxT(t), specFail, &big, &res); connect.CodeOf(err) != connect.CodeNotFound {
 			t.Fatalf("call %d: %v", i, err)
 		}
@@ -220,7 +221,7 @@ func TestConnectionCreditIsEnforced(t *testing.T) {
 	nc := rawConn(t, ts)
 	msg := make([]byte, 1<<20)
 	var b []byte
-	for id := uint32(1); id <= connWindow/streamWindow+1; id++ {
+	for id := uint32(1); id <= serverConnWindow/streamWindow+1; id++ {
 		b = append(b, open(id, specBlock)...)
 		for range streamWindow / len(msg) {
 			b = appendFrame(b, frameMsg, id, len(msg))

@@ -7,12 +7,15 @@ import "sync"
 // frames add to it. A message may be sent while any credit is left, so
 // one larger than the window still goes through.
 type credit struct {
-	mu   sync.Mutex
-	n    int
-	wake chan struct{}
+	mu     sync.Mutex
+	n      int
+	window int
+	wake   chan struct{}
 }
 
-func newCredit(window int) *credit { return &credit{n: window, wake: make(chan struct{}, 1)} }
+func newCredit(window int) *credit {
+	return &credit{n: window, window: window, wake: make(chan struct{}, 1)}
+}
 
 // spend waits until credit is left or done is closed (false), then
 // spends n.
@@ -33,13 +36,19 @@ func (c *credit) spend(n int, done <-chan struct{}) bool {
 	}
 }
 
-// add returns n to the sender.
-func (c *credit) add(n int) {
+// add returns n to the sender; false means more than was spent (the
+// receiver credits only what it received, so credit never exceeds the
+// window).
+func (c *credit) add(n int) bool {
 	c.mu.Lock()
-	c.n += n
+	ok := c.n+n <= c.window
+	if ok {
+		c.n += n
+	}
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
+	return ok
 }

@@ -37,6 +37,9 @@ var (
 	specBlock = connect.Spec{Procedure: "/t.S/Block", StreamType: connect.StreamTypeUnary}
 	specFlood = connect.Spec{Procedure: "/t.S/Flood", StreamType: connect.StreamTypeServer}
 	specNone  = connect.Spec{Procedure: "/t.S/None", StreamType: connect.StreamTypeUnary}
+	specBig   = connect.Spec{Procedure: "/t.S/BigFail", StreamType: connect.StreamTypeUnary}
+	specEmpty = connect.Spec{Procedure: "/t.S/Empty", StreamType: connect.StreamTypeUnary}
+	specSink  = connect.Spec{Procedure: "/t.S/Sink", StreamType: connect.StreamTypeBidi}
 )
 
 // testServer is a wire server on 127.0.0.1 with the test methods.
@@ -52,7 +55,7 @@ type testServer struct {
 
 func startServer(t *testing.T, maxMsg int) *testServer {
 	t.Helper()
-	ts := &testServer{blocked: make(chan error, 16), started: make(chan struct{}, 16), flooded: make(chan int, 1)}
+	ts := &testServer{blocked: make(chan error, 16), started: make(chan struct{}, 16), flooded: make(chan int, 32)}
 	rpc := connect.NewServer()
 	rpc.Register(
 		connect.Method{Spec: specUnary, Handler: unaryHandler},
@@ -65,6 +68,17 @@ func startServer(t *testing.T, maxMsg int) *testServer {
 			<-ctx.Done()
 			ts.blocked <- ctx.Err()
 			return ctx.Err()
+		}},
+		connect.Method{Spec: specBig, Handler: func(context.Context, connect.Spec, connect.ServerStream) error {
+			return connect.NewError(connect.CodeInternal, strings.Repeat("e", 70<<10))
+		}},
+		connect.Method{Spec: specEmpty, Handler: func(context.Context, connect.Spec, connect.ServerStream) error { return nil }},
+		connect.Method{Spec: specSink, Handler: func(ctx context.Context, _ connect.Spec, st connect.ServerStream) error {
+			var s string
+			if err := st.Receive(&s); err != nil {
+				return err
+			}
+			return nil // ends the stream after one message
 		}},
 		connect.Method{Spec: specFlood, Handler: func(ctx context.Context, _ connect.Spec, st connect.ServerStream) error {
 			var s string

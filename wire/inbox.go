@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"io"
+	"slices"
 	"sync"
 )
 
@@ -31,11 +33,11 @@ func (q *inbox) push(p []byte) bool {
 	dropped := q.end != nil
 	if !dropped {
 		q.msgs = append(q.msgs, p)
-		q.queued += len(p)
+		q.queued += msgCost(len(p))
 	}
 	q.mu.Unlock()
 	if dropped {
-		q.flow.release(len(p))
+		q.flow.release(msgCost(len(p)))
 		putMsgBuf(p)
 	}
 	q.signal()
@@ -54,7 +56,7 @@ func (q *inbox) finish(err error, abort bool) {
 	if abort && !q.abort { // even after an end: what is queued goes
 		q.abort = true
 		for _, p := range q.msgs {
-			dropped += len(p)
+			dropped += msgCost(len(p))
 		}
 		q.msgs = nil
 	}
@@ -94,10 +96,11 @@ func (q *inbox) pop() ([]byte, error) {
 	}
 }
 
-// consumed counts n bytes taken by the reader (crediting the connection)
+// consumed counts a message of n bytes taken by the reader (crediting the connection)
 // and returns the stream's credit to give back to the sender now (0: not
 // yet, to batch the updates).
 func (q *inbox) consumed(n int) int {
+	n = msgCost(n)
 	q.flow.release(n)
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -136,4 +139,29 @@ func putMsgBuf(b []byte) {
 	}
 	b = b[:0]
 	msgBufs.Put(&b)
+}
+
+// readMsg reads a message of n bytes. A large one grows as its bytes
+// arrive, so a frame header alone cannot make the reader allocate the
+// whole message.
+func readMsg(r io.Reader, n int) ([]byte, error) {
+	if n <= msgPoolBytes {
+		p := getMsgBuf(n)
+		if _, err := io.ReadFull(r, p); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	p := make([]byte, 0, msgPoolBytes)
+	for len(p) < n {
+		if len(p) == cap(p) {
+			p = slices.Grow(p, min(cap(p), n-len(p)))
+		}
+		m, err := io.ReadAtLeast(r, p[len(p):min(cap(p), n)], 1)
+		p = p[:len(p)+m]
+		if err != nil && len(p) < n {
+			return nil, err
+		}
+	}
+	return p, nil
 }

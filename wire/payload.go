@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect/v2"
@@ -63,6 +64,26 @@ func (f *endFrame) append(b []byte) []byte {
 		e = e.str(dt.Type).bytes(dt.Value)
 	}
 	return appendHeaders(e, &f.trailer)
+}
+
+// maxEndMessage is where fit cuts an error message.
+const maxEndMessage = 8 << 10
+
+// fit makes the end fit in a frame: a long message is cut, then details
+// and trailers go if it is still too large.
+func (f *endFrame) fit() {
+	if len(f.append(nil)) <= MaxControlBytes {
+		return
+	}
+	if len(f.message) > maxEndMessage {
+		f.message = strings.ToValidUTF8(f.message[:maxEndMessage], "") + "…"
+	}
+	if len(f.append(nil)) > MaxControlBytes {
+		f.details = nil
+	}
+	if len(f.append(nil)) > MaxControlBytes {
+		f.trailer = connect.Header{}
+	}
 }
 
 func parseEnd(p []byte) (*endFrame, error) {

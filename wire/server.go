@@ -61,9 +61,14 @@ func (s *Server) ServeConn(nc net.Conn, r io.Reader) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &serverConn{s: s, nc: nc, r: r, w: writer{nc: nc}, ctx: ctx, cancel: cancel,
 		streams: map[uint32]*serverStream{}}
-	c.flow = newConnFlow(func(n int) { c.w.control(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) }) })
+	c.flow = newConnFlow(serverConnWindow, clientConnWindow, func(n int) {
+		c.w.control(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) })
+	})
+	// The preface goes before the connection is registered, so that a
+	// go-away from Shutdown cannot come first.
+	err := c.w.write(func(b []byte) []byte { return append(b, Preface...) }, false)
 	s.mu.Lock()
-	if s.closing {
+	if s.closing || err != nil {
 		s.mu.Unlock()
 		cancel()
 		nc.Close()
@@ -72,9 +77,6 @@ func (s *Server) ServeConn(nc net.Conn, r io.Reader) {
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	defer c.close()
-	if err := c.w.write(func(b []byte) []byte { return append(b, Preface...) }); err != nil {
-		return
-	}
 	if err := c.readLoop(); err != nil {
 		s.log.Debug("wire: closing a connection that broke the protocol", "remote", nc.RemoteAddr(), "err", err)
 		c.goAway(goAway{code: connect.CodeInternal, message: err.Error()})
@@ -86,10 +88,14 @@ func (s *Server) ServeConn(nc net.Conn, r io.Reader) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	conns := make([]*serverConn, 0, len(s.conns))
 	for c := range s.conns {
-		c.goAway(goAway{code: connect.CodeUnavailable, message: "server shutting down"})
+		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	for _, c := range conns {
+		c.goAway(goAway{code: connect.CodeUnavailable, message: "server shutting down"})
+	}
 	done := make(chan struct{})
 	go func() { s.calls.Wait(); close(done) }()
 	var err error
@@ -121,6 +127,7 @@ type serverConn struct {
 
 	mu      sync.Mutex
 	streams map[uint32]*serverStream
+	lastID  uint32 // the highest stream id opened
 
 	hdr [headerLen]byte
 	ctl []byte // control payloads are read here
@@ -166,29 +173,56 @@ func (c *serverConn) readLoop() error {
 		if err != nil {
 			return nil
 		}
-		if h.typ == frameMsg && h.length > limitFor(frameMsg, c.s.maxMsg) {
-			if err := c.tooBig(h); err != nil {
+		if h.typ == frameMsg {
+			if err := c.message(h); err != nil {
 				return c.broke(err)
 			}
 			continue
 		}
-		if h.typ != frameMsg && h.length > MaxControlBytes {
+		if h.length > MaxControlBytes {
 			return protocolError("%s frame of %d bytes is over the limit of %d", h.typ, h.length, MaxControlBytes)
 		}
-		var p []byte
-		if h.typ == frameMsg {
-			p = getMsgBuf(int(h.length))
-		} else {
-			c.ctl = growTo(c.ctl, int(h.length))
-			p = c.ctl
-		}
-		if _, err := io.ReadFull(c.r, p); err != nil {
+		c.ctl = growTo(c.ctl, int(h.length))
+		if _, err := io.ReadFull(c.r, c.ctl); err != nil {
 			return nil
 		}
-		if err := c.handle(h, p); err != nil {
+		if err := c.handle(h, c.ctl); err != nil {
 			return err
 		}
 	}
+}
+
+// message reads a message frame into its stream's inbox. One for a
+// stream that is over, or over the limit, is skipped without being
+// buffered (the latter fails its stream).
+func (c *serverConn) message(h frameHeader) error {
+	n := int(h.length)
+	if h.stream == 0 {
+		return protocolError("message frame on stream 0")
+	}
+	if !c.flow.received(msgCost(n)) {
+		return protocolError("stream %d: message beyond the connection's credit", h.stream)
+	}
+	st := c.stream(h.stream)
+	if st == nil || n > c.s.maxMsg {
+		if _, err := io.CopyN(io.Discard, c.r, int64(n)); err != nil {
+			return err
+		}
+		c.flow.release(msgCost(n))
+		if st != nil {
+			st.in.finish(connect.NewError(connect.CodeResourceExhausted,
+				fmt.Sprintf("message of %d bytes is over the limit of %d bytes", n, c.s.maxMsg)), false)
+		}
+		return nil
+	}
+	p, err := readMsg(c.r, n)
+	if err != nil {
+		return err
+	}
+	if !st.in.push(p) {
+		return protocolError("stream %d: message beyond the stream's credit", h.stream)
+	}
+	return nil
 }
 
 // broke is what readLoop returns for err: a protocol error, or nil for
@@ -207,22 +241,6 @@ func growTo(b []byte, n int) []byte {
 	return b[:n]
 }
 
-// tooBig skips a message over the limit and fails its stream.
-func (c *serverConn) tooBig(h frameHeader) error {
-	if !c.flow.received(int(h.length)) {
-		return protocolError("message beyond the connection's credit")
-	}
-	if _, err := io.CopyN(io.Discard, c.r, int64(h.length)); err != nil {
-		return err
-	}
-	c.flow.release(int(h.length))
-	if st := c.stream(h.stream); st != nil {
-		st.in.finish(connect.NewError(connect.CodeResourceExhausted,
-			fmt.Sprintf("message of %d bytes is over the limit of %d bytes", h.length, c.s.maxMsg)), false)
-	}
-	return nil
-}
-
 func (c *serverConn) stream(id uint32) *serverStream {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -239,7 +257,9 @@ func (c *serverConn) handle(h frameHeader, p []byte) error {
 		if err != nil {
 			return protocolError("connection window: %v", err)
 		}
-		c.flow.out.add(n)
+		if !c.flow.out.add(n) {
+			return protocolError("connection window beyond what was sent")
+		}
 		return nil
 	}
 	switch h.typ {
@@ -249,17 +269,6 @@ func (c *serverConn) handle(h frameHeader, p []byte) error {
 			return protocolError("open of stream %d: %v", h.stream, err)
 		}
 		return c.open(h.stream, o)
-	case frameMsg:
-		if !c.flow.received(len(p)) {
-			return protocolError("stream %d: message beyond the connection's credit", h.stream)
-		}
-		st := c.stream(h.stream)
-		if st == nil { // a stream that is over
-			c.flow.release(len(p))
-			putMsgBuf(p)
-		} else if !st.in.push(p) {
-			return protocolError("stream %d: message beyond the stream's credit", h.stream)
-		}
 	case frameCloseSend:
 		if st := c.stream(h.stream); st != nil {
 			st.in.finish(io.EOF, false)
@@ -274,8 +283,8 @@ func (c *serverConn) handle(h frameHeader, p []byte) error {
 		if err != nil {
 			return protocolError("window of stream %d: %v", h.stream, err)
 		}
-		if st := c.stream(h.stream); st != nil {
-			st.out.add(n)
+		if st := c.stream(h.stream); st != nil && !st.out.add(n) {
+			return protocolError("window of stream %d beyond what was sent", h.stream)
 		}
 	default:
 		return protocolError("unexpected %s frame from a client", h.typ)
@@ -286,11 +295,14 @@ func (c *serverConn) handle(h frameHeader, p []byte) error {
 // open starts a stream's call, or refuses it.
 func (c *serverConn) open(id uint32, o *openFrame) error {
 	c.mu.Lock()
-	_, dup := c.streams[id]
+	reused := id <= c.lastID
+	if !reused {
+		c.lastID = id
+	}
 	n := len(c.streams)
 	c.mu.Unlock()
-	if dup {
-		return protocolError("stream %d opened twice", id)
+	if reused {
+		return protocolError("stream %d opened after stream %d (ids only grow)", id, c.lastID)
 	}
 	if n >= maxStreamsPerConn {
 		c.refuse(id, connect.CodeResourceExhausted,

@@ -90,8 +90,14 @@ func (st *serverStream) SendHeaders() error {
 	return st.wrote(st.c.w.control(frameHeaders, st.id, st.putHeaders))
 }
 
+// putHeaders appends the response headers, or none if they would not
+// fit in a frame (the client would take that for a broken connection).
 func (st *serverStream) putHeaders(b []byte) []byte {
-	return appendHeaders(enc(b), st.info.ResponseHeader())
+	h := st.info.ResponseHeader()
+	if len(appendHeaders(nil, h)) > MaxControlBytes {
+		h = &connect.Header{}
+	}
+	return appendHeaders(enc(b), h)
 }
 
 // Send sends msg as the next response message, with the headers first
@@ -102,7 +108,7 @@ func (st *serverStream) Send(msg any) error {
 	if err := st.c.s.codec.MarshalWrite(st.ctx, buf, msg); err != nil {
 		return connect.NewError(connect.CodeInternal, "marshal response: "+err.Error()).WithCause(err)
 	}
-	if !st.out.spend(buf.Len(), st.ctx.Done()) || !st.c.flow.out.spend(buf.Len(), st.ctx.Done()) {
+	if cost := msgCost(buf.Len()); !st.out.spend(cost, st.ctx.Done()) || !st.c.flow.out.spend(cost, st.ctx.Done()) {
 		return contextError(st.ctx)
 	}
 	st.sendMu.Lock()
@@ -116,7 +122,7 @@ func (st *serverStream) Send(msg any) error {
 		}
 		b = appendFrame(b, frameMsg, st.id, buf.Len())
 		return append(b, buf.Bytes()...)
-	}))
+	}, true))
 }
 
 // wrote turns a failed write into the error a handler sees.
@@ -133,6 +139,7 @@ func (st *serverStream) end(err error) {
 	if err != nil {
 		f.code, f.message, f.details = errorFields(err)
 	}
+	f.fit()
 	st.sendMu.Lock()
 	first := !st.sentHeaders
 	st.sentHeaders = true
@@ -142,7 +149,7 @@ func (st *serverStream) end(err error) {
 			b = appendPayload(b, frameHeaders, st.id, st.putHeaders)
 		}
 		return appendPayload(b, frameEnd, st.id, f.append)
-	})
+	}, false)
 }
 
 // errorFields is what an end carries for a handler's error: only an

@@ -17,19 +17,34 @@ import (
 type writer struct {
 	nc net.Conn
 
-	mu    sync.Mutex
-	buf   []byte // pending
-	spare []byte // the last written buffer, reused
-	busy  bool   // a caller is writing
-	err   error  // the first write failure; every later call returns it
+	mu      sync.Mutex
+	buf     []byte // pending
+	spare   []byte // the last written buffer, reused
+	busy    bool   // a caller is writing
+	err     error  // the first write failure; every later call returns it
+	drained *sync.Cond
 }
 
-// keepBytes is the largest buffer kept for reuse after a write.
-const keepBytes = 1 << 20
+// keepBytes is the largest buffer kept for reuse after a write, and
+// maxPendingBytes the pending bytes past which a message waits for the
+// write under way (a peer that stops reading stops its senders, and the
+// pending bytes stay bounded). Control frames never wait: a connection's
+// reader sends them, and it must not wait on the peer.
+const (
+	keepBytes       = 1 << 20
+	maxPendingBytes = 8 << 20
+)
 
-// write appends frames with build and sends them.
-func (w *writer) write(build func([]byte) []byte) error {
+// write appends frames with build and sends them; data marks messages,
+// which wait while too much is pending.
+func (w *writer) write(build func([]byte) []byte, data bool) error {
 	w.mu.Lock()
+	for data && w.busy && len(w.buf) >= maxPendingBytes && w.err == nil {
+		if w.drained == nil {
+			w.drained = sync.NewCond(&w.mu)
+		}
+		w.drained.Wait()
+	}
 	if w.err != nil {
 		err := w.err
 		w.mu.Unlock()
@@ -44,6 +59,9 @@ func (w *writer) write(build func([]byte) []byte) error {
 	for len(w.buf) > 0 && w.err == nil {
 		b := w.buf
 		w.buf, w.spare = w.spare[:0], nil
+		if w.drained != nil {
+			w.drained.Broadcast()
+		}
 		w.mu.Unlock()
 		_, err := w.nc.Write(b)
 		w.mu.Lock()
@@ -55,6 +73,9 @@ func (w *writer) write(build func([]byte) []byte) error {
 		}
 	}
 	w.busy = false
+	if w.drained != nil {
+		w.drained.Broadcast()
+	}
 	err := w.err
 	w.mu.Unlock()
 	return err
@@ -64,12 +85,12 @@ func (w *writer) write(build func([]byte) []byte) error {
 func (w *writer) frame(t frameType, stream uint32, p []byte) error {
 	return w.write(func(b []byte) []byte {
 		return append(appendFrame(b, t, stream, len(p)), p...)
-	})
+	}, false)
 }
 
 // control sends one frame whose payload put appends.
 func (w *writer) control(t frameType, stream uint32, put func([]byte) []byte) error {
-	return w.write(func(b []byte) []byte { return appendPayload(b, t, stream, put) })
+	return w.write(func(b []byte) []byte { return appendPayload(b, t, stream, put) }, false)
 }
 
 // appendPayload appends a frame whose payload put appends, filling in

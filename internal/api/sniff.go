@@ -52,12 +52,24 @@ func newSniffListener(ln net.Listener, s *Server) *sniffListener {
 
 func (l *sniffListener) acceptLoop() {
 	defer close(l.done)
+	var backoff time.Duration
 	for {
 		nc, err := l.Listener.Accept()
+		if err != nil && !errors.Is(err, net.ErrClosed) && l.track(nil, false) {
+			// Out of file descriptors, say: wait and try again, as
+			// net/http does, rather than stop serving.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			select {
+			case <-time.After(backoff):
+				continue
+			case <-l.closed:
+			}
+		}
 		if err != nil {
 			l.err = err
 			return
 		}
+		backoff = 0
 		l.wg.Go(func() { l.sniff(nc) })
 	}
 }
@@ -94,7 +106,8 @@ func (l *sniffListener) sniff(nc net.Conn) {
 	}
 	nc.SetReadDeadline(time.Now().Add(sniffTimeout))
 	first, err := c.r.Peek(1)
-	if err == nil && first[0] == wire.Preface[0] {
+	isWire := err == nil && first[0] == wire.Preface[0] // first is gone once the buffer reads on
+	if isWire {
 		got := make([]byte, len(wire.Preface))
 		if _, err = io.ReadFull(c.r, got); err == nil && string(got) != wire.Preface {
 			err = errBadPreface
@@ -105,7 +118,7 @@ func (l *sniffListener) sniff(nc net.Conn) {
 		return
 	}
 	nc.SetReadDeadline(time.Time{})
-	if first[0] != wire.Preface[0] {
+	if !isWire {
 		select {
 		case l.conns <- c:
 		case <-l.closed:
@@ -118,11 +131,14 @@ func (l *sniffListener) sniff(nc net.Conn) {
 	l.s.wire.ServeConn(c, c.r)
 }
 
-// track adds nc to the connections being sniffed, or removes it; false
-// means the listener is closed.
+// track adds nc to the connections being sniffed, or removes it (nil:
+// neither); false means the listener is closed.
 func (l *sniffListener) track(nc net.Conn, add bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if nc == nil {
+		return !l.isClosed
+	}
 	if add && !l.isClosed {
 		l.sniffing[nc] = struct{}{}
 	} else {

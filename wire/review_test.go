@@ -1,0 +1,125 @@
+package wire
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"connectrpc.com/connect/v2"
+)
+
+// Both sides of a bidi stream may send more than a window before
+// reading: a Receive never waits for a Send that waits for credit.
+func TestSendAndReceiveBeyondTheWindowAtOnce(t *testing.T) {
+	ts := startServer(t, 0)
+	cc, _ := ts.client(t, TransportOptions{})
+	st, err := cc.CallClientStream(ctxT(t), specEcho)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const n = 3 * streamWindow / (1 << 20)
+	msg := strings.Repeat("b", 1<<20)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for range n {
+			if err := st.Send(&msg); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for i := range n {
+		var got string
+		if err := st.Receive(&got); err != nil || len(got) != len(msg) {
+			t.Fatalf("message %d: %d bytes, %v", i, len(got), err)
+		}
+	}
+	wg.Wait()
+}
+
+// Streams the client's application leaves unread do not stall the
+// others on the connection.
+func TestUnreadStreamsDoNotStallTheConnection(t *testing.T) {
+	ts := startServer(t, 0)
+	cc, _ := ts.client(t, TransportOptions{})
+	ctx := ctxT(t)
+	for range 12 { // 12 × 4 MiB unread: more than a server's window
+		req := "go"
+		st, err := cc.CallServerStream(ctx, specFlood, &req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var first string
+		if err := st.Receive(&first); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, res := "beside", ""
+	if err := cc.CallUnary(ctx, specUnary, &req, &res); err != nil {
+		t.Fatalf("a call beside unread streams: %v", err)
+	}
+}
+
+// An error too large for a frame is cut, and the connection carries on.
+func TestLargeErrorIsCut(t *testing.T) {
+	ts := startServer(t, 0)
+	cc, _ := ts.client(t, TransportOptions{})
+	req, res := "x", ""
+	err := cc.CallUnary(ctxT(t), specBig, &req, &res)
+	if connect.CodeOf(err) != connect.CodeInternal || len(err.Error()) > maxEndMessage+100 || !strings.HasSuffix(err.Error(), "…") {
+		t.Fatalf("large error: code %v, %d bytes", connect.CodeOf(err), len(err.Error()))
+	}
+	if err := cc.CallUnary(ctxT(t), specUnary, &req, &res); err != nil {
+		t.Fatalf("after a large error: %v", err)
+	}
+}
+
+// Connect's contracts: a unary call answered with no message fails
+// with unimplemented; once the server ended a stream, Send returns
+// io.EOF and CloseSend nil, and Receive gives the outcome.
+func TestStreamEndsAsConnectSays(t *testing.T) {
+	ts := startServer(t, 0)
+	cc, _ := ts.client(t, TransportOptions{})
+	req, res := "x", ""
+	if err := cc.CallUnary(ctxT(t), specEmpty, &req, &res); connect.CodeOf(err) != connect.CodeUnimplemented {
+		t.Fatalf("unary with no response: %v", err)
+	}
+	st, err := cc.CallClientStream(ctxT(t), specSink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	msg := "one"
+	if err := st.Send(&msg); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := st.Receive(&got); !errors.Is(err, io.EOF) {
+		t.Fatalf("end of the stream: %v", err)
+	}
+	if err := st.Send(&msg); !errors.Is(err, io.EOF) {
+		t.Fatalf("Send after the server ended: %v, want io.EOF", err)
+	}
+	if err := st.CloseSend(); err != nil {
+		t.Fatalf("CloseSend after the server ended: %v", err)
+	}
+}
+
+// Empty messages spend credit too (their frame header), so a flood of
+// them breaks the stream's window.
+func TestEmptyMessagesSpendCredit(t *testing.T) {
+	flow := newConnFlow(1<<40, 1<<40, func(int) {})
+	q := newInbox(flow)
+	for i := range (streamWindow + headerLen - 1) / headerLen { // while below the window
+		if !q.push(nil) {
+			t.Fatalf("empty message %d broke a window it was within", i)
+		}
+	}
+	if q.push(nil) {
+		t.Fatal("an empty message beyond the window went through")
+	}
+}
