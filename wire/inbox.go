@@ -141,9 +141,9 @@ func putMsgBuf(b []byte) {
 	msgBufs.Put(&b)
 }
 
-// readMsg reads a message of n bytes. A large one grows as its bytes
-// arrive, so a frame header alone cannot make the reader allocate the
-// whole message.
+// readMsg reads a message of n bytes. A large one starts in a buffer of
+// readStartBytes and moves to its full size once that much arrived, so a
+// frame header alone cannot make the reader allocate the whole message.
 func readMsg(r io.Reader, n int) ([]byte, error) {
 	if n <= msgPoolBytes {
 		p := getMsgBuf(n)
@@ -152,16 +152,21 @@ func readMsg(r io.Reader, n int) ([]byte, error) {
 		}
 		return p, nil
 	}
-	p := make([]byte, 0, msgPoolBytes)
-	for len(p) < n {
-		if len(p) == cap(p) {
-			p = slices.Grow(p, min(cap(p), n-len(p)))
-		}
-		m, err := io.ReadAtLeast(r, p[len(p):min(cap(p), n)], 1)
-		p = p[:len(p)+m]
-		if err != nil && len(p) < n {
-			return nil, err
-		}
+	first := min(n, readStartBytes)
+	p := make([]byte, first)
+	if _, err := io.ReadFull(r, p); err != nil {
+		return nil, err
+	}
+	if n == first {
+		return p, nil
+	}
+	p = slices.Grow(p, n-first)[:n]
+	if _, err := io.ReadFull(r, p[first:]); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
+
+// readStartBytes is how much of a large message is read before the rest
+// is allocated.
+const readStartBytes = 256 << 10

@@ -123,3 +123,20 @@ func TestEmptyMessagesSpendCredit(t *testing.T) {
 		t.Fatal("an empty message beyond the window went through")
 	}
 }
+
+// readMsg reads small, middling and large messages whole, and fails on
+// a message cut short.
+func TestReadMsg(t *testing.T) {
+	for _, n := range []int{0, 10, msgPoolBytes, msgPoolBytes + 1, readStartBytes, readStartBytes + 1, 3 * readStartBytes} {
+		src := strings.Repeat("m", n)
+		p, err := readMsg(strings.NewReader(src+"next"), n)
+		if err != nil || string(p) != src {
+			t.Fatalf("%d bytes: got %d, %v", n, len(p), err)
+		}
+		if n > 0 {
+			if _, err := readMsg(strings.NewReader(src[:n-1]), n); err == nil {
+				t.Fatalf("%d bytes cut short: no error", n)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,7 +162,14 @@ func start(b *testing.B, pubs, consumers int, opts ...client.Option) *env {
 	return e
 }
 
+// transportEnv set to "http" makes every client of these benchmarks talk
+// HTTP/2 (client.WithHTTP), to compare the transports.
+const transportEnv = "COURIER_BENCH_TRANSPORT"
+
 func dial(b *testing.B, addr string, opts ...client.Option) *client.Client {
+	if os.Getenv(transportEnv) == "http" {
+		opts = append(opts, client.WithHTTP())
+	}
 	c, err := client.Connect(context.Background(), addr, opts...)
 	if err != nil {
 		b.Fatal(err)
