@@ -173,10 +173,9 @@ func (st *clientStream) Send(msg any) error {
 	if !st.spend(buf.Len()) {
 		return st.sendError()
 	}
-	return st.wrote(st.c.w.write(func(b []byte) []byte {
-		b = appendFrame(b, frameMsg, st.id, buf.Len())
-		return append(b, buf.Bytes()...)
-	}, true))
+	return st.wrote(st.c.w.writeMsg(func(b []byte) []byte {
+		return appendFrame(b, frameMsg, st.id, buf.Len())
+	}, buf.Bytes()))
 }
 
 // spend waits for the stream's and the connection's credit for a

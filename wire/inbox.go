@@ -2,7 +2,7 @@ package wire
 
 import (
 	"io"
-	"slices"
+	"math/bits"
 	"sync"
 )
 
@@ -115,56 +115,70 @@ func (q *inbox) consumed(n int) int {
 
 // Messages are read into pooled buffers, which go back once decoded: a
 // codec may not keep what it decodes from. Buffers up to msgPoolBytes
-// are pooled.
+// share one pool; larger ones, up to maxPooledBytes, a pool per power of
+// two (a new large buffer costs clearing it as well as allocating it).
 const msgPoolBytes = 64 << 10
 
-var msgBufs = sync.Pool{New: func() any { return new([]byte) }}
+var (
+	msgBufs   = sync.Pool{New: func() any { return new([]byte) }}
+	largeBufs [24]sync.Pool // by log2 of the capacity
+)
 
 // getMsgBuf returns a buffer of n bytes.
 func getMsgBuf(n int) []byte {
-	if n > msgPoolBytes {
-		return make([]byte, n)
+	switch {
+	case n <= msgPoolBytes:
+		b := *msgBufs.Get().(*[]byte)
+		if cap(b) < n {
+			b = make([]byte, n, max(n, 1<<10))
+		}
+		return b[:n]
+	case n <= maxPooledBytes:
+		k := bits.Len(uint(n - 1))
+		if b, ok := largeBufs[k].Get().(*[]byte); ok {
+			return (*b)[:n]
+		}
+		return make([]byte, n, 1<<k)
 	}
-	b := *msgBufs.Get().(*[]byte)
-	if cap(b) < n {
-		b = make([]byte, n, max(n, 1<<10))
-	}
-	return b[:n]
+	return make([]byte, n)
 }
 
 // putMsgBuf gives b back once nothing refers to it.
 func putMsgBuf(b []byte) {
-	if cap(b) > msgPoolBytes || cap(b) == 0 {
-		return
+	c := cap(b)
+	switch {
+	case c == 0:
+	case c <= msgPoolBytes:
+		b = b[:0]
+		msgBufs.Put(&b)
+	case c <= maxPooledBytes && c&(c-1) == 0:
+		b = b[:0]
+		largeBufs[bits.Len(uint(c-1))].Put(&b)
 	}
-	b = b[:0]
-	msgBufs.Put(&b)
 }
 
-// readMsg reads a message of n bytes. A large one starts in a buffer of
-// readStartBytes and moves to its full size once that much arrived, so a
-// frame header alone cannot make the reader allocate the whole message.
+// readMsg reads a message of n bytes. A large one is read into a buffer
+// of readStartBytes first and moves to its full size once that much
+// arrived, so a frame header alone cannot make the reader take a large
+// buffer.
 func readMsg(r io.Reader, n int) ([]byte, error) {
-	if n <= msgPoolBytes {
-		p := getMsgBuf(n)
-		if _, err := io.ReadFull(r, p); err != nil {
-			return nil, err
-		}
-		return p, nil
-	}
 	first := min(n, readStartBytes)
-	p := make([]byte, first)
+	p := getMsgBuf(first)
 	if _, err := io.ReadFull(r, p); err != nil {
+		putMsgBuf(p)
 		return nil, err
 	}
 	if n == first {
 		return p, nil
 	}
-	p = slices.Grow(p, n-first)[:n]
-	if _, err := io.ReadFull(r, p[first:]); err != nil {
+	full := getMsgBuf(n)
+	copy(full, p)
+	putMsgBuf(p)
+	if _, err := io.ReadFull(r, full[first:]); err != nil {
+		putMsgBuf(full)
 		return nil, err
 	}
-	return p, nil
+	return full, nil
 }
 
 // readStartBytes is how much of a large message is read before the rest

@@ -140,3 +140,17 @@ func TestReadMsg(t *testing.T) {
 		}
 	}
 }
+
+// Pooled message buffers come back at the size asked for, whatever the
+// pool held before.
+func TestMsgBufSizes(t *testing.T) {
+	for _, n := range []int{1, msgPoolBytes, msgPoolBytes + 1, 1 << 20, 1<<20 + 1, maxPooledBytes, maxPooledBytes + 1} {
+		for range 2 { // the second time from the pool
+			b := getMsgBuf(n)
+			if len(b) != n {
+				t.Fatalf("getMsgBuf(%d) has %d bytes", n, len(b))
+			}
+			putMsgBuf(b)
+		}
+	}
+}

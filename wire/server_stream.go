@@ -116,13 +116,12 @@ func (st *serverStream) Send(msg any) error {
 	first := !st.sentHeaders
 	st.sentHeaders = true
 	st.info.SendStats = connect.MessageStats{Size: buf.Len()}
-	return st.wrote(st.c.w.write(func(b []byte) []byte {
+	return st.wrote(st.c.w.writeMsg(func(b []byte) []byte {
 		if first {
 			b = appendPayload(b, frameHeaders, st.id, st.putHeaders)
 		}
-		b = appendFrame(b, frameMsg, st.id, buf.Len())
-		return append(b, buf.Bytes()...)
-	}, true))
+		return appendFrame(b, frameMsg, st.id, buf.Len())
+	}, buf.Bytes()))
 }
 
 // wrote turns a failed write into the error a handler sees.
@@ -177,6 +176,11 @@ func contextError(ctx context.Context) error {
 	return connect.NewError(connect.CodeCanceled, err.Error()).WithCause(err)
 }
 
+// maxPooledBytes is the largest encode or read buffer kept for reuse:
+// a batch of a thousand 1 KiB messages is over a megabyte, and
+// allocating it anew costs clearing it.
+const maxPooledBytes = 8 << 20
+
 // bufs are the buffers messages are encoded into.
 var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -187,7 +191,7 @@ func getBuf() *bytes.Buffer {
 }
 
 func putBuf(b *bytes.Buffer) {
-	if b.Cap() <= keepBytes {
+	if b.Cap() <= maxPooledBytes {
 		bufs.Put(b)
 	}
 }

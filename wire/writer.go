@@ -38,6 +38,17 @@ const (
 // write appends frames with build and sends them; data marks messages,
 // which wait while too much is pending.
 func (w *writer) write(build func([]byte) []byte, data bool) error {
+	return w.send(build, nil, data)
+}
+
+// writeMsg sends frames that build appends followed by payload (a
+// message's bytes). With nothing pending and no write under way, the
+// payload goes from where it is (one writev), not copied first.
+func (w *writer) writeMsg(build func([]byte) []byte, payload []byte) error {
+	return w.send(build, payload, true)
+}
+
+func (w *writer) send(build func([]byte) []byte, payload []byte, data bool) error {
 	w.mu.Lock()
 	for data && w.busy && len(w.buf) >= maxPendingBytes && w.err == nil {
 		if w.drained == nil {
@@ -50,12 +61,30 @@ func (w *writer) write(build func([]byte) []byte, data bool) error {
 		w.mu.Unlock()
 		return err
 	}
+	direct := !w.busy && len(w.buf) == 0 && len(payload) >= directBytes
 	w.buf = build(w.buf)
+	if !direct {
+		w.buf = append(w.buf, payload...)
+	}
 	if w.busy {
 		w.mu.Unlock()
 		return nil
 	}
 	w.busy = true
+	if direct {
+		head := w.buf
+		w.buf, w.spare = w.spare[:0], nil
+		w.mu.Unlock()
+		bufs := net.Buffers{head, payload}
+		_, err := bufs.WriteTo(w.nc)
+		w.mu.Lock()
+		if err != nil {
+			w.err = err
+		}
+		if cap(head) <= keepBytes {
+			w.spare = head[:0]
+		}
+	}
 	for len(w.buf) > 0 && w.err == nil {
 		b := w.buf
 		w.buf, w.spare = w.spare[:0], nil
@@ -80,6 +109,10 @@ func (w *writer) write(build func([]byte) []byte, data bool) error {
 	w.mu.Unlock()
 	return err
 }
+
+// directBytes is the smallest payload writeMsg sends without copying:
+// below it, a copy costs less than a second buffer in the write.
+const directBytes = 16 << 10
 
 // frame sends one frame whose payload is p.
 func (w *writer) frame(t frameType, stream uint32, p []byte) error {
