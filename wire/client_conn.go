@@ -106,33 +106,13 @@ func (c *clientConn) read() error {
 	}
 }
 
-// message reads a message frame into its stream's inbox; one for a
-// stream that is over, or over the limit, is skipped without being
-// buffered (the latter fails its stream).
+// message reads a message frame into its stream's inbox (readMessage).
 func (c *clientConn) message(h frameHeader) error {
-	n := int(h.length)
-	if !c.flow.received(msgCost(n)) {
-		return protocolError("stream %d: message beyond the connection's credit", h.stream)
-	}
 	st := c.stream(h.stream)
-	if st == nil || n > c.t.o.MaxMessageBytes {
-		if _, err := io.CopyN(io.Discard, c.r, int64(n)); err != nil {
-			return err
-		}
-		c.flow.release(msgCost(n))
-		if st != nil {
-			st.tooBig(n)
-		}
-		return nil
+	if st == nil {
+		return readMessage(c.r, c.flow, h, nil, c.t.o.MaxMessageBytes, nil)
 	}
-	p, err := readMsg(c.r, n)
-	if err != nil {
-		return err
-	}
-	if !st.in.push(p) {
-		return protocolError("stream %d: message beyond the stream's credit", h.stream)
-	}
-	return nil
+	return readMessage(c.r, c.flow, h, st.in, c.t.o.MaxMessageBytes, func() { st.tooBig(int(h.length)) })
 }
 
 // handle acts on one frame from the server.

@@ -184,3 +184,32 @@ func readMsg(r io.Reader, n int) ([]byte, error) {
 // readStartBytes is how much of a large message is read before the rest
 // is allocated.
 const readStartBytes = 256 << 10
+
+// readMessage reads the payload of message frame h from r into in, once
+// the connection's credit (flow) allows it. A message for a stream that
+// is over (in nil), or over maxMsg, is skipped without being buffered,
+// and its credit given back; tooBig tells the stream of the latter.
+func readMessage(r io.Reader, flow *connFlow, h frameHeader, in *inbox, maxMsg int, tooBig func()) error {
+	n := int(h.length)
+	if !flow.received(msgCost(n)) {
+		return protocolError("stream %d: message beyond the connection's credit", h.stream)
+	}
+	if in == nil || n > maxMsg {
+		if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+			return err
+		}
+		flow.release(msgCost(n))
+		if in != nil {
+			tooBig()
+		}
+		return nil
+	}
+	p, err := readMsg(r, n)
+	if err != nil {
+		return err
+	}
+	if !in.push(p) {
+		return protocolError("stream %d: message beyond the stream's credit", h.stream)
+	}
+	return nil
+}

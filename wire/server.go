@@ -192,37 +192,19 @@ func (c *serverConn) readLoop() error {
 	}
 }
 
-// message reads a message frame into its stream's inbox. One for a
-// stream that is over, or over the limit, is skipped without being
-// buffered (the latter fails its stream).
+// message reads a message frame into its stream's inbox (readMessage).
 func (c *serverConn) message(h frameHeader) error {
-	n := int(h.length)
 	if h.stream == 0 {
 		return protocolError("message frame on stream 0")
 	}
-	if !c.flow.received(msgCost(n)) {
-		return protocolError("stream %d: message beyond the connection's credit", h.stream)
-	}
 	st := c.stream(h.stream)
-	if st == nil || n > c.s.maxMsg {
-		if _, err := io.CopyN(io.Discard, c.r, int64(n)); err != nil {
-			return err
-		}
-		c.flow.release(msgCost(n))
-		if st != nil {
-			st.in.finish(connect.NewError(connect.CodeResourceExhausted,
-				fmt.Sprintf("message of %d bytes is over the limit of %d bytes", n, c.s.maxMsg)), false)
-		}
-		return nil
+	if st == nil {
+		return readMessage(c.r, c.flow, h, nil, c.s.maxMsg, nil)
 	}
-	p, err := readMsg(c.r, n)
-	if err != nil {
-		return err
-	}
-	if !st.in.push(p) {
-		return protocolError("stream %d: message beyond the stream's credit", h.stream)
-	}
-	return nil
+	return readMessage(c.r, c.flow, h, st.in, c.s.maxMsg, func() {
+		st.in.finish(connect.NewError(connect.CodeResourceExhausted,
+			fmt.Sprintf("message of %d bytes is over the limit of %d bytes", h.length, c.s.maxMsg)), false)
+	})
 }
 
 // broke is what readLoop returns for err: a protocol error, or nil for
