@@ -10,6 +10,9 @@
 //     its own client, acking every message. Peer: BenchmarkNetJetStreamAsync.
 //   - BenchmarkAPIPublishAsync: one publisher, no consumers: how fast one
 //     stream takes pipelined publishes. Peer: BenchmarkNetJetStreamPublishAsync.
+//   - BenchmarkEchoRoundTrip and BenchmarkSleepOvershoot: the floor under
+//     ping-pong (a 128 B echo over TCP and over one h2c stream) and why it
+//     does not pace with plain sleeps.
 //   - BenchmarkAPIPingPong: one requester paced at harness.PingPongRate,
 //     one responder (a subscription that replies), over wire and over
 //     HTTP/2 (client.WithHTTP), each paced both ways (harness.Pace: a
