@@ -196,5 +196,3 @@ func (t *Transport) NewClientStream(ctx context.Context, spec connect.Spec) (con
 	}
 	return nil, connect.NewError(connect.CodeUnavailable, "no connection to "+t.addr+" took the stream")
 }
-
-func timeUntil(t time.Time) time.Duration { return time.Until(t) }

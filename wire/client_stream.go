@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"connectrpc.com/connect/v2"
 )
@@ -107,7 +108,7 @@ func (st *clientStream) flush(closeSend bool) error {
 func (st *clientStream) openPayload() ([]byte, error) {
 	o := openFrame{procedure: st.spec.Procedure}
 	if d, ok := st.ctx.Deadline(); ok {
-		o.timeout = max(timeUntil(d), 1e6)
+		o.timeout = max(time.Until(d), time.Millisecond)
 	}
 	if st.info != nil {
 		o.header = *st.info.RequestHeader()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 )
 
 // Preface is what each side writes first on a connection: the client
@@ -144,19 +143,10 @@ func (d *dec) end() error {
 	return d.err
 }
 
-// readFrame reads a frame header into hdr (headerLen bytes).
+// readFrameHeader reads a frame header, through hdr (headerLen bytes).
 func readFrameHeader(r io.Reader, hdr []byte) (frameHeader, error) {
 	if _, err := io.ReadFull(r, hdr[:headerLen]); err != nil {
 		return frameHeader{}, err
 	}
 	return parseHeader(hdr), nil
-}
-
-// limitFor is the largest payload a frame of type t may carry when
-// messages are bounded by maxMsg.
-func limitFor(t frameType, maxMsg int) uint32 {
-	if t == frameMsg {
-		return uint32(min(maxMsg, math.MaxUint32))
-	}
-	return MaxControlBytes
 }
