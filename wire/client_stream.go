@@ -23,7 +23,8 @@ type clientStream struct {
 	info   *connect.CallInfo // nil when ctx carries none
 	in     *inbox
 	out    *credit
-	stopAF func() bool // stops the context watch
+	stopAF func() bool  // stops the context watch
+	rb     bytes.Buffer // the message Receive decodes, over its bytes
 
 	sendMu    sync.Mutex
 	opened    atomic.Bool // the open frame went (set under sendMu)
@@ -232,7 +233,9 @@ func (st *clientStream) Receive(msg any) error {
 	if st.info != nil {
 		st.info.ReceiveStats = connect.MessageStats{Size: len(p)}
 	}
-	err = st.c.t.o.Codec.UnmarshalRead(st.ctx, bytes.NewBuffer(p), msg)
+	st.rb = *bytes.NewBuffer(p)
+	err = st.c.t.o.Codec.UnmarshalRead(st.ctx, &st.rb, msg)
+	st.rb = bytes.Buffer{}
 	n := len(p)
 	putMsgBuf(p)
 	if g := st.in.consumed(n); g > 0 {

@@ -13,7 +13,8 @@ import (
 type inbox struct {
 	flow   *connFlow // told of the bytes dropped here
 	mu     sync.Mutex
-	msgs   [][]byte
+	msgs   [][]byte // queued from head on
+	head   int
 	queued int   // bytes received and not yet credited back
 	owed   int   // bytes taken by the reader and not yet credited back
 	end    error // after the messages: io.EOF for a clean end
@@ -55,10 +56,10 @@ func (q *inbox) finish(err error, abort bool) {
 	}
 	if abort && !q.abort { // even after an end: what is queued goes
 		q.abort = true
-		for _, p := range q.msgs {
+		for _, p := range q.msgs[q.head:] {
 			dropped += msgCost(len(p))
 		}
-		q.msgs = nil
+		q.msgs, q.head = nil, 0
 	}
 	q.mu.Unlock()
 	q.flow.release(dropped)
@@ -76,17 +77,18 @@ func (q *inbox) signal() {
 func (q *inbox) pop() ([]byte, error) {
 	for {
 		q.mu.Lock()
-		if q.end != nil && (q.abort || len(q.msgs) == 0) {
+		queued := len(q.msgs) - q.head
+		if q.end != nil && (q.abort || queued == 0) {
 			err := q.end
 			q.mu.Unlock()
 			return nil, err
 		}
-		if len(q.msgs) > 0 {
-			p := q.msgs[0]
-			q.msgs[0] = nil
-			q.msgs = q.msgs[1:]
-			if len(q.msgs) == 0 {
-				q.msgs = q.msgs[:0:0]
+		if queued > 0 {
+			p := q.msgs[q.head]
+			q.msgs[q.head] = nil
+			q.head++
+			if q.head == len(q.msgs) { // empty: the slice is reused
+				q.msgs, q.head = q.msgs[:0], 0
 			}
 			q.mu.Unlock()
 			return p, nil

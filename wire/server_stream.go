@@ -20,6 +20,7 @@ type serverStream struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	info   *connect.CallInfo
+	rb     bytes.Buffer // the message Receive decodes, over its bytes
 
 	sendMu      sync.Mutex
 	sentHeaders bool
@@ -67,7 +68,9 @@ func (st *serverStream) Receive(msg any) error {
 		return err
 	}
 	st.info.ReceiveStats = connect.MessageStats{Size: len(p)}
-	err = st.c.s.codec.UnmarshalRead(st.ctx, bytes.NewBuffer(p), msg)
+	st.rb = *bytes.NewBuffer(p)
+	err = st.c.s.codec.UnmarshalRead(st.ctx, &st.rb, msg)
+	st.rb = bytes.Buffer{}
 	n := len(p)
 	putMsgBuf(p)
 	if g := st.in.consumed(n); g > 0 {
