@@ -170,7 +170,7 @@ func (t *Transport) dial(ctx context.Context) (*clientConn, error) {
 	nc.SetDeadline(time.Time{})
 	c := &clientConn{t: t, nc: nc, r: r, w: writer{nc: nc}, streams: map[uint32]*clientStream{}}
 	c.flow = newConnFlow(clientConnWindow, serverConnWindow, func(n int) {
-		c.w.control(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) })
+		c.w.later(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) })
 	})
 	return c, nil
 }

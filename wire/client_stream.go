@@ -239,7 +239,7 @@ func (st *clientStream) Receive(msg any) error {
 	n := len(p)
 	putMsgBuf(p)
 	if g := st.in.consumed(n); g > 0 {
-		_ = st.c.w.control(frameWindow, st.id, func(b []byte) []byte { return appendWindow(b, g) })
+		st.c.w.later(frameWindow, st.id, func(b []byte) []byte { return appendWindow(b, g) })
 	}
 	if err != nil {
 		return connect.NewError(connect.CodeInternal, "unmarshal response: "+err.Error()).WithCause(err)
@@ -329,7 +329,7 @@ func (st *clientStream) abandon(err error) {
 	opened := st.opened.Load()
 	st.sendMu.Unlock()
 	if opened {
-		_ = st.c.w.frame(frameCancel, st.id, nil)
+		st.c.w.later(frameCancel, st.id, nil)
 	}
 }
 

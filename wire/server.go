@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"connectrpc.com/connect/v2"
 )
@@ -62,7 +63,7 @@ func (s *Server) ServeConn(nc net.Conn, r io.Reader) {
 	c := &serverConn{s: s, nc: nc, r: r, w: writer{nc: nc}, ctx: ctx, cancel: cancel,
 		streams: map[uint32]*serverStream{}}
 	c.flow = newConnFlow(serverConnWindow, clientConnWindow, func(n int) {
-		c.w.control(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) })
+		c.w.later(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) })
 	})
 	// The preface goes before the connection is registered, so that a
 	// go-away from Shutdown cannot come first.
@@ -79,7 +80,11 @@ func (s *Server) ServeConn(nc net.Conn, r io.Reader) {
 	defer c.close()
 	if err := c.readLoop(); err != nil {
 		s.log.Debug("wire: closing a connection that broke the protocol", "remote", nc.RemoteAddr(), "err", err)
-		c.goAway(goAway{code: connect.CodeInternal, message: err.Error()})
+		// The connection ends here: the go-away is written at once,
+		// for a little while at most.
+		nc.SetWriteDeadline(time.Now().Add(goAwayTimeout))
+		_ = c.w.control(frameGoAway, 0, goAway{code: connect.CodeInternal, message: err.Error()}.append)
+		c.w.idle() // another goroutine may be writing it
 	}
 }
 
@@ -148,8 +153,12 @@ func (c *serverConn) close() {
 }
 
 func (c *serverConn) goAway(g goAway) {
-	_ = c.w.control(frameGoAway, 0, g.append)
+	c.w.later(frameGoAway, 0, g.append)
 }
+
+// goAwayTimeout bounds the write of a go-away on a connection that
+// ends.
+const goAwayTimeout = 5 * time.Second
 
 // protocolError is a peer's breach of the protocol: the connection ends.
 func protocolError(format string, args ...any) error {
@@ -311,7 +320,7 @@ func (c *serverConn) open(id uint32, o *openFrame) error {
 // refuse ends a stream that never started.
 func (c *serverConn) refuse(id uint32, code connect.Code, msg string) {
 	f := endFrame{code: code, message: msg}
-	_ = c.w.control(frameEnd, id, f.append)
+	c.w.later(frameEnd, id, f.append)
 }
 
 func (c *serverConn) remove(id uint32) {

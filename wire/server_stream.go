@@ -74,7 +74,7 @@ func (st *serverStream) Receive(msg any) error {
 	n := len(p)
 	putMsgBuf(p)
 	if g := st.in.consumed(n); g > 0 {
-		_ = st.c.w.control(frameWindow, st.id, func(b []byte) []byte { return appendWindow(b, g) })
+		st.c.w.later(frameWindow, st.id, func(b []byte) []byte { return appendWindow(b, g) })
 	}
 	if err != nil {
 		return connect.NewError(connect.CodeInvalidArgument, "unmarshal request: "+err.Error()).WithCause(err)

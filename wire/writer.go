@@ -85,6 +85,15 @@ func (w *writer) send(build func([]byte) []byte, payload []byte, data bool) erro
 			w.spare = head[:0]
 		}
 	}
+	w.flushLocked()
+	err := w.err
+	w.mu.Unlock()
+	return err
+}
+
+// flushLocked writes what is pending until nothing is, then ends the
+// write under way. Caller holds mu and set busy.
+func (w *writer) flushLocked() {
 	for len(w.buf) > 0 && w.err == nil {
 		b := w.buf
 		w.buf, w.spare = w.spare[:0], nil
@@ -105,21 +114,46 @@ func (w *writer) send(build func([]byte) []byte, payload []byte, data bool) erro
 	if w.drained != nil {
 		w.drained.Broadcast()
 	}
-	err := w.err
-	w.mu.Unlock()
-	return err
+}
+
+// idle waits until no write is under way (or writing failed).
+func (w *writer) idle() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.busy && w.err == nil {
+		if w.drained == nil {
+			w.drained = sync.NewCond(&w.mu)
+		}
+		w.drained.Wait()
+	}
+}
+
+// later queues a control frame and returns without writing: with no
+// write under way, a goroutine writes it. A connection's reader sends
+// its frames so (window credit, cancel, refusals): a reader that waited
+// on a write to a peer whose own reader waits on a write to it would
+// stop both.
+func (w *writer) later(t frameType, stream uint32, put func([]byte) []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return
+	}
+	w.buf = appendPayload(w.buf, t, stream, put)
+	if w.busy {
+		return
+	}
+	w.busy = true
+	go func() {
+		w.mu.Lock()
+		w.flushLocked()
+		w.mu.Unlock()
+	}()
 }
 
 // directBytes is the smallest payload writeMsg sends without copying:
 // below it, a copy costs less than a second buffer in the write.
 const directBytes = 16 << 10
-
-// frame sends one frame whose payload is p.
-func (w *writer) frame(t frameType, stream uint32, p []byte) error {
-	return w.write(func(b []byte) []byte {
-		return append(appendFrame(b, t, stream, len(p)), p...)
-	}, false)
-}
 
 // control sends one frame whose payload put appends.
 func (w *writer) control(t frameType, stream uint32, put func([]byte) []byte) error {
