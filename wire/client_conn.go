@@ -18,6 +18,7 @@ type clientConn struct {
 	w    writer
 	flow *connFlow
 
+	openMu   sync.Mutex // held from a stream's id to its open frame
 	mu       sync.Mutex
 	streams  map[uint32]*clientStream
 	nextID   uint32
@@ -38,16 +39,26 @@ func (c *clientConn) usable() bool {
 // newStream registers a stream, or returns nil when the connection takes
 // no new streams.
 func (c *clientConn) newStream(ctx context.Context, spec connect.Spec) *clientStream {
+	if !c.usable() {
+		return nil
+	}
+	return newClientStream(c, ctx, spec)
+}
+
+// register numbers st and routes its frames to it; the caller holds
+// openMu and writes st's open frame before letting go, so that the
+// server sees ids in order. false: the connection takes no new streams.
+func (c *clientConn) register(st *clientStream) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil || c.draining || c.nextID == 1<<32-1 {
 		c.draining = true
-		return nil
+		return false
 	}
 	c.nextID++
-	st := newClientStream(c, c.nextID, ctx, spec)
+	st.id = c.nextID
 	c.streams[st.id] = st
-	return st
+	return true
 }
 
 func (c *clientConn) stream(id uint32) *clientStream {

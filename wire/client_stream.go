@@ -17,7 +17,7 @@ import (
 // what arrives for Receive.
 type clientStream struct {
 	c      *clientConn
-	id     uint32
+	id     uint32 // numbered when it opens (under sendMu)
 	spec   connect.Spec
 	ctx    context.Context
 	info   *connect.CallInfo // nil when ctx carries none
@@ -42,9 +42,9 @@ type clientStream struct {
 	headersRead bool          // the headers were copied to info
 }
 
-func newClientStream(c *clientConn, id uint32, ctx context.Context, spec connect.Spec) *clientStream {
+func newClientStream(c *clientConn, ctx context.Context, spec connect.Spec) *clientStream {
 	info, _ := connect.CallInfoForClientContext(ctx)
-	st := &clientStream{c: c, id: id, spec: spec, ctx: ctx, info: info, in: newInbox(c.flow),
+	st := &clientStream{c: c, spec: spec, ctx: ctx, info: info, in: newInbox(c.flow),
 		out: newCredit(streamWindow), done: make(chan struct{})}
 	if info != nil {
 		info.Spec, info.Protocol, info.Codec = spec, Protocol, c.t.o.Codec.Name()
@@ -82,6 +82,13 @@ func (st *clientStream) flush(closeSend bool) error {
 			return err
 		}
 		st.openFrame = o
+		st.c.openMu.Lock()
+		defer st.c.openMu.Unlock()
+		if !st.c.register(st) {
+			err := connect.NewError(connect.CodeUnavailable, "connection to "+st.c.t.addr+" closed before the stream opened")
+			st.finish(err, err, true)
+			return err
+		}
 	}
 	st.opened.Store(true)
 	st.held = nil
@@ -324,12 +331,12 @@ func (st *clientStream) abandon(err error) {
 	if !st.finish(err, err, true) {
 		return
 	}
-	st.c.remove(st.id)
-	st.sendMu.Lock() // a flush under way has set opened before writing
-	opened := st.opened.Load()
+	st.sendMu.Lock() // a flush under way has numbered and opened it
+	opened, id := st.opened.Load(), st.id
 	st.sendMu.Unlock()
 	if opened {
-		st.c.w.later(frameCancel, st.id, nil)
+		st.c.remove(id)
+		st.c.w.later(frameCancel, id, nil)
 	}
 }
 

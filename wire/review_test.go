@@ -154,3 +154,29 @@ func TestMsgBufSizes(t *testing.T) {
 		}
 	}
 }
+
+// Streams are numbered as they open, not as they are made: one made
+// first and opened second is still in order for the server.
+func TestStreamsOpenInAnyOrder(t *testing.T) {
+	ts := startServer(t, 0)
+	cc, _ := ts.client(t, TransportOptions{})
+	first, err := cc.CallClientStream(ctxT(t), specEcho)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := cc.CallClientStream(ctxT(t), specEcho)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	for _, st := range []connect.ClientStream{second, first} {
+		msg, got := "hello", ""
+		if err := st.Send(&msg); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Receive(&got); err != nil || got != msg {
+			t.Fatalf("echo %q, %v", got, err)
+		}
+	}
+}
