@@ -28,7 +28,9 @@
 //	stream  uint32  0 for the connection
 //	payload
 //
-// Streams are numbered by the client from 1. A stream is: open (the
+// Streams are numbered by the client from 1, in the order their open
+// frames go out (an id never comes back, and the server refuses one that
+// does not grow). A stream is: open (the
 // procedure, a timeout and request headers), messages both ways,
 // close-send from the client; the server sends headers before its first
 // message and ends the stream with end (a Connect code, 0 for success,
@@ -44,14 +46,21 @@
 // with resource_exhausted; anything else malformed ends the connection
 // after a go-away that says what was wrong. Each side of a stream starts
 // with a window of credit (streamWindow bytes) and sends a message while
-// some is left; the receiver returns credit with window frames as its
-// reader takes messages. A connection has a window too (connWindow
-// bytes, credited with window frames on stream 0), which bounds what
-// all its streams together may have unread. So a slow reader holds back
-// only its own stream (up to its window), a connection's reader never
-// waits, and what it queues is bounded by the connection's window and a
-// message, however many streams are open. A server takes at most
-// maxStreamsPerConn streams per connection.
+// some is left (a message spends its size and its frame header's); the
+// receiver returns credit with window frames as its reader takes
+// messages, and credit beyond what was spent breaks the protocol. A
+// connection has a window too, credited with window frames on stream 0,
+// which bounds what all its streams together may have unread: a server
+// takes serverConnWindow bytes from a client, a client clientConnWindow
+// from the server (large, so that streams its application leaves unread
+// do not stall the others). So a slow reader holds back only its own
+// stream, and what a connection queues is bounded by its window and a
+// message however many streams are open. A connection's reader never
+// waits: on a stream, on credit, or on a write (the frames it sends are
+// queued for the write under way or a goroutine of their own). Senders
+// wait while maxPendingBytes are queued on a connection whose peer does
+// not read. A server takes at most maxStreamsPerConn streams per
+// connection.
 //
 // # Shutdown
 //
