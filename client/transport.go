@@ -34,9 +34,13 @@ func withHeadersSignal(ctx context.Context) (context.Context, *headersSignal) {
 }
 
 func (s *headersSignal) fire(res *http.Response, err error) {
+	s.set(err == nil && res.Header.Get(subscribedHeader) != "", err)
+}
+
+// set records the outcome once and wakes the waiter.
+func (s *headersSignal) set(subscribed bool, err error) {
 	s.once.Do(func() {
-		s.err = err
-		s.subscribed = err == nil && res.Header.Get(subscribedHeader) != ""
+		s.err, s.subscribed = err, subscribed
 		close(s.ch)
 	})
 }

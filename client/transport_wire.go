@@ -77,10 +77,6 @@ func wireAddr(addr string) (string, bool) {
 // that they arrived, or that the stream ended without them.
 func fireHeaders(ctx context.Context, h *connect.Header, err error) {
 	if s, ok := ctx.Value(headersKey{}).(*headersSignal); ok {
-		s.once.Do(func() {
-			s.err = err
-			s.subscribed = err == nil && h.Get(subscribedHeader) != ""
-			close(s.ch)
-		})
+		s.set(err == nil && h.Get(subscribedHeader) != "", err)
 	}
 }

@@ -3,7 +3,6 @@ package wire
 import (
 	"bufio"
 	"context"
-	"io"
 	"net"
 	"sync"
 
@@ -25,9 +24,6 @@ type clientConn struct {
 	err      error  // why the connection ended; nil while it is open
 	draining bool   // the server sent a go-away: no new streams
 	goAway   string // its reason
-
-	hdr [headerLen]byte
-	ctl []byte
 }
 
 func (c *clientConn) usable() bool {
@@ -93,28 +89,8 @@ func (c *clientConn) readLoop() {
 }
 
 func (c *clientConn) read() error {
-	for {
-		h, err := readFrameHeader(c.r, c.hdr[:])
-		if err != nil {
-			return err
-		}
-		if h.typ == frameMsg {
-			if err := c.message(h); err != nil {
-				return err
-			}
-			continue
-		}
-		if h.length > MaxControlBytes {
-			return protocolError("%s frame of %d bytes is over the limit of %d", h.typ, h.length, MaxControlBytes)
-		}
-		c.ctl = growTo(c.ctl, int(h.length))
-		if _, err := io.ReadFull(c.r, c.ctl); err != nil {
-			return err
-		}
-		if err := c.handle(h, c.ctl); err != nil {
-			return err
-		}
-	}
+	fr := frameReader{r: c.r}
+	return fr.run(c.message, c.handle)
 }
 
 // message reads a message frame into its stream's inbox (readMessage).

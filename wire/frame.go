@@ -150,3 +150,46 @@ func readFrameHeader(r io.Reader, hdr []byte) (frameHeader, error) {
 	}
 	return parseHeader(hdr), nil
 }
+
+// frameReader reads a connection's frames, both sides alike: a message
+// frame goes to message, which reads its payload itself (readMessage);
+// any other is read whole (bounded by MaxControlBytes) and goes to
+// handle. It returns the first error: the connection's, or one of
+// message's or handle's.
+type frameReader struct {
+	r   io.Reader
+	hdr [headerLen]byte
+	ctl []byte // control payloads are read here
+}
+
+func (fr *frameReader) run(message func(frameHeader) error, handle func(frameHeader, []byte) error) error {
+	for {
+		h, err := readFrameHeader(fr.r, fr.hdr[:])
+		if err != nil {
+			return err
+		}
+		if h.typ == frameMsg {
+			if err := message(h); err != nil {
+				return err
+			}
+			continue
+		}
+		if h.length > MaxControlBytes {
+			return protocolError("%s frame of %d bytes is over the limit of %d", h.typ, h.length, MaxControlBytes)
+		}
+		fr.ctl = growTo(fr.ctl, int(h.length))
+		if _, err := io.ReadFull(fr.r, fr.ctl); err != nil {
+			return err
+		}
+		if err := handle(h, fr.ctl); err != nil {
+			return err
+		}
+	}
+}
+
+func growTo(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}

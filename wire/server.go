@@ -133,9 +133,6 @@ type serverConn struct {
 	mu      sync.Mutex
 	streams map[uint32]*serverStream
 	lastID  uint32 // the highest stream id opened
-
-	hdr [headerLen]byte
-	ctl []byte // control payloads are read here
 }
 
 // close ends the connection and every stream on it.
@@ -177,28 +174,8 @@ func isProtocolError(err error) bool {
 // readLoop reads frames until the connection ends (nil) or the client
 // breaks the protocol.
 func (c *serverConn) readLoop() error {
-	for {
-		h, err := readFrameHeader(c.r, c.hdr[:])
-		if err != nil {
-			return nil
-		}
-		if h.typ == frameMsg {
-			if err := c.message(h); err != nil {
-				return c.broke(err)
-			}
-			continue
-		}
-		if h.length > MaxControlBytes {
-			return protocolError("%s frame of %d bytes is over the limit of %d", h.typ, h.length, MaxControlBytes)
-		}
-		c.ctl = growTo(c.ctl, int(h.length))
-		if _, err := io.ReadFull(c.r, c.ctl); err != nil {
-			return nil
-		}
-		if err := c.handle(h, c.ctl); err != nil {
-			return err
-		}
-	}
+	fr := frameReader{r: c.r}
+	return c.broke(fr.run(c.message, c.handle))
 }
 
 // message reads a message frame into its stream's inbox (readMessage).
@@ -223,13 +200,6 @@ func (c *serverConn) broke(err error) error {
 		return err
 	}
 	return nil
-}
-
-func growTo(b []byte, n int) []byte {
-	if cap(b) < n {
-		return make([]byte, n)
-	}
-	return b[:n]
 }
 
 func (c *serverConn) stream(id uint32) *serverStream {
