@@ -1,0 +1,213 @@
+package mqtt
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// will is a connection's will message.
+type will struct {
+	pk    *packets.Packet // as a PUBLISH
+	delay time.Duration
+	c     *conn
+}
+
+// handleConnect serves CONNECT: it checks the protocol, the client id and
+// the flags, takes the session (over from another connection if needed),
+// answers CONNACK and resumes the session's subscriptions.
+func (c *conn) handleConnect(pk *packets.Packet) error {
+	if v := pk.ProtocolVersion; !bytes.Equal(pk.Connect.ProtocolName, []byte("MQTT")) || v != 4 && v != 5 {
+		if bytes.Equal(pk.Connect.ProtocolName, []byte("MQTT")) || bytes.Equal(pk.Connect.ProtocolName, []byte("MQIsdp")) {
+			c.version = 4 // [MQTT-3.1.2-2]: answer 0x01 in the 3.1.1 format
+			c.queue(encodeConnack(c, packets.Err3UnsupportedProtocolVersion, false))
+		}
+		return failf(packets.ErrUnsupportedProtocolVersion, "protocol %q level %d: only MQTT 3.1.1 (4) and 5 are served", pk.Connect.ProtocolName, v)
+	}
+	c.version = pk.ProtocolVersion
+	if code := pk.ConnectValidate(); code != packets.CodeSuccess {
+		return &protoErr{code: code}
+	}
+	p := &pk.Properties
+	if c.version == 5 {
+		if err := c.connectProps(p); err != nil {
+			return err
+		}
+	}
+	id, assigned := pk.Connect.ClientIdentifier, false
+	if id == "" {
+		if !pk.Connect.Clean && c.version == 4 { // [MQTT-3.1.3-8]
+			c.queue(encodeConnack(c, packets.Err3ClientIdentifierNotValid, false))
+			return failf(packets.ErrClientIdentifierNotValid, "empty client id without clean session")
+		}
+		id, assigned = newClientID(), true // [MQTT-3.1.3-6]
+	}
+	if pk.Connect.WillFlag {
+		if err := c.setWill(pk); err != nil {
+			return err
+		}
+	}
+	c.clientID = id
+	c.keepAlive = time.Duration(pk.Connect.Keepalive) * time.Second
+	expiry := uint32(0)
+	switch {
+	case c.version == 4 && !pk.Connect.Clean:
+		expiry = neverExpires
+	case c.version == 5:
+		expiry = p.SessionExpiryInterval
+	}
+	inflight := c.s.opts.MaxInflight
+	if c.version == 5 && p.ReceiveMaximum > 0 {
+		inflight = min(inflight, int(p.ReceiveMaximum))
+	}
+	c.tokens = make(chan struct{}, inflight)
+	sess, present := c.s.sessions.attach(c, id, pk.Connect.Clean, expiry)
+	c.sess = sess
+	ack := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ProtocolVersion: c.version, SessionPresent: present}
+	if c.version == 5 {
+		c.connackProps(&ack.Properties, id, assigned)
+	}
+	c.queue(encode(ack))
+	c.connected = true
+	c.resume()
+	c.resendPubrel()
+	return nil
+}
+
+// connectProps reads the v5 CONNECT properties.
+func (c *conn) connectProps(p *packets.Properties) error {
+	if p.AuthenticationMethod != "" {
+		return failf(packets.ErrBadAuthenticationMethod, "authentication method %q is not supported", p.AuthenticationMethod)
+	}
+	c.maxOut = p.MaximumPacketSize
+	c.noProblems = p.RequestProblemInfoFlag && p.RequestProblemInfo == 0
+	return nil
+}
+
+// connackProps sets the v5 CONNACK properties: what the server offers.
+func (c *conn) connackProps(p *packets.Properties, id string, assigned bool) {
+	if assigned {
+		p.AssignedClientID = id
+	}
+	p.MaximumPacketSize = uint32(c.s.opts.MaxPacketBytes)
+	p.TopicAliasMaximum = uint16(c.s.opts.TopicAliasMax)
+	p.ReceiveMaximum = uint16(min(outboundQueue, 65535))
+}
+
+// encodeConnack encodes a CONNACK with a reason code (v5) or return code
+// (3.1.1, which knows only 0x01 to 0x05: other failures close the
+// connection without one).
+func encodeConnack(c *conn, code packets.Code, present bool) []byte {
+	pk := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ProtocolVersion: c.version, SessionPresent: present, ReasonCode: code.Code}
+	if c.version == 5 && code.Code >= 0x80 && !c.noProblems {
+		pk.Properties.ReasonString = code.Reason
+	}
+	return encode(pk)
+}
+
+// newClientID returns an id for a client that sent none.
+func newClientID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "courier-" + hex.EncodeToString(b)
+}
+
+// setWill keeps the CONNECT's will, checking its topic.
+func (c *conn) setWill(pk *packets.Packet) error {
+	w := &packets.Packet{ProtocolVersion: c.version, TopicName: pk.Connect.WillTopic, Payload: pk.Connect.WillPayload}
+	w.FixedHeader = packets.FixedHeader{Type: packets.Publish, Qos: pk.Connect.WillQos, Retain: pk.Connect.WillRetain}
+	w.Properties = pk.Connect.WillProperties
+	if _, err := topicToSubject(w.TopicName); err != nil {
+		if c.version == 4 {
+			return failf(packets.ErrTopicNameInvalid, "will topic: %v", err)
+		}
+		c.queue(encodeConnack(c, packets.ErrTopicNameInvalid, false))
+		return failf(packets.ErrTopicNameInvalid, "will topic: %v", err)
+	}
+	c.will = &will{pk: w, delay: time.Duration(w.Properties.WillDelayInterval) * time.Second, c: c}
+	return nil
+}
+
+// handleDisconnect ends the connection as the client asked: without the
+// will, unless a v5 client says 0x04; a v5 client may change the session
+// expiry, but not from 0 [MQTT-3.14.2-1].
+func (c *conn) handleDisconnect(pk *packets.Packet) error {
+	if c.version == 5 && pk.Properties.SessionExpiryIntervalFlag {
+		if c.sess.expiry == 0 && pk.Properties.SessionExpiryInterval > 0 {
+			return failf(packets.ErrProtocolViolationZeroNonZeroExpiry, "session expiry 0 cannot be raised at DISCONNECT")
+		}
+		c.sess.expiry = pk.Properties.SessionExpiryInterval
+	}
+	c.normalExit = true
+	c.keepWill = c.version == 5 && pk.ReasonCode == packets.CodeDisconnectWillMessage.Code
+	return nil
+}
+
+// detach ends the connection's part in its session: subscriptions stop
+// (group members leave, so unacked messages wait for the next
+// connection), QoS 2 releases still awaited are kept, and the will is
+// published or scheduled, unless the client disconnected normally or the
+// server is going away.
+func (c *conn) detach() {
+	c.stopAll()
+	clear(c.sess.pubrel)
+	c.omu.Lock()
+	for id, f := range c.fly {
+		if f.rel {
+			c.sess.pubrel[id] = true
+		}
+	}
+	c.omu.Unlock()
+	sendWill := c.will != nil && (!c.normalExit || c.keepWill) && c.s.ctx.Err() == nil && !c.shuttingDown.Load()
+	c.s.sessions.detach(c, c.sess)
+	if !sendWill {
+		return
+	}
+	delay := c.will.delay
+	if exp := time.Duration(c.sess.expiry) * time.Second; c.sess.expiry != neverExpires && exp < delay {
+		delay = exp // the will goes when the session ends, if sooner [MQTT-3.1.3-9]
+	}
+	if delay <= 0 {
+		c.s.publishWill(c.will)
+		return
+	}
+	c.s.sessions.scheduleWill(c.clientID, c.will, delay)
+}
+
+// publishWill publishes a will message.
+func (s *Server) publishWill(w *will) {
+	m, code, detail := w.c.toMessage(w.pk)
+	if code != packets.CodeSuccess {
+		s.log.Info("mqtt: will not published", "client", w.c.clientID, "reason", code.Reason, "detail", detail)
+		return
+	}
+	wait, err := s.publish(m, w.pk.FixedHeader.Retain, w.pk.TopicName)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+		defer cancel()
+		err = wait(ctx)
+	}
+	if err != nil {
+		s.log.Warn("mqtt: will not published", "client", w.c.clientID, "err", err)
+	}
+}
+
+// resendPubrel sends again the PUBRELs a previous connection of the
+// session left unanswered [MQTT-4.4.0-1].
+func (c *conn) resendPubrel() {
+	c.omu.Lock()
+	ids := make([]uint16, 0, len(c.sess.pubrel))
+	for id := range c.sess.pubrel {
+		c.fly[id] = &inflight{qos: 2, rel: true}
+		ids = append(ids, id)
+	}
+	c.omu.Unlock()
+	clear(c.sess.pubrel)
+	for _, id := range ids {
+		c.queue(c.ack(packets.Pubrel, id, packets.CodeSuccess, ""))
+	}
+}

@@ -1,0 +1,145 @@
+package mqtt
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+func TestConnectV3AndV5(t *testing.T) {
+	e := startEnv(t, Options{})
+	e.v3(t, "v3", true)
+	_, ack := e.v5(t, &paho.Connect{ClientID: "v5", CleanStart: true}, nil)
+	if ack.ReasonCode != 0 || ack.SessionPresent {
+		t.Fatalf("connack %+v", ack)
+	}
+	if p := ack.Properties; p.MaximumPacketSize == nil || *p.MaximumPacketSize != DefaultMaxPacketBytes || p.TopicAliasMaximum == nil || *p.TopicAliasMaximum != DefaultTopicAliasMax {
+		t.Fatalf("connack properties %+v", p)
+	}
+	if n := e.m.Conns(); n != 2 {
+		t.Fatalf("Conns = %d, want 2", n)
+	}
+}
+
+func TestConnectEmptyClientID(t *testing.T) {
+	e := startEnv(t, Options{})
+	// v5: the server assigns an id.
+	_, ack := e.v5(t, &paho.Connect{CleanStart: true}, nil)
+	if ack.Properties == nil || ack.Properties.AssignedClientID == "" {
+		t.Fatalf("no assigned client id: %+v", ack.Properties)
+	}
+	// 3.1.1 with clean session: accepted.
+	r := e.raw(t, 4)
+	if ack := r.connect("", true, 0); ack.ReasonCode != 0 {
+		t.Fatalf("3.1.1 empty id, clean: return code %d", ack.ReasonCode)
+	}
+	// 3.1.1 without clean session: identifier rejected (0x02), closed.
+	r = e.raw(t, 4)
+	if ack := r.connect("", false, 0); ack.ReasonCode != 0x02 {
+		t.Fatalf("3.1.1 empty id, persistent: return code %d, want 2", ack.ReasonCode)
+	}
+	r.expectClosed()
+}
+
+func TestConnectBadProtocolLevel(t *testing.T) {
+	e := startEnv(t, Options{})
+	r := e.raw(t, 3)
+	pk := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}}
+	pk.Connect = packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "x", Clean: true}
+	r.send(pk) // level 3 with the name MQTT
+	got := r.expectClosed()
+	if len(got) != 1 || got[0].FixedHeader.Type != packets.Connack || got[0].ReasonCode != 0x01 {
+		t.Fatalf("got %+v, want CONNACK 0x01", got)
+	}
+}
+
+func TestConnectFirstPacketMustBeConnect(t *testing.T) {
+	e := startEnv(t, Options{})
+	r := e.raw(t, 4)
+	r.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pingreq}})
+	if got := r.expectClosed(); len(got) != 0 {
+		t.Fatalf("got %d packets before close", len(got))
+	}
+}
+
+func TestConnectSecondConnectIsProtocolError(t *testing.T) {
+	e := startEnv(t, Options{})
+	r := e.raw(t, 5)
+	r.connect("twice", true, 0)
+	pk := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}}
+	pk.Connect = packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "twice", Clean: true}
+	r.send(pk)
+	got := r.expectClosed()
+	if len(got) != 1 || got[0].FixedHeader.Type != packets.Disconnect || got[0].ReasonCode != 0x82 {
+		t.Fatalf("got %+v, want DISCONNECT 0x82", got)
+	}
+}
+
+func TestConnectPingAndKeepAlive(t *testing.T) {
+	e := startEnv(t, Options{})
+	r := e.raw(t, 4)
+	r.connect("ka", true, 1)
+	r.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pingreq}})
+	if pk := r.read(); pk.FixedHeader.Type != packets.Pingresp {
+		t.Fatalf("got %s, want PINGRESP", packets.PacketNames[pk.FixedHeader.Type])
+	}
+	start := time.Now()
+	r.expectClosed() // silent past 1.5 × 1 s
+	if d := time.Since(start); d < time.Second || d > 4*time.Second {
+		t.Fatalf("closed after %v, want about 1.5 s", d)
+	}
+}
+
+func TestConnectTakeover(t *testing.T) {
+	e := startEnv(t, Options{})
+	var reason atomic.Int32
+	reason.Store(-1)
+	nc1 := &paho.Connect{ClientID: "same", CleanStart: true}
+	c1, _ := e.v5(t, nc1, nil)
+	_ = c1
+	gone := make(chan struct{})
+	go func() { <-c1.Done(); close(gone) }()
+	r := e.raw(t, 5)
+	if ack := r.connect("same", true, 0); ack.ReasonCode != 0 {
+		t.Fatalf("takeover connack %d", ack.ReasonCode)
+	}
+	select {
+	case <-gone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("first connection not closed")
+	}
+	r.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pingreq}})
+	if pk := r.read(); pk.FixedHeader.Type != packets.Pingresp {
+		t.Fatal("new connection not working")
+	}
+}
+
+func TestConnectTakeoverReasonV5(t *testing.T) {
+	e := startEnv(t, Options{})
+	r1 := e.raw(t, 5)
+	r1.connect("dup", true, 0)
+	r2 := e.raw(t, 5)
+	r2.connect("dup", true, 0)
+	got := r1.expectClosed()
+	if len(got) != 1 || got[0].FixedHeader.Type != packets.Disconnect || got[0].ReasonCode != 0x8E {
+		t.Fatalf("first connection got %+v, want DISCONNECT 0x8E", got)
+	}
+}
+
+func TestConnectShutdownTellsV5Clients(t *testing.T) {
+	e := startEnv(t, Options{})
+	r := e.raw(t, 5)
+	r.connect("bye", true, 0)
+	done := make(chan error, 1)
+	go func() { done <- e.m.Shutdown(testCtx(t)) }()
+	got := r.expectClosed()
+	if len(got) != 1 || got[0].ReasonCode != 0x8B {
+		t.Fatalf("got %+v, want DISCONNECT 0x8B", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

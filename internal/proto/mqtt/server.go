@@ -1,0 +1,293 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/courier-mq/courier/internal/broker"
+)
+
+// Options configure a Server.
+type Options struct {
+	Logger *slog.Logger
+	// MaxPacketBytes bounds a packet (fixed header included) a client may
+	// send; it is advertised to v5 clients. Default DefaultMaxPacketBytes.
+	MaxPacketBytes int
+	// ConnectTimeout closes a connection that sends no CONNECT for this
+	// long; default 10 seconds.
+	ConnectTimeout time.Duration
+	// WriteTimeout closes a connection whose client does not read for
+	// this long; default 30 seconds.
+	WriteTimeout time.Duration
+	// MaxInflight bounds the QoS 1 and 2 messages sent to one client and
+	// not yet acknowledged (lowered by a v5 client's receive maximum);
+	// default 256.
+	MaxInflight int
+	// TopicAliasMax is the topic alias maximum offered to v5 clients;
+	// default 64, 0 uses the default, negative offers none.
+	TopicAliasMax int
+	// RetainedStream and SessionsStream name the compacted streams that
+	// hold retained messages and persistent sessions; defaults
+	// "mqtt-retained" and "mqtt-sessions".
+	RetainedStream string
+	SessionsStream string
+}
+
+// Defaults.
+const (
+	DefaultMaxPacketBytes = 1<<20 + 64<<10
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultWriteTimeout   = 30 * time.Second
+	DefaultMaxInflight    = 256
+	DefaultTopicAliasMax  = 64
+)
+
+// Subjects of the internal streams. Subjects starting with '$' are out of
+// reach of MQTT clients: they cannot publish to them, and wildcard
+// filters do not match them.
+const (
+	retainedSubject = "$mqtt.retained"
+	sessionsSubject = "$mqtt.sessions"
+)
+
+// ErrServerClosed is returned by Serve after Close or Shutdown.
+var ErrServerClosed = errors.New("mqtt: server closed")
+
+// Server is an MQTT 3.1.1 and 5.0 listener over a broker.
+type Server struct {
+	b    *broker.Broker
+	opts Options
+	log  *slog.Logger
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	nconns atomic.Int64
+
+	initOnce sync.Once
+	initErr  error
+	retained *retainStore
+	sessions *sessionStore
+
+	mu struct {
+		sync.Mutex
+		closed    bool
+		listeners map[net.Listener]struct{}
+		conns     map[*conn]struct{}
+	}
+}
+
+// New returns a Server over b.
+func New(b *broker.Broker, o Options) *Server {
+	if o.MaxPacketBytes <= 0 {
+		o.MaxPacketBytes = DefaultMaxPacketBytes
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.MaxInflight <= 0 {
+		o.MaxInflight = DefaultMaxInflight
+	}
+	o.MaxInflight = min(o.MaxInflight, 65535)
+	switch {
+	case o.TopicAliasMax == 0:
+		o.TopicAliasMax = DefaultTopicAliasMax
+	case o.TopicAliasMax < 0:
+		o.TopicAliasMax = 0
+	}
+	o.TopicAliasMax = min(o.TopicAliasMax, 65535)
+	if o.RetainedStream == "" {
+		o.RetainedStream = "mqtt-retained"
+	}
+	if o.SessionsStream == "" {
+		o.SessionsStream = "mqtt-sessions"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{b: b, opts: o, log: o.Logger}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.mu.listeners = map[net.Listener]struct{}{}
+	s.mu.conns = map[*conn]struct{}{}
+	return s
+}
+
+// init opens the retained and session stores once, before the first
+// connection.
+func (s *Server) init() error {
+	s.initOnce.Do(func() {
+		s.retained, s.initErr = openRetained(s)
+		if s.initErr == nil {
+			s.sessions, s.initErr = openSessions(s)
+		}
+	})
+	return s.initErr
+}
+
+// Serve accepts connections on ln until Close or Shutdown, and then
+// returns ErrServerClosed. It closes ln. It fails at once when the
+// internal streams cannot be opened (for example when another stream
+// already captures their subjects).
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.init(); err != nil {
+		ln.Close()
+		return err
+	}
+	if !s.track(ln) {
+		ln.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(ln)
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closed() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("mqtt: accept: %w", err)
+		}
+		delay = 0
+		s.serveConn(nc)
+	}
+}
+
+// ServeConn serves one connection (from Serve, or a WebSocket adapted to
+// a net.Conn) and returns at once.
+func (s *Server) ServeConn(nc net.Conn) { s.serveConn(nc) }
+
+// serveConn starts serving nc and returns its conn (nil when refused).
+func (s *Server) serveConn(nc net.Conn) *conn {
+	if err := s.init(); err != nil {
+		s.log.Error("mqtt: cannot serve", "err", err)
+		nc.Close()
+		return nil
+	}
+	c := newConn(s, nc)
+	s.mu.Lock()
+	if s.mu.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return nil
+	}
+	s.mu.conns[c] = struct{}{}
+	s.wg.Add(2) // under mu, so that Close's Wait sees it
+	s.mu.Unlock()
+	s.nconns.Add(1)
+	go func() { defer s.wg.Done(); c.readLoop() }()
+	go func() { defer s.wg.Done(); c.writeLoop() }()
+	return c
+}
+
+// Conns returns the number of open connections.
+func (s *Server) Conns() int64 { return s.nconns.Load() }
+
+func (s *Server) track(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.closed {
+		return false
+	}
+	s.mu.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(ln net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.mu.listeners, ln)
+	ln.Close()
+}
+
+func (s *Server) closed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.closed
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.mu.conns[c]; ok {
+		delete(s.mu.conns, c)
+		s.nconns.Add(-1)
+	}
+}
+
+// goTracked runs fn on a goroutine that Close waits for. It reports false
+// (and does not run fn) once the server is closed.
+func (s *Server) goTracked(fn func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); fn() }()
+	return true
+}
+
+// stop stops accepting and returns the open connections.
+func (s *Server) stop() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mu.closed = true
+	for ln := range s.mu.listeners {
+		ln.Close()
+	}
+	conns := make([]*conn, 0, len(s.mu.conns))
+	for c := range s.mu.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// Close closes the listeners and every connection at once (without
+// publishing their wills: the server, not the client, went away), stops
+// timers, and waits for the server's goroutines.
+func (s *Server) Close() error {
+	s.cancel()
+	for _, c := range s.stop() {
+		c.close()
+	}
+	if s.sessions != nil {
+		s.sessions.stopTimers()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// Shutdown stops accepting, tells v5 clients the server is shutting down
+// (DISCONNECT 0x8B), writes what is queued and closes every connection.
+// When ctx ends first it closes everything at once (as Close) and returns
+// ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	conns := s.stop()
+	for _, c := range conns {
+		c.shutdown()
+	}
+	defer s.Close()
+	for _, c := range conns {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return fmt.Errorf("mqtt: shutdown: %w", ctx.Err())
+		}
+	}
+	return nil
+}
