@@ -169,10 +169,13 @@ func (s Start) validate() error {
 
 // GroupConfig describes a durable consumer group over a stream.
 type GroupConfig struct {
-	Name          string          `json:"name"`
-	Stream        string          `json:"stream"`
-	Mode          GroupMode       `json:"mode"`
-	Filter        string          `json:"filter,omitempty"` // subject pattern; "" = every message
+	Name   string    `json:"name"`
+	Stream string    `json:"stream"`
+	Mode   GroupMode `json:"mode"`
+	Filter string    `json:"filter,omitempty"` // subject pattern; "" = every message
+	// Filters are more patterns: a message is taken when it matches
+	// Filter or any of them (group_filters.go; added for AMQP bindings).
+	Filters       []string        `json:"filters,omitempty"`
 	Start         Start           `json:"start"`
 	AckWait       time.Duration   `json:"ack_wait"`
 	Backoff       []time.Duration `json:"backoff,omitempty"` // delay before delivery n+1 after a failed delivery n
@@ -203,6 +206,9 @@ func (c *GroupConfig) normalize() error {
 		if err := subject.ValidatePattern(c.Filter); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
+	}
+	if err := c.validateFilters(); err != nil { // group_filters.go
+		return err
 	}
 	if c.DeadLetter != "" {
 		if err := subject.ValidateSubject(c.DeadLetter); err != nil {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/courier-mq/courier/internal/log"
-	"github.com/courier-mq/courier/internal/subject"
 )
 
 // read is the reader of one partition: it turns records into entries,
@@ -113,7 +112,7 @@ func (g *group) admitLocked(p *gpart, m *Message, ch *chunkRef, now time.Time, t
 	if m.Offset < p.floor || p.settled[m.Offset] || p.swept[m.Offset] {
 		return
 	}
-	if g.cfg.Filter != "" && !subject.Match(g.cfg.Filter, m.Subject) {
+	if !g.cfg.matches(m.Subject) { // Filter or Filters: group_filters.go
 		g.settleLocked(p, m.Offset, false)
 		return
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/courier-mq/courier/internal/log"
-	"github.com/courier-mq/courier/internal/subject"
 )
 
 // The read-ahead bound (MaxPending) keeps a group from holding a whole
@@ -64,7 +63,7 @@ func (g *group) sweptLocked(p *gpart, m *Message) {
 	if m.Offset < p.next || p.settled[m.Offset] || p.swept[m.Offset] {
 		return // the reader has it, or it is settled already
 	}
-	if g.cfg.Filter != "" && !subject.Match(g.cfg.Filter, m.Subject) {
+	if !g.cfg.matches(m.Subject) { // Filter or Filters: group_filters.go
 		return
 	}
 	dlv, rec := restoredDeliveries(p, m.Offset)
