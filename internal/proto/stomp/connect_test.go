@@ -91,14 +91,14 @@ func TestConnectSilentClientDropped(t *testing.T) {
 }
 
 func TestConnectHeartBeatsKeepAlive(t *testing.T) {
-	e := startEnv(t, Options{HeartBeat: HeartBeat{Send: 20 * time.Millisecond, Receive: 20 * time.Millisecond}})
-	c := e.dial(t, stomp.ConnOpt.HeartBeat(20*time.Millisecond, 20*time.Millisecond), stomp.ConnOpt.HeartBeatError(200*time.Millisecond))
+	e := startEnv(t, Options{HeartBeat: HeartBeat{Send: 100 * time.Millisecond, Receive: 100 * time.Millisecond}})
+	c := e.dial(t, stomp.ConnOpt.HeartBeat(100*time.Millisecond, 100*time.Millisecond), stomp.ConnOpt.HeartBeatError(time.Second))
 	sub, err := c.Subscribe("/topic/hb", stomp.AckAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Idle for many intervals: both sides' heart-beats keep it open.
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(700 * time.Millisecond)
 	if err := c.Send("/topic/hb", "text/plain", []byte("alive"), stomp.SendOpt.Receipt); err != nil {
 		t.Fatalf("send after idling: %v", err)
 	}

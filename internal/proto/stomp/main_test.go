@@ -164,3 +164,15 @@ func (rc *rawConn) expectEOF() {
 		rc.t.Fatalf("read after ERROR: %v, want EOF", err)
 	}
 }
+
+// waitConns polls Conns until it is n (connections end asynchronously).
+func waitConns(t *testing.T, s *Server, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Conns() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("Conns() = %d, want %d", s.Conns(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -86,12 +86,22 @@ func (r *frameReader) readCommand() (string, error) {
 			return "", err
 		}
 		if len(line) > 0 {
-			return string(line), nil
+			return command(line)
 		}
 		if r.beat != nil {
 			r.beat()
 		}
 	}
+}
+
+// command checks a command line: STOMP commands are letters.
+func command(line []byte) (string, error) {
+	for _, c := range line {
+		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
+			return "", protoErr("unknown command", "%q is not a STOMP command", truncate(line))
+		}
+	}
+	return string(line), nil
 }
 
 func (r *frameReader) readHeaders(f *Frame) error {
