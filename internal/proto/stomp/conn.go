@@ -36,6 +36,7 @@ type conn struct {
 	confirms   chan confirmItem
 	beatEvery  chan time.Duration // to the writer: heart-beat interval
 	writerDone chan struct{}
+	done       chan struct{}  // closed when serve returns
 	wg         sync.WaitGroup // writer, confirmer, pumps
 	closeOnce  sync.Once
 
@@ -64,6 +65,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		confirms:   make(chan confirmItem, s.opts.MaxPendingPublishes),
 		beatEvery:  make(chan time.Duration, 1),
 		writerDone: make(chan struct{}),
+		done:       make(chan struct{}),
 		subs:       map[string]*subscription{},
 		subsByNum:  map[uint64]*subscription{},
 		txs:        map[string]*transaction{},
@@ -78,6 +80,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 
 // serve runs the connection to its end.
 func (c *conn) serve() {
+	defer close(c.done)
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.writeLoop() }()
 	go func() { defer c.wg.Done(); c.confirmLoop() }()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/courier-mq/courier/internal/broker"
 	"github.com/courier-mq/courier/internal/subject"
@@ -25,6 +26,11 @@ type dest struct {
 	subject  string // what to publish to, or the pattern to subscribe to
 	exchange string // for /exchange/X/K: X, to name deliveries the same way
 }
+
+// queueAckWait is a queue group's ack wait, as the AMQP front-end sets
+// it: STOMP has no ack deadline, so it is long (RabbitMQ's
+// consumer_timeout default, 30 minutes).
+const queueAckWait = 30 * time.Minute
 
 var queueNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
@@ -117,7 +123,7 @@ func (c *conn) ensureQueue(q string) error {
 	if err != nil {
 		return protoErr("queue unavailable", "queue %s: %v", q, err)
 	}
-	_, err = b.CreateGroup(broker.GroupConfig{Name: q, Stream: q, Mode: broker.Shared, Start: broker.Start{Kind: broker.StartEarliest}})
+	_, err = b.CreateGroup(broker.GroupConfig{Name: q, Stream: q, Mode: broker.Shared, Start: broker.Start{Kind: broker.StartEarliest}, AckWait: queueAckWait})
 	if err != nil && !errors.Is(err, broker.ErrGroupExists) {
 		return protoErr("queue unavailable", "queue %s: %v", q, err)
 	}

@@ -43,7 +43,8 @@
 //     use of q (SEND or SUBSCRIBE), a missing stream q is created
 //     (subjects [q], one partition, other settings default) and so is a
 //     missing group q on it (shared, from the earliest message, no
-//     filter). q must be a valid stream name ([A-Za-z0-9_-]{1,128}).
+//     filter, a 30-minute ack wait as AMQP queues have). q must be a
+//     valid stream name ([A-Za-z0-9_-]{1,128}).
 //     SUBSCRIBE joins group q on stream q and on every other stream that
 //     has a group named q at that moment (AMQP bindings put them on
 //     exchange streams), merging their deliveries.
@@ -59,7 +60,8 @@
 // A SEND's headers become the message's headers, in order, except
 // STOMP's own (content-length, destination, receipt, transaction);
 // content-type is kept as a header. reply-to is a destination and
-// becomes the message's reply subject; courier-msg-id (de-duplication),
+// becomes the message's reply subject; expiration (RabbitMQ's, in
+// milliseconds) is the message's TTL; courier-msg-id (de-duplication),
 // courier-ttl and courier-deliver-at (milliseconds) set the message's
 // fields, as they do over Kafka. A MESSAGE carries destination
 // (/queue/q for a queue, /exchange/X/... for an exchange subscription,
@@ -117,6 +119,13 @@
 // captures ends, when its broker buffer overflows, the connection with
 // an ERROR (slow consumer). A write that does not finish within
 // Options.WriteTimeout closes the connection.
+//
+// # WebSocket
+//
+// Server.WebSocket is an http.Handler for STOMP over WebSocket
+// (subprotocols v12.stomp, v11.stomp, v10.stomp), the transport of
+// stomp.js and RabbitMQ Web-STOMP: the same sessions over
+// websocket.NetConn, text messages only (see websocket.go).
 //
 // # Not supported
 //

@@ -73,6 +73,7 @@ const (
 	hdrReplyTo       = "reply-to"
 	hdrRedelivered   = "redelivered"
 	hdrPrefetch      = "prefetch-count"
+	hdrExpiration    = "expiration" // RabbitMQ's per-message TTL, in ms
 )
 
 // escaping is how a frame's header names and values are escaped, which

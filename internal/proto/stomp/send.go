@@ -65,7 +65,7 @@ func (c *conn) sendHeader(m *broker.Message, h Header, seen map[string]bool) err
 	switch h.Key {
 	case hdrContentLength, hdrDestination, hdrReceipt, hdrTransaction:
 		return nil
-	case hdrReplyTo, broker.HdrReplyTo, broker.HdrMsgID, broker.HdrTTL, broker.HdrDeliverAt:
+	case hdrReplyTo, hdrExpiration, broker.HdrReplyTo, broker.HdrMsgID, broker.HdrTTL, broker.HdrDeliverAt:
 		if seen[h.Key] {
 			return nil
 		}
@@ -89,12 +89,12 @@ func mapReserved(m *broker.Message, h Header) error {
 		m.ReplyTo = h.Value
 	case broker.HdrMsgID:
 		m.ID = h.Value
-	case broker.HdrTTL, broker.HdrDeliverAt:
+	case hdrExpiration, broker.HdrTTL, broker.HdrDeliverAt:
 		ms, err := strconv.ParseInt(h.Value, 10, 64)
 		if err != nil || ms < 0 {
 			return protoErr("invalid header", "%s %q must be a non-negative integer of milliseconds", h.Key, truncate([]byte(h.Value)))
 		}
-		if h.Key == broker.HdrTTL {
+		if h.Key != broker.HdrDeliverAt {
 			m.TTL = time.Duration(ms) * time.Millisecond
 		} else {
 			m.DeliverAt = time.UnixMilli(ms)

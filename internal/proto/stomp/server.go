@@ -33,6 +33,10 @@ type Options struct {
 	WriteQueueBytes     int // frames queued for a connection's socket
 	DefaultPrefetch     int // unacked queue messages per subscription without prefetch-count
 
+	// WebSocketOrigins are the origins, besides the request's host, from
+	// which browsers may open a WebSocket (see websocket.AcceptOptions).
+	WebSocketOrigins []string
+
 	// ConnectTimeout bounds the wait for the CONNECT frame.
 	ConnectTimeout time.Duration
 	// WriteTimeout closes a connection whose socket takes no bytes for
@@ -162,18 +166,23 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // ServeConn serves one connection (a WebSocket's, say) on goroutines of
 // its own; it returns at once. The server closes nc when done.
-func (s *Server) ServeConn(nc net.Conn) {
+func (s *Server) ServeConn(nc net.Conn) { s.serveConn(nc) }
+
+// serveConn starts serving nc and returns its conn, or nil (and closes
+// nc) when the server is closed.
+func (s *Server) serveConn(nc net.Conn) *conn {
 	c := newConn(s, nc)
 	s.mu.Lock()
 	if s.mu.closed {
 		s.mu.Unlock()
 		nc.Close()
-		return
+		return nil
 	}
 	s.mu.conns[c] = struct{}{}
 	s.wg.Add(1) // under mu, so that Close's Wait sees it
 	s.mu.Unlock()
 	go func() { defer s.wg.Done(); c.serve() }()
+	return c
 }
 
 func (s *Server) track(ln net.Listener) bool {
