@@ -231,8 +231,8 @@ func (c *conn) writeLoop() {
 				tick = t.C
 			}
 		case <-tick:
-			if !wrote {
-				c.write(bw, outItem{b: heartbeatFrame})
+			if !wrote && !c.write(bw, outItem{b: heartbeatFrame}) {
+				return
 			}
 			wrote = false
 		case <-c.ctx.Done():
