@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,23 +55,24 @@ func (e *buildError) Error() string { return "build: " + e.err.Error() + "\n" + 
 
 // served is a running `courier serve` process and where it listens.
 type served struct {
-	cmd        *exec.Cmd
-	api, kafka string
-	lines      chan string
+	cmd   *exec.Cmd
+	addr  map[string]string // listener name → its address
+	lines chan string
 }
 
 // startServe runs `courier serve` on dir with the given listener flags
-// and waits for the lines naming its listeners. It is stopped with
-// SIGTERM at the end of the test, and must exit cleanly.
+// and waits for the lines naming its listeners. A listener that args do
+// not place is turned off, so that no test binds a default port. It is
+// stopped with SIGTERM at the end of the test, and must exit cleanly.
 func startServe(t *testing.T, dir string, args ...string) *served {
 	t.Helper()
-	cmd := exec.Command(courierBinary(t), append([]string{"serve", "--data", dir}, args...)...)
+	cmd := exec.Command(courierBinary(t), append(append([]string{"serve", "--data", dir}, args...), listenersOff(args)...)...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &served{cmd: cmd, lines: make(chan string, 100)}
+	s := &served{cmd: cmd, addr: map[string]string{}, lines: make(chan string, 100)}
 	go scanLines(stdout, s.lines)
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -82,14 +84,34 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 	// /readyz says so).
 	for {
 		line := nextLine(t, s.lines, "courier: running")
-		if a, ok := strings.CutPrefix(line, "courier: api listening on "); ok {
-			s.api = a
-		} else if a, ok := strings.CutPrefix(line, "courier: kafka listening on "); ok {
-			s.kafka = a
+		if name, a, ok := listeningLine(line); ok {
+			s.addr[name] = a
 		} else if strings.HasPrefix(line, "courier: running") {
 			return s
 		}
 	}
+}
+
+// listeningLine reads "courier: NAME listening on ADDR".
+func listeningLine(line string) (name, addr string, ok bool) {
+	rest, ok := strings.CutPrefix(line, "courier: ")
+	if !ok {
+		return "", "", false
+	}
+	name, addr, ok = strings.Cut(rest, " listening on ")
+	return name, addr, ok
+}
+
+// listenersOff turns off every listener that args do not place.
+func listenersOff(args []string) []string {
+	var off []string
+	for _, name := range listenerNames {
+		flag := "--" + name + "-addr"
+		if !slices.ContainsFunc(args, func(a string) bool { return a == flag || strings.HasPrefix(a, flag+"=") }) {
+			off = append(off, flag, "off")
+		}
+	}
+	return off
 }
 
 // scanLines sends each line of r to lines until r ends.
@@ -126,7 +148,7 @@ func nextLine(t *testing.T, lines <-chan string, waitingFor string) string {
 // SIGTERM.
 func TestCLIBinaryServesKafka(t *testing.T) {
 	s := startServe(t, filepath.Join(t.TempDir(), "data"), "--kafka-addr", "127.0.0.1:0", "--api-addr", "off")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.kafka), kgo.ConsumeTopics("cli"))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.addr["kafka"]), kgo.ConsumeTopics("cli"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,9 +81,9 @@ func jsonLines[T any](t *testing.T, out string) []T {
 // against it as a real process.
 func TestCLIEndToEnd(t *testing.T) {
 	s := startServe(t, t.TempDir(), "--api-addr", "127.0.0.1:0", "--kafka-addr", "127.0.0.1:0")
-	c := &cli{t: t, bin: courierBinary(t), server: s.api}
+	c := &cli{t: t, bin: courierBinary(t), server: s.addr["api"]}
 	for path, want := range map[string]string{"/readyz": "ready", "/metrics": "courier_connections"} {
-		if body := httpGet(t, "http://"+s.api+path); !strings.Contains(body, want) {
+		if body := httpGet(t, "http://"+s.addr["api"]+path); !strings.Contains(body, want) {
 			t.Fatalf("GET %s: %.300s", path, body)
 		}
 	}

@@ -38,7 +38,7 @@ func TestCLIServeOpensDataAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // serve returns as soon as it has started and reported
 	var out, errw bytes.Buffer
-	if code := run(ctx, []string{"serve", "--data", data, "--kafka-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--log-format", "json"}, nil, &out, &errw); code != 0 {
+	if code := run(ctx, serveArgs("--data", data, "--kafka-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--log-format", "json"), nil, &out, &errw); code != 0 {
 		t.Fatalf("exit %d: %s", code, errw.String())
 	}
 	if !strings.Contains(out.String(), "1 streams") || !strings.Contains(out.String(), "orders: 1 partitions, 1 messages") ||
@@ -61,11 +61,17 @@ func TestCLIServeListenerInUse(t *testing.T) {
 	}
 	defer ln.Close()
 	var out, errw bytes.Buffer
-	code := run(context.Background(), []string{"serve", "--data", t.TempDir(), "--api-addr", "127.0.0.1:0", "--kafka-addr", ln.Addr().String()}, nil, &out, &errw)
+	code := run(context.Background(), serveArgs("--data", t.TempDir(), "--api-addr", "127.0.0.1:0", "--kafka-addr", ln.Addr().String()), nil, &out, &errw)
 	want := "courier: kafka listener: " + ln.Addr().String() + " is already in use"
 	if code != 1 || !strings.Contains(errw.String(), "\n"+want) {
 		t.Fatalf("exit %d, %q; want %q", code, errw.String(), want)
 	}
+}
+
+// serveArgs is a serve command line with args, and every listener that
+// args do not place turned off.
+func serveArgs(args ...string) []string {
+	return append(append([]string{"serve"}, args...), listenersOff(args)...)
 }
 
 // parseServe parses a serve command line with the given environment.

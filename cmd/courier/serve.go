@@ -32,6 +32,10 @@ type serveConfig struct {
 	AckCommitInterval   time.Duration
 }
 
+// listenerNames are the server's listeners in the order they start; each
+// is placed by its --NAME-addr flag.
+var listenerNames = []string{"api", "kafka"}
+
 // layered lists the flags that the environment and the config file may set.
 var layered = []string{"data", "api-addr", "kafka-addr", "kafka-advertised-addr", "kafka-auto-create",
 	"kafka-users-file", "log-format", "log-level", "ack-commit-interval"}
