@@ -117,6 +117,9 @@ func (k *Consumer) join(ctx context.Context) (*consumeConn, error) {
 	if err == nil {
 		res, err = stream.Receive()
 	}
+	if err == nil {
+		err = unraw(res)
+	}
 	if err == nil && res.GetJoined() == nil {
 		err = errorf(&Error{Code: "internal", Reason: "internal"}, "the server answered a join with %T", res.GetResponse())
 	}
@@ -214,16 +217,25 @@ func (k *Consumer) rejoin() (*consumeConn, error) {
 
 // receive queues deliveries and answers settles until the stream fails.
 func (k *Consumer) receive(conn *consumeConn) error {
+	var dec msgDecoder
 	for {
 		res, err := conn.stream.Receive()
 		if err != nil {
 			return err
 		}
+		ds, raw, err := dec.deliveries(res, k)
+		if err != nil {
+			return err
+		}
+		if raw {
+			k.queue(ds)
+			continue
+		}
 		switch r := res.GetResponse().(type) {
 		case *courierv1.ConsumeResponse_Delivery:
-			k.queue(r.Delivery)
+			k.queue(fromProto(k, r.Delivery))
 		case *courierv1.ConsumeResponse_Deliveries:
-			k.queue(r.Deliveries.GetDeliveries()...)
+			k.queue(fromProto(k, r.Deliveries.GetDeliveries()...))
 		case *courierv1.ConsumeResponse_Settled:
 			k.settled(r.Settled)
 		case *courierv1.ConsumeResponse_SettledBatch:
@@ -232,7 +244,8 @@ func (k *Consumer) receive(conn *consumeConn) error {
 	}
 }
 
-func (k *Consumer) queue(pds ...*courierv1.Delivery) {
+// fromProto makes k's deliveries of decoded ones.
+func fromProto(k *Consumer, pds ...*courierv1.Delivery) []*Delivery {
 	ds := make([]*Delivery, len(pds))
 	for i, pd := range pds {
 		m := messageFromProto(pd.GetMessage())
@@ -241,6 +254,11 @@ func (k *Consumer) queue(pds ...*courierv1.Delivery) {
 		}
 		ds[i] = &Delivery{Message: *m, k: k, id: pd.GetDeliveryId()}
 	}
+	return ds
+}
+
+// queue adds deliveries for the handlers.
+func (k *Consumer) queue(ds []*Delivery) {
 	k.mu.Lock()
 	for _, d := range ds {
 		d.gen = k.mu.gen

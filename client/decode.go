@@ -20,7 +20,9 @@ import (
 // response's unknown fields, and the lane's receiver decodes the results
 // one at a time (resultDecoder) into PublishResult and PublishResponse
 // messages it reuses from answer to answer, with google.golang.org/protobuf.
-// A result then costs no allocation but its stream name's.
+// A result then costs no allocation but its stream name's. ConsumeResponse
+// and SubscribeResponse are kept raw too, for msgDecoder
+// (message_decode.go).
 
 // codecs are the client's codecs: binary protobuf (binaryCodec), then
 // JSON.
@@ -28,15 +30,22 @@ func codecs() connecthttp.Option {
 	return connecthttp.WithCodecs(binaryCodec{connectproto.NewBinaryCodec()}, connectproto.NewJSONCodec())
 }
 
-// binaryCodec is connectproto's binary codec but for
-// PublishStreamResponse (see above).
+// binaryCodec is connectproto's binary codec but for the responses it
+// keeps raw (see above).
 type binaryCodec struct{ *connectproto.BinaryCodec }
 
-// UnmarshalRead keeps a PublishStreamResponse's bytes raw and decodes any
-// other message.
+// UnmarshalRead keeps the bytes of a response decoded later raw, and
+// decodes any other message.
 func (c binaryCodec) UnmarshalRead(ctx context.Context, src io.Reader, msg any) error {
-	res, ok := msg.(*courierv1.PublishStreamResponse)
-	if !ok {
+	var res proto.Message
+	switch m := msg.(type) {
+	case *courierv1.PublishStreamResponse:
+		res = m
+	case *courierv1.ConsumeResponse:
+		res = m
+	case *courierv1.SubscribeResponse:
+		res = m
+	default:
 		return c.BinaryCodec.UnmarshalRead(ctx, src, msg)
 	}
 	var raw []byte
@@ -48,7 +57,7 @@ func (c binaryCodec) UnmarshalRead(ctx context.Context, src io.Reader, msg any) 
 			return err
 		}
 	}
-	res.Reset()
+	proto.Reset(res)
 	if len(raw) > 0 {
 		res.ProtoReflect().SetUnknown(raw)
 	}

@@ -150,12 +150,16 @@ func (s *Subscription) read(stream subStream) {
 
 // receive hands messages to Next until the stream fails.
 func (s *Subscription) receive(stream subStream) error {
+	var dec msgDecoder
 	for {
 		res, err := stream.Receive()
 		if err != nil {
 			return err
 		}
-		m := messageFromProto(res.GetMessage())
+		m, err := dec.subscribed(res)
+		if err != nil {
+			return err
+		}
 		if m == nil || s.seen(m) {
 			continue
 		}
