@@ -15,7 +15,10 @@ import (
 // value may hold any bytes.
 type Header struct{ Key, Value string }
 
-// Message is what is published and delivered.
+// Message is what is published and delivered. The Key and Payload of a
+// message received in a batch may share one array with the batch's other
+// messages (each holds only its own bytes): copy them to keep them long
+// without keeping the rest.
 type Message struct {
 	Subject string
 	Key     []byte // optional: picks the partition, and the member of a keyed group

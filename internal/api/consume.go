@@ -19,6 +19,8 @@ type consumer struct {
 	st    courierv1connect.MessagingServiceConsumeServerStream
 	m     *broker.Member
 	taken []*broker.Delivery // reused by deliver
+	ids   []uint64           // reused by deliver
+	enc   rawEncoder
 }
 
 // received is one message from the client, or why the receive side ended.

@@ -1,14 +1,10 @@
 package api
 
-import (
-	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
-	"github.com/courier-mq/courier/internal/broker"
-)
-
 // Deliveries travel in batches: when the member signals that deliveries
 // are ready, the stream takes every one queued for it (up to
 // maxDeliveries; the member's max in flight bounds them anyway) and sends
-// them in one Deliveries frame, or a lone one as a Delivery.
+// them in one Deliveries frame, or a lone one as a Delivery, encoded
+// straight from the broker's messages (message_raw.go).
 
 // maxDeliveries bounds the deliveries of one frame.
 const maxDeliveries = 256
@@ -18,21 +14,13 @@ func (c *consumer) deliver() error {
 	ds := c.m.Take(c.taken[:0], maxDeliveries)
 	c.taken = ds[:0]
 	defer clear(ds)
-	switch len(ds) {
-	case 0:
+	if len(ds) == 0 {
 		return nil
-	case 1:
-		return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Delivery{Delivery: c.record(ds[0])}})
 	}
-	out := make([]*courierv1.Delivery, len(ds))
-	for i, d := range ds {
-		out[i] = c.record(d)
+	ids := c.ids[:0]
+	for _, d := range ds {
+		ids = append(ids, c.ledger.record(d))
 	}
-	return c.st.Send(&courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Deliveries{
-		Deliveries: &courierv1.Deliveries{Deliveries: out}}})
-}
-
-// record gives d the next delivery id and remembers it until settled.
-func (c *consumer) record(d *broker.Delivery) *courierv1.Delivery {
-	return &courierv1.Delivery{DeliveryId: c.ledger.record(d), Message: fromBroker(&d.Message)}
+	c.ids = ids
+	return c.st.Send(c.enc.deliveries(ids, ds))
 }

@@ -168,5 +168,5 @@ var errShutdown = errors.New("server shutting down")
 func codecs() []connect.Codec {
 	js := connectproto.NewJSONCodec()
 	js.MarshalOptions.EmitUnpopulated = true
-	return []connect.Codec{newBinaryCodec(), js}
+	return []connect.Codec{newBinaryCodec(), jsonCodec{js}}
 }

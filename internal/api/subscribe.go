@@ -37,6 +37,7 @@ func (h *messaging) Subscribe(ctx context.Context, req *courierv1.SubscribeReque
 	fc := flushControlOf(ctx)
 	fc.hold()
 	defer fc.release()
+	var enc rawEncoder
 	for {
 		var m *broker.Message
 		select {
@@ -57,7 +58,7 @@ func (h *messaging) Subscribe(ctx context.Context, req *courierv1.SubscribeReque
 			case m = <-sub.Messages():
 			}
 		}
-		if err := st.Send(&courierv1.SubscribeResponse{Message: fromBroker(m)}); err != nil {
+		if err := st.Send(enc.subscribed(m)); err != nil {
 			return err
 		}
 	}
