@@ -113,7 +113,10 @@ func TestManyStreamsShareOneConnection(t *testing.T) {
 func TestSlowReaderHoldsBackItsStreamOnly(t *testing.T) {
 	ts := startServer(t, 0)
 	cc, _ := ts.client(t, TransportOptions{})
-	ctx := ctxT(t)
+	// 24 MiB through the race detector on a loaded machine can take
+	// longer than ctxT's 10 s.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	req := "go"
 	flood, err := cc.CallServerStream(ctx, specFlood, &req)
 	if err != nil {
