@@ -74,16 +74,16 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	c.session = newSession()
 	c.r = newFrameReader(deadlineReader{c}, s.opts.limits())
-	c.readIdle.Store(int64(s.opts.ConnectTimeout))
 	return c
 }
 
 // serve runs the connection to its end.
 func (c *conn) serve() {
 	defer close(c.done)
-	c.wg.Add(2)
-	go func() { defer c.wg.Done(); c.writeLoop() }()
-	go func() { defer c.wg.Done(); c.confirmLoop() }()
+	// CONNECT must have arrived by then, however slowly it comes.
+	c.nc.SetReadDeadline(time.Now().Add(c.s.opts.ConnectTimeout))
+	c.goSafe(c.writeLoop)
+	c.goSafe(c.confirmLoop)
 	graceful := c.readLoop()
 	close(c.confirms)
 	if graceful {
@@ -97,6 +97,22 @@ func (c *conn) serve() {
 	c.endSubs()
 	c.wg.Wait()
 	c.s.removeConn(c)
+}
+
+// goSafe runs fn on a goroutine that serve waits for; a panic in it
+// closes only this connection.
+func (c *conn) goSafe(fn func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				c.s.log.Error("stomp: panic in connection, closing it", "remote", c.nc.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
+				c.abort()
+			}
+		}()
+		fn()
+	}()
 }
 
 // abort closes the connection at once; queued frames are dropped.
@@ -149,12 +165,11 @@ func (d deadlineReader) Read(p []byte) (int, error) {
 	return d.c.nc.Read(p)
 }
 
-// setReadIdle changes the read deadline rule (after CONNECT).
+// setReadIdle sets the read deadline rule after CONNECT: d per read,
+// or none.
 func (c *conn) setReadIdle(d time.Duration) {
 	c.readIdle.Store(int64(d))
-	if d == 0 {
-		c.nc.SetReadDeadline(time.Time{})
-	}
+	c.nc.SetReadDeadline(time.Time{})
 	if c.stopRead.Load() {
 		c.nc.SetReadDeadline(time.Now())
 	}

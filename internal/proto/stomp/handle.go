@@ -79,10 +79,15 @@ func publishError(err error) *ProtocolError {
 	return &ProtocolError{Msg: msg, Detail: err.Error()}
 }
 
-// onDisconnect ends the session: open transactions are dropped, and the
-// RECEIPT (if asked for) follows every publish before it (spec
-// "DISCONNECT": graceful shutdown).
+// onDisconnect ends the session: subscriptions stop first (nothing is
+// delivered after the RECEIPT; they leave once the frames before it
+// are written, so that auto acks land first), open transactions are
+// dropped, and the RECEIPT (if asked for) follows every publish before
+// it (spec "DISCONNECT": graceful shutdown).
 func (c *conn) onDisconnect(receipt string, hasReceipt bool) {
+	for _, s := range c.subs {
+		s.halt()
+	}
 	c.txs, c.txBytes = map[string]*transaction{}, 0
 	it := confirmItem{last: true}
 	if hasReceipt {

@@ -1,6 +1,7 @@
 package stomp
 
 import (
+	"errors"
 	"strconv"
 	"sync"
 
@@ -38,10 +39,11 @@ type subscription struct {
 	mode ackMode
 	dest dest
 
-	members []*broker.Member
-	bsub    *broker.Subscription
-	stop    chan struct{}  // closed by UNSUBSCRIBE or the connection's end
-	pumps   sync.WaitGroup // the pump goroutines
+	members  []*broker.Member
+	bsub     *broker.Subscription
+	stop     chan struct{} // closed by halt
+	haltOnce sync.Once
+	pumps    sync.WaitGroup // the pump goroutines
 
 	mu struct {
 		sync.Mutex
@@ -154,19 +156,22 @@ func (c *conn) subscribeTopic(s *subscription) error {
 
 func (s *subscription) goPump(fn func()) {
 	s.pumps.Add(1)
-	s.c.wg.Add(1)
-	go func() {
-		defer s.c.wg.Done()
+	s.c.goSafe(func() {
 		defer s.pumps.Done()
 		fn()
-	}()
+	})
 }
 
-// end stops the pumps and leaves: the queue's unsettled messages go to
-// the other members at once.
-func (s *subscription) end() {
-	close(s.stop)
+// halt stops the pumps: no more frames are queued.
+func (s *subscription) halt() {
+	s.haltOnce.Do(func() { close(s.stop) })
 	s.pumps.Wait()
+}
+
+// end halts and leaves: the queue's unsettled messages go to the other
+// members at once.
+func (s *subscription) end() {
+	s.halt()
 	for _, m := range s.members {
 		m.Leave()
 	}
@@ -229,9 +234,14 @@ func (s *subscription) pumpTopic() {
 				return
 			}
 		case <-s.bsub.Done():
-			if !s.stopped() {
-				s.c.failAsync(protoErr("subscription ended", "%s: %v", s.dest.subject, s.bsub.Err()), "")
+			if s.stopped() {
+				return
 			}
+			msg := "subscription ended"
+			if errors.Is(s.bsub.Err(), broker.ErrSlowConsumer) {
+				msg = "slow consumer"
+			}
+			s.c.failAsync(protoErr(msg, "%s: %v", s.dest.subject, s.bsub.Err()), "")
 			return
 		case <-s.stop:
 			return
