@@ -111,8 +111,9 @@ func (c *conn) takeOver() {
 // DISCONNECT (or a CONNACK before the connection is accepted), 3.1.1
 // clients see the connection close.
 type protoErr struct {
-	code packets.Code
-	err  error
+	code    packets.Code
+	err     error
+	version byte // of a CONNECT that failed to decode, when known
 }
 
 func (e *protoErr) Error() string {
@@ -161,7 +162,8 @@ func (c *conn) fail(err error) {
 		c.s.log.Info("mqtt: closing connection", "remote", c.nc.RemoteAddr(), "client", c.clientID, "err", err)
 		if c.connected {
 			c.queueDisconnect(pe.code)
-		} else if c.version == 5 {
+		} else if c.version == 5 || c.version == 0 && pe.version == 5 {
+			c.version = 5
 			c.queue(encodeConnack(c, pe.code, false))
 		}
 	case errors.Is(err, io.EOF), c.ctx.Err() != nil:
@@ -202,6 +204,13 @@ func readPacket(br *bufio.Reader, max int, version byte, connected bool) (*packe
 	if err != nil {
 		return nil, err
 	}
+	var fh packets.FixedHeader
+	if err := fh.Decode(b0); err != nil {
+		return nil, fixedHeaderErr(err)
+	}
+	if !connected && fh.Type != packets.Connect { // [MQTT-3.1.0-1]: no need to read on
+		return nil, failf(packets.ErrProtocolViolationRequireFirstConnect, "%s before CONNECT", packets.PacketNames[fh.Type])
+	}
 	n, bu, err := packets.DecodeLength(br)
 	if err != nil {
 		if errors.Is(err, packets.ErrMalformedVariableByteInteger) {
@@ -216,7 +225,17 @@ func readPacket(br *bufio.Reader, max int, version byte, connected bool) (*packe
 	if err != nil {
 		return nil, err
 	}
-	return decodePacket(b0, body, version, connected)
+	return decodePacket(fh, body, version)
+}
+
+// fixedHeaderErr classes a bad first byte: wrong flags and QoS 3 are
+// malformed packets [MQTT-3.3.1-4], DUP at QoS 0 a protocol error.
+func fixedHeaderErr(err error) error {
+	code := codeOf(err, packets.ErrMalformedPacket)
+	if code == packets.ErrProtocolViolationQosOutOfRange {
+		code = packets.ErrMalformedQos
+	}
+	return &protoErr{code: code, err: err}
 }
 
 func (c *conn) setReadDeadline() {

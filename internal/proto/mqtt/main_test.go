@@ -79,7 +79,7 @@ func (e *testEnv) v3(t *testing.T, id string, clean bool, tune ...func(*pahov3.C
 	t.Helper()
 	o := pahov3.NewClientOptions().AddBroker("tcp://" + e.addr).SetClientID(id).SetCleanSession(clean).
 		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectRetry(false).SetKeepAlive(30 * time.Second).
-		SetOrderMatters(false)
+		SetOrderMatters(true)
 	for _, f := range tune {
 		f(o)
 	}
@@ -205,3 +205,5 @@ func payloads(rs []recv) []string {
 var _ = fmt.Sprint
 
 const testTimeout = 5 * time.Second
+
+type pahov3Opts = pahov3.ClientOptions

@@ -10,19 +10,17 @@ import (
 // decodePacket decodes one packet's body with mochi's codec. The codec
 // indexes past the end of some truncated packets, so a panic is turned
 // into a malformed-packet error. version is 0 until CONNECT is read.
-func decodePacket(b0 byte, body []byte, version byte, connected bool) (pk *packets.Packet, err error) {
-	pk = &packets.Packet{ProtocolVersion: version}
+func decodePacket(fh packets.FixedHeader, body []byte, version byte) (pk *packets.Packet, err error) {
+	pk = &packets.Packet{ProtocolVersion: version, FixedHeader: fh}
 	pk.FixedHeader.Remaining = len(body)
-	if err := pk.FixedHeader.Decode(b0); err != nil {
-		return nil, &protoErr{code: codeOf(err, packets.ErrMalformedPacket), err: err}
-	}
 	defer func() {
 		if r := recover(); r != nil {
-			pk, err = nil, failf(packets.ErrMalformedPacket, "%s packet cut short", packets.PacketNames[pk.FixedHeader.Type])
+			err = &protoErr{code: packets.ErrMalformedPacket, err: fmt.Errorf("%s packet cut short", packets.PacketNames[fh.Type]), version: pk.ProtocolVersion}
+			pk = nil
 		}
 	}()
 	if err := decodeBody(pk, body); err != nil {
-		return nil, &protoErr{code: codeOf(err, packets.ErrMalformedPacket), err: fmt.Errorf("%s: %w", packets.PacketNames[pk.FixedHeader.Type], err)}
+		return nil, &protoErr{code: codeOf(err, packets.ErrMalformedPacket), err: fmt.Errorf("%s: %w", packets.PacketNames[fh.Type], err), version: pk.ProtocolVersion}
 	}
 	return pk, nil
 }

@@ -1,0 +1,104 @@
+package mqtt
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// bystander is a client that must keep working while others misbehave.
+func bystander(t *testing.T, e *testEnv) func() {
+	in := newInbox()
+	c := e.v3(t, "bystander", true)
+	mustTok(t, c.Subscribe("alive", 1, in.v3handler))
+	n := 0
+	return func() {
+		t.Helper()
+		n++
+		mustTok(t, c.Publish("alive", 1, false, []byte("x")))
+		in.wait(t, n)
+	}
+}
+
+// TestLimitPacketSize: a packet over MaxPacketBytes ends its connection
+// (v5: DISCONNECT 0x95; 3.1.1: closed) before its body is read.
+func TestLimitPacketSize(t *testing.T) {
+	e := startEnv(t, Options{MaxPacketBytes: 1024})
+	alive := bystander(t, e)
+	for _, v := range []byte{4, 5} {
+		r := e.raw(t, v)
+		r.connect("big", true, 0)
+		// Only the fixed header of a 100 MB packet: refused at once.
+		r.write([]byte{0x30, 0x80, 0x80, 0x80, 0x30})
+		got := r.expectClosed()
+		switch {
+		case v == 5 && (len(got) != 1 || got[0].FixedHeader.Type != packets.Disconnect || got[0].ReasonCode != 0x95):
+			t.Errorf("v5 got %+v, want DISCONNECT 0x95", got)
+		case v == 4 && len(got) != 0:
+			t.Errorf("3.1.1 got %+v, want a close", got)
+		}
+		alive()
+	}
+	c, _ := e.v5(t, &paho.Connect{ClientID: "paho", CleanStart: true}, nil)
+	if _, err := c.Publish(testCtx(t), &paho.Publish{Topic: "t", QoS: 1, Payload: bytes.Repeat([]byte("x"), 2000)}); err == nil {
+		t.Error("paho published 2000 bytes past the advertised maximum of 1024")
+	}
+	alive()
+}
+
+// TestLimitMalformed: malformed packets end only their connection.
+func TestLimitMalformed(t *testing.T) {
+	e := startEnv(t, Options{})
+	alive := bystander(t, e)
+	cases := []struct {
+		name string
+		v    byte
+		b    []byte
+		code byte // v5 DISCONNECT reason, 0 for a plain close
+	}{
+		{"reserved flags on SUBSCRIBE", 5, []byte{0x80, 0x05, 0, 1, 0, 1, 'a'}, 0x81},
+		{"QoS 3 publish", 5, []byte{0x36, 0x03, 0, 1, 'a'}, 0x81},
+		{"topic cut short", 5, []byte{0x30, 0x02, 0, 9}, 0x81},
+		{"subscribe option byte missing", 5, []byte{0x82, 0x06, 0, 1, 0, 0, 1, 'a'}, 0x81},
+		{"length too long", 4, []byte{0x30, 0xff, 0xff, 0xff, 0xff, 0x01}, 0},
+		{"packet type 0", 4, []byte{0x00, 0x00}, 0},
+		{"CONNACK from a client", 5, []byte{0x20, 0x02, 0, 0}, 0x82},
+		{"publish without a packet id", 4, []byte{0x32, 0x03, 0, 1, 'a'}, 0},
+		{"invalid UTF-8 topic", 5, []byte{0x30, 0x04, 0, 2, 0xff, 0xfe}, 0x81},
+		{"AUTH", 5, []byte{0xf0, 0x00}, 0x8C},
+	}
+	for _, tc := range cases {
+		r := e.raw(t, tc.v)
+		r.connect(strings.ReplaceAll(tc.name, " ", "-"), true, 0)
+		r.write(tc.b)
+		got := r.expectClosed()
+		if tc.v == 5 && (len(got) != 1 || got[0].FixedHeader.Type != packets.Disconnect || got[0].ReasonCode != tc.code) {
+			t.Errorf("%s: got %+v, want DISCONNECT 0x%02x", tc.name, got, tc.code)
+		}
+		if tc.v == 4 && len(got) != 0 {
+			t.Errorf("%s: got %+v, want a close", tc.name, got)
+		}
+		alive()
+	}
+}
+
+// TestLimitMalformedConnect: a malformed CONNECT gets a v5 CONNACK with
+// the reason, or a close.
+func TestLimitMalformedConnect(t *testing.T) {
+	e := startEnv(t, Options{})
+	alive := bystander(t, e)
+	r := e.raw(t, 5)
+	// MQTT v5, reserved connect flag bit set.
+	r.write([]byte{0x10, 0x0e, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x03, 0, 0, 0, 0, 1, 'x'})
+	got := r.expectClosed()
+	if len(got) != 1 || got[0].FixedHeader.Type != packets.Connack || got[0].ReasonCode < 0x80 {
+		t.Errorf("got %+v, want a failing CONNACK", got)
+	}
+	r = e.raw(t, 4)
+	r.write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	r.expectClosed()
+	alive()
+}

@@ -1,0 +1,214 @@
+package mqtt
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/courier-mq/courier/server"
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+func createStream(t *testing.T, e *testEnv, name string, subjects ...string) {
+	t.Helper()
+	if _, err := e.srv.CreateStream(server.StreamConfig{Name: name, Subjects: subjects}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func corePublish(t *testing.T, e *testEnv, subject string, payloads ...string) {
+	t.Helper()
+	for _, p := range payloads {
+		if _, err := e.srv.Publish(testCtx(t), &server.Message{Subject: subject, Payload: []byte(p)}, server.Expect{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSessionPersistentV3: a 3.1.1 session without clean session keeps
+// its subscription and the messages published while it was away, on a
+// stream, across a disconnect and a restart of the server.
+func TestSessionPersistentV3(t *testing.T) {
+	dir := t.TempDir()
+	e := startEnvDir(t, dir, Options{})
+	createStream(t, e, "dev", "dev.>")
+	in := newInbox()
+	c := e.v3(t, "keeper", false)
+	mustTok(t, c.Subscribe("dev/#", 1, in.v3handler))
+	c.Disconnect(50)
+	corePublish(t, e, "dev.a", "1", "2")
+
+	in = newInbox()
+	c = e.v3(t, "keeper", false, func(o *pahov3Opts) { o.SetDefaultPublishHandler(in.v3handler) })
+	if got := payloads(in.wait(t, 2)); !slices.Equal(got, []string{"1", "2"}) {
+		t.Fatalf("after reconnect got %v", got)
+	}
+	waitSettled(t, e, "dev") // paho acknowledges after its handler returns
+	c.Disconnect(50)
+	corePublish(t, e, "dev.b", "3")
+	e.stop()
+
+	e = startEnvDir(t, dir, Options{})
+	in = newInbox()
+	r := e.raw(t, 4)
+	if ack := r.connect("keeper", false, 0); !ack.SessionPresent {
+		t.Fatal("session not present after restart")
+	}
+	pk := r.read()
+	if pk.TopicName != "dev/b" || string(pk.Payload) != "3" || pk.FixedHeader.Qos != 1 {
+		t.Fatalf("after restart got %s %q QoS %d", pk.TopicName, pk.Payload, pk.FixedHeader.Qos)
+	}
+	r.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID})
+	// Still subscribed after the restart.
+	corePublish(t, e, "dev.c", "4")
+	if pk := r.read(); string(pk.Payload) != "4" {
+		t.Fatalf("live after restart got %q", pk.Payload)
+	}
+}
+
+// TestSessionRedeliveryDup: a QoS 1 message not acknowledged before the
+// connection drops comes again, marked DUP, on the next connection.
+func TestSessionRedeliveryDup(t *testing.T) {
+	e := startEnv(t, Options{})
+	createStream(t, e, "rd", "rd")
+	r := e.raw(t, 4)
+	r.connect("redo", false, 0)
+	r.send(subscribePk(1, packets.Subscription{Filter: "rd", Qos: 1}))
+	r.read()
+	corePublish(t, e, "rd", "m")
+	if pk := r.read(); pk.FixedHeader.Dup || string(pk.Payload) != "m" {
+		t.Fatalf("first delivery %+v %q", pk.FixedHeader, pk.Payload)
+	}
+	r.nc.Close() // no PUBACK
+	r = e.raw(t, 4)
+	if ack := r.connect("redo", false, 0); !ack.SessionPresent {
+		t.Fatal("session not present")
+	}
+	pk := r.read()
+	if !pk.FixedHeader.Dup || string(pk.Payload) != "m" {
+		t.Fatalf("redelivery %+v %q, want DUP", pk.FixedHeader, pk.Payload)
+	}
+}
+
+// TestSessionCleanDiscards: a clean start ends the stored session and
+// its groups.
+func TestSessionCleanDiscards(t *testing.T) {
+	e := startEnv(t, Options{})
+	createStream(t, e, "cd", "cd")
+	r := e.raw(t, 4)
+	r.connect("cl", false, 0)
+	r.send(subscribePk(1, packets.Subscription{Filter: "cd", Qos: 1}))
+	r.read()
+	if len(e.srv.Groups("cd")) != 1 {
+		t.Fatalf("groups %+v, want the session's", e.srv.Groups("cd"))
+	}
+	r.nc.Close()
+	r = e.raw(t, 4)
+	if ack := r.connect("cl", true, 0); ack.SessionPresent {
+		t.Fatal("clean session reported present")
+	}
+	if g := e.srv.Groups("cd"); len(g) != 0 {
+		t.Fatalf("groups %+v left after clean start", g)
+	}
+	r.nc.Close()
+	r = e.raw(t, 4)
+	if ack := r.connect("cl", false, 0); ack.SessionPresent {
+		t.Fatal("session present after a clean one ended")
+	}
+}
+
+// TestSessionExpiryV5: a v5 session lasts its expiry interval after the
+// connection, then ends.
+func TestSessionExpiryV5(t *testing.T) {
+	e := startEnv(t, Options{})
+	c, _ := e.v5(t, &paho.Connect{ClientID: "exp", CleanStart: true, Properties: &paho.ConnectProperties{SessionExpiryInterval: u32(1)}}, nil)
+	if _, err := c.Subscribe(testCtx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "x", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	c.Disconnect(&paho.Disconnect{})
+	<-c.Done()
+	in := newInbox()
+	_, ack := e.v5(t, &paho.Connect{ClientID: "exp", Properties: &paho.ConnectProperties{SessionExpiryInterval: u32(1)}}, in)
+	if !ack.SessionPresent {
+		t.Fatal("session not present within its expiry")
+	}
+	corePublish(t, e, "x", "kept")
+	if r := in.wait(t, 1)[0]; r.payload != "kept" {
+		t.Fatalf("got %+v", r)
+	}
+	r := e.raw(t, 5)
+	pk := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}}
+	pk.Connect = packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "exp2"}
+	pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 1, true
+	r.send(pk)
+	r.read()
+	r.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
+	r.expectClosed()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		e.m.sessions.mu.Lock()
+		_, ok := e.m.sessions.m["exp2"]
+		e.m.sessions.mu.Unlock()
+		if !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("session did not expire")
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+	_, ack = e.v5(t, &paho.Connect{ClientID: "exp2", Properties: &paho.ConnectProperties{SessionExpiryInterval: u32(1)}}, nil)
+	if ack.SessionPresent {
+		t.Fatal("session present after expiry")
+	}
+}
+
+// TestSessionSharedGroup: $share/G/f spreads a stream's messages over the
+// members of group G; with no stream the subscription is refused.
+func TestSessionSharedGroup(t *testing.T) {
+	e := startEnv(t, Options{})
+	createStream(t, e, "jobs", "jobs.>")
+	in := newInbox()
+	for _, id := range []string{"w1", "w2"} {
+		c, _ := e.v5(t, &paho.Connect{ClientID: id, CleanStart: true}, in)
+		if _, err := c.Subscribe(testCtx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "$share/workers/jobs/#", QoS: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		corePublish(t, e, "jobs.x", string(rune('a'+i)))
+	}
+	got := payloads(in.wait(t, 20))
+	slices.Sort(got)
+	if got = slices.Compact(got); len(got) != 20 {
+		t.Fatalf("got %d distinct of 20", len(got))
+	}
+	if info, err := e.srv.GroupInfo("jobs", "workers"); err != nil || info.Config.Mode != server.Shared {
+		t.Fatalf("group workers: %+v %v", info, err)
+	}
+	c, _ := e.v5(t, &paho.Connect{ClientID: "w3", CleanStart: true}, nil)
+	sa, _ := c.Subscribe(testCtx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "$share/g/nostream/#", QoS: 1}}})
+	if sa == nil || !slices.Equal(sa.Reasons, []byte{0x83}) {
+		t.Fatalf("suback %+v, want 0x83", sa)
+	}
+}
+
+// waitSettled polls until the groups of a stream have nothing in flight.
+func waitSettled(t *testing.T, e *testEnv, stream string) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for {
+		busy := false
+		for _, g := range e.srv.Groups(stream) {
+			busy = busy || g.InFlight > 0
+		}
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("deliveries still in flight")
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+}
