@@ -34,7 +34,7 @@ func (c *conn) handleSubscribe(pk *packets.Packet) error {
 		return &protoErr{code: code}
 	}
 	codes := make([]byte, len(pk.Filters))
-	var fresh []*activeSub
+	var retained []func()
 	for i, f := range pk.Filters {
 		if f.NoLocal && len(f.Filter) > 7 && f.Filter[:7] == "$share/" {
 			return failf(packets.ErrProtocolViolationInvalidSharedNoLocal, "no local on %s", f.Filter) // [MQTT-3.8.3-4]
@@ -43,13 +43,13 @@ func (c *conn) handleSubscribe(pk *packets.Packet) error {
 		sub, existed, code := c.subscribe(spec)
 		codes[i] = c.subackCode(code)
 		if sub != nil && sub.f.share == "" && (f.RetainHandling == 0 || f.RetainHandling == 1 && !existed) {
-			fresh = append(fresh, sub)
+			retained = append(retained, c.retainedFor(sub)) // taken before SUBACK: later ones come live
 		}
 	}
 	c.queue(encode(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Suback}, ProtocolVersion: c.version, PacketID: pk.PacketID, ReasonCodes: codes}))
 	c.sess.saveIfPersistent(c.s.sessions)
-	for _, sub := range fresh {
-		c.sendRetained(sub)
+	for _, send := range retained {
+		send()
 	}
 	return nil
 }
@@ -235,18 +235,21 @@ func (c *conn) stopAll() {
 	}
 }
 
-// sendRetained sends the retained messages a new subscription matches,
-// from a pump (it may wait for in-flight room).
-func (c *conn) sendRetained(sub *activeSub) {
+// retainedFor takes the retained messages a new subscription matches
+// and returns the function that sends them from a pump (it may wait for
+// in-flight room).
+func (c *conn) retainedFor(sub *activeSub) func() {
 	msgs := c.s.retained.match(&sub.f)
 	if len(msgs) == 0 {
-		return
+		return func() {}
 	}
-	c.pump(sub, func() {
-		for _, m := range msgs {
-			if !c.deliver(sub, m, nil, true) {
-				return
+	return func() {
+		c.pump(sub, func() {
+			for _, m := range msgs {
+				if !c.deliver(sub, m, nil, true) {
+					return
+				}
 			}
-		}
-	})
+		})
+	}
 }
