@@ -172,8 +172,8 @@ func (c *conn) fail(err error) {
 	if !c.send(appendMethod(nil, 0, cl)) {
 		return
 	}
-	for range 64 { // wait briefly for close-ok, so the client reads the close
-		c.setReadDeadline()
+	c.nc.SetReadDeadline(time.Now().Add(closeWait)) // wait briefly for close-ok, so the client reads the close
+	for range 64 {
 		f, err := c.fr.read()
 		if err != nil || c.closeFrame(f) {
 			return

@@ -97,7 +97,7 @@ func (cs *consumer) join(stream string) error {
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.stopped || cs.members[stream] != nil {
+	if old := cs.members[stream]; cs.stopped || (old != nil && !ended(old)) {
 		mem.Leave()
 		return nil
 	}
@@ -119,6 +119,17 @@ func (cs *consumer) join(stream string) error {
 	}()
 	cs.poke()
 	return nil
+}
+
+// ended reports whether a member is over (its group was deleted: an
+// unbind or a queue.delete).
+func ended(m *broker.Member) bool {
+	select {
+	case <-m.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 func (cs *consumer) poke() {
@@ -179,10 +190,8 @@ func (cs *consumer) pump(buf *[]*broker.Delivery) bool {
 	for {
 		live, took := 0, 0
 		for _, mem := range cs.memberList() {
-			select {
-			case <-mem.Done():
+			if ended(mem) {
 				continue
-			default:
 			}
 			live++
 			credit := cs.credit()
@@ -275,7 +284,7 @@ func (cs *consumer) serverCancel() {
 	ch.mu.Unlock()
 	if own {
 		ch.send(&BasicCancel{ConsumerTag: cs.tag, NoWait: true})
-		ch.c.wg.Add(1) // the pump holds one, so Wait has not returned
+		ch.c.wg.Add(1)                                 // the pump holds one, so Wait has not returned
 		go func() { defer ch.c.wg.Done(); cs.end() }() // end waits for the pump
 	}
 }

@@ -100,7 +100,8 @@
 // stream's window is not stored again); expiration as the message's TTL;
 // the rest as amqp-* headers; the headers table as one header per entry,
 // with the typed table kept in amqp-headers when an entry is not a
-// string. Header names starting with courier- are refused (406).
+// string. Headers named courier-* (the broker's own, such as a dead
+// letter's) are dropped from a publish.
 //
 // Queue arguments: x-message-ttl → the queue stream's default TTL;
 // x-max-length and x-max-length-bytes → the stream's retention (whole

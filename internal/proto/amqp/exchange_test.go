@@ -130,4 +130,17 @@ func TestAMQPBindWhileConsuming(t *testing.T) {
 	if d := recv(t, ds); string(d.Body) != "late" || d.Exchange != "x" || d.RoutingKey != "a.b" {
 		t.Fatalf("got %q via %q/%q", d.Body, d.Exchange, d.RoutingKey)
 	}
+	// The last unbind deletes the binding's group; a new bind makes
+	// another, which the running consumer joins too.
+	if err := ch.QueueUnbind("q", "a.*", "x", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "binding group gone", func() bool { _, err := e.srv.GroupInfo("x", "q"); return err != nil })
+	if err := ch.QueueBind("q", "a.*", "x", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, ch, "x", "a.c", "again")
+	if d := recv(t, ds); string(d.Body) != "again" {
+		t.Fatalf("after rebind got %q", d.Body)
+	}
 }

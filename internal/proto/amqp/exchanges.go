@@ -84,14 +84,25 @@ func (s *Server) lookupExchange(name string) *exchange {
 }
 
 // ensureStream creates a builtin exchange's stream on first use.
+// It remembers the streams it made sure of, so that a publish costs no
+// CreateStream.
 func (s *Server) ensureStream(ex *exchange) error {
 	if ex.stream == "" {
+		return nil
+	}
+	s.reg.mu.Lock()
+	done := s.reg.ensured[ex.stream]
+	s.reg.mu.Unlock()
+	if done {
 		return nil
 	}
 	_, err := s.b.CreateStream(broker.StreamConfig{Name: ex.stream, Subjects: exchangeSubjects(ex.prefix), Partitions: 1})
 	if err != nil && !errors.Is(err, broker.ErrStreamExists) {
 		return brokerErr(err, "exchange '%s'", ex.name)
 	}
+	s.reg.mu.Lock()
+	s.reg.ensured[ex.stream] = true
+	s.reg.mu.Unlock()
 	return nil
 }
 
@@ -191,6 +202,7 @@ func (ch *channel) exchangeDelete(m *ExchangeDelete) error {
 	}
 	s.reg.mu.Lock()
 	delete(s.reg.exchanges, ex.name)
+	delete(s.reg.ensured, ex.stream)
 	s.reg.mu.Unlock()
 	return ch.ok(m.NoWait, &ExchangeDeleteOk{})
 }

@@ -3,6 +3,7 @@ package amqp
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,11 +89,9 @@ func (ch *channel) toMessage(subj string, p *Properties, body []byte) (*broker.M
 			m.Headers = append(m.Headers, broker.Header{Key: hdrTable, Value: []byte(base64.StdEncoding.EncodeToString(w.b[4:]))})
 		}
 	}
-	for _, h := range m.Headers {
-		if strings.HasPrefix(h.Key, broker.HeaderPrefix) {
-			return nil, newErr(codePreconditionFailed, "header '%s': names starting with '%s' are reserved for the broker", h.Key, broker.HeaderPrefix)
-		}
-	}
+	// The broker's own headers (a dead letter's courier-dlq-*, say) are
+	// dropped: a consumer republishing a message it got may carry them.
+	m.Headers = slices.DeleteFunc(m.Headers, func(h broker.Header) bool { return strings.HasPrefix(h.Key, broker.HeaderPrefix) })
 	return m, nil
 }
 

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	amqp091 "github.com/rabbitmq/amqp091-go"
 	"github.com/courier-mq/courier/server"
+	amqp091 "github.com/rabbitmq/amqp091-go"
 )
 
 // In confirm mode every publish is acked, in order, and the message is

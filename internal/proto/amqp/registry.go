@@ -9,16 +9,17 @@ import (
 // None of it survives a restart (doc.go says what that means).
 type registry struct {
 	mu        sync.Mutex
-	exchanges map[string]*exchange // by name, as declared or found
-	exclusive map[string]*conn     // queue → owning connection
+	exchanges map[string]*exchange          // by name, as declared or found
+	exclusive map[string]*conn              // queue → owning connection
 	consumers map[string]map[*consumer]bool // queue → its consumers
-	exclCons  map[string]bool      // queue → has an exclusive consumer
-	autoDel   map[string]bool      // queue declared auto-delete
+	exclCons  map[string]bool               // queue → has an exclusive consumer
+	autoDel   map[string]bool               // queue declared auto-delete
+	ensured   map[string]bool               // exchange streams known to exist
 }
 
 func newRegistry() *registry {
 	return &registry{exchanges: map[string]*exchange{}, exclusive: map[string]*conn{},
-		consumers: map[string]map[*consumer]bool{}, exclCons: map[string]bool{}, autoDel: map[string]bool{}}
+		consumers: map[string]map[*consumer]bool{}, exclCons: map[string]bool{}, autoDel: map[string]bool{}, ensured: map[string]bool{}}
 }
 
 // owner returns the connection that owns an exclusive queue, or nil.
