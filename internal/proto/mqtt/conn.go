@@ -19,6 +19,9 @@ import (
 // when it is full the reader and the deliveries wait.
 const outboundQueue = 256
 
+// receiveMaximum is the receive maximum the server offers v5 clients.
+const receiveMaximum = outboundQueue
+
 // conn is one client connection. The reader parses and handles packets
 // in order; the writer writes the queued packets in order (a PUBACK or
 // PUBREC waits there until its publish is durable); one pump goroutine
@@ -49,6 +52,10 @@ type conn struct {
 	noProblems bool   // the client asked for no reason strings or user properties in errors
 	sess       *session
 	will       *will
+
+	// inPending counts the client's QoS 1 publishes not yet acknowledged
+	// and QoS 2 ones not yet released, against receiveMaximum.
+	inPending atomic.Int64
 
 	// Reader only.
 	aliases    map[uint16]string // inbound topic aliases

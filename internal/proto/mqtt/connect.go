@@ -95,7 +95,7 @@ func (c *conn) connackProps(p *packets.Properties, id string, assigned bool) {
 	}
 	p.MaximumPacketSize = uint32(c.s.opts.MaxPacketBytes)
 	p.TopicAliasMaximum = uint16(c.s.opts.TopicAliasMax)
-	p.ReceiveMaximum = uint16(min(outboundQueue, 65535))
+	p.ReceiveMaximum = receiveMaximum
 }
 
 // encodeConnack encodes a CONNACK with a reason code (v5) or return code

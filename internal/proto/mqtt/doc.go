@@ -125,7 +125,9 @@
 // order; a packet that is too large, malformed or against the protocol
 // ends only its connection, with DISCONNECT and the reason code in v5 (a
 // CONNACK before the connection is accepted) and by closing in 3.1.1. A
-// panic closes only its connection. The keep-alive is enforced at 1.5
+// panic closes only its connection. A v5 client gets a receive maximum
+// of 256: past that many unacknowledged QoS 1 and 2 publishes it is
+// disconnected with 0x93. The keep-alive is enforced at 1.5
 // times the client's value; a connection must send CONNECT within
 // Options.ConnectTimeout. Slow-consumer rule: the writer's queue is
 // bounded, a write that makes no progress for Options.WriteTimeout
@@ -139,7 +141,13 @@
 // 3.1 (protocol level 3); server-sent topic aliases; server keep-alive
 // and response information; the v5 request-problem-information flag
 // only hides reason strings. QoS 2 ids received, PUBRELs to resend and
-// delayed wills are in memory and do not survive a restart. MQTT over
-// WebSocket is served by ServeConn with a WebSocket adapted to a
-// net.Conn by the caller; there is no HTTP handler here yet.
+// delayed wills are in memory and do not survive a restart.
+//
+// # WebSocket
+//
+// WebSocketHandler serves MQTT over WebSocket (subprotocol "mqtt",
+// binary messages) through coder/websocket's NetConn, with the same
+// connection code as TCP. One difference: waking a WebSocket reader
+// closes the WebSocket, so a client taken over or shut down over
+// WebSocket sees the close without the v5 DISCONNECT reason.
 package mqtt

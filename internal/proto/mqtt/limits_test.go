@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/courier-mq/courier/server"
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -100,5 +103,66 @@ func TestLimitMalformedConnect(t *testing.T) {
 	r = e.raw(t, 4)
 	r.write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 	r.expectClosed()
+	alive()
+}
+
+// TestLimitReceiveMaximum: a v5 client past the server's receive maximum
+// gets DISCONNECT 0x93.
+func TestLimitReceiveMaximum(t *testing.T) {
+	e := startEnv(t, Options{})
+	alive := bystander(t, e)
+	r := e.raw(t, 5)
+	ack := r.connect("greedy", true, 0)
+	if ack.Properties.ReceiveMaximum != receiveMaximum {
+		t.Fatalf("receive maximum %d", ack.Properties.ReceiveMaximum)
+	}
+	var b bytes.Buffer
+	for i := range receiveMaximum + 1 {
+		pk := publishPk("rm", 2, uint16(i+1), "x") // never released
+		pk.ProtocolVersion = 5
+		pk.PublishEncode(&b)
+	}
+	r.write(b.Bytes())
+	got := r.expectClosed()
+	if n := len(got); n == 0 || got[n-1].FixedHeader.Type != packets.Disconnect || got[n-1].ReasonCode != 0x93 {
+		t.Fatalf("got %d packets, last %+v, want DISCONNECT 0x93", n, got[max(n-1, 0):])
+	}
+	alive()
+}
+
+// TestLimitConnectTimeout: a connection that sends no CONNECT is closed.
+func TestLimitConnectTimeout(t *testing.T) {
+	e := startEnv(t, Options{ConnectTimeout: 200 * time.Millisecond})
+	r := e.raw(t, 4)
+	start := time.Now()
+	r.expectClosed()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("closed after %v", d)
+	}
+}
+
+// TestLimitSlowConsumer: a subscriber that stops reading is cut off after
+// WriteTimeout, and the others carry on.
+func TestLimitSlowConsumer(t *testing.T) {
+	e := startEnv(t, Options{WriteTimeout: 100 * time.Millisecond})
+	alive := bystander(t, e)
+	r := e.raw(t, 4)
+	r.connect("sloth", true, 0)
+	r.send(subscribePk(1, packets.Subscription{Filter: "flood", Qos: 0}))
+	r.read()
+	payload := bytes.Repeat([]byte("x"), 16<<10)
+	cut := false
+	for i := 0; i < 5000 && !cut; i++ {
+		if _, err := e.srv.Publish(testCtx(t), &server.Message{Subject: "flood", Payload: payload}, server.Expect{}); err != nil {
+			t.Fatal(err)
+		}
+		cut = e.m.Conns() == 1
+		if i%100 == 99 {
+			time.Sleep(10 * time.Millisecond) // give the writer's deadline a chance
+		}
+	}
+	if !cut {
+		t.Fatal("slow consumer not cut off")
+	}
 	alive()
 }

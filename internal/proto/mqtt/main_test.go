@@ -207,3 +207,16 @@ var _ = fmt.Sprint
 const testTimeout = 5 * time.Second
 
 type pahov3Opts = pahov3.ClientOptions
+
+// v3ws is a paho.mqtt.golang client over WebSocket.
+func (e *testEnv) v3ws(t *testing.T, id string) pahov3.Client {
+	t.Helper()
+	o := pahov3.NewClientOptions().AddBroker("ws://" + e.addr + "/mqtt").SetClientID(id).SetCleanSession(true).
+		SetProtocolVersion(4).SetAutoReconnect(false).SetOrderMatters(true)
+	c := pahov3.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("v3 ws connect %s: %v", id, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(50) })
+	return c
+}

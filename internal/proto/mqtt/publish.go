@@ -27,6 +27,9 @@ func (c *conn) handlePublish(pk *packets.Packet) error {
 		c.queue(c.ack(packets.Pubrec, id, packets.CodeSuccess, ""))
 		return nil
 	}
+	if qos > 0 && c.version == 5 && c.inPending.Load() >= receiveMaximum {
+		return failf(packets.ErrReceiveMaximum, "more than %d QoS 1 and 2 publishes unacknowledged", receiveMaximum) // [MQTT-3.3.4-7]
+	}
 	m, code, detail := c.toMessage(pk)
 	var wait func(context.Context) error
 	if code == packets.CodeSuccess {
@@ -40,10 +43,12 @@ func (c *conn) handlePublish(pk *packets.Packet) error {
 	}
 	switch qos {
 	case 1:
+		c.inPending.Add(1)
 		c.queueAwait(c.awaitAck(packets.Puback, id, wait, nil))
 	case 2:
+		c.inPending.Add(1) // until PUBREL
 		c.sess.setQoS2(id, true)
-		c.queueAwait(c.awaitAck(packets.Pubrec, id, wait, func() { c.sess.setQoS2(id, false) }))
+		c.queueAwait(c.awaitAck(packets.Pubrec, id, wait, func() { c.sess.setQoS2(id, false); c.inPending.Add(-1) }))
 	}
 	return nil
 }
@@ -70,6 +75,9 @@ func (c *conn) refusePublish(qos byte, id uint16, code packets.Code, detail stri
 func (c *conn) awaitAck(typ byte, id uint16, wait func(context.Context) error, failed func()) func() ([]byte, error) {
 	return func() ([]byte, error) {
 		err := wait(c.ctx)
+		if typ == packets.Puback {
+			c.inPending.Add(-1)
+		}
 		if err == nil {
 			return c.ack(typ, id, packets.CodeSuccess, ""), nil
 		}
@@ -88,6 +96,8 @@ func (c *conn) handlePubrel(pk *packets.Packet) {
 	code := packets.CodeSuccess
 	if !c.sess.hasQoS2(pk.PacketID) {
 		code = packets.ErrPacketIdentifierNotFound
+	} else if c.inPending.Load() > 0 { // may have come from an earlier connection
+		c.inPending.Add(-1)
 	}
 	c.sess.setQoS2(pk.PacketID, false)
 	c.queue(c.ack(packets.Pubcomp, pk.PacketID, code, ""))

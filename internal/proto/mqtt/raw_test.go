@@ -122,7 +122,7 @@ func (r *rawClient) next(d time.Duration) (*packets.Packet, error) {
 func (r *rawClient) expectClosed() []*packets.Packet {
 	r.t.Helper()
 	var got []*packets.Packet
-	for range 100 {
+	for range 1000 {
 		pk, err := r.next(5 * time.Second)
 		if err != nil {
 			var ne net.Error
