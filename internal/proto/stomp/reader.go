@@ -69,7 +69,7 @@ func (r *frameReader) ReadFrame() (*Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Frame{Command: cmd}
+	f := &Frame{Command: cmd, Headers: make([]Header, 0, 8)}
 	if err := r.readHeaders(f); err != nil {
 		return nil, err
 	}
@@ -94,8 +94,19 @@ func (r *frameReader) readCommand() (string, error) {
 	}
 }
 
-// command checks a command line: STOMP commands are letters.
+// command checks a command line: STOMP commands are letters. The
+// client commands are returned without allocating.
 func command(line []byte) (string, error) {
+	switch string(line) {
+	case cmdSend:
+		return cmdSend, nil
+	case cmdAck:
+		return cmdAck, nil
+	case cmdNack:
+		return cmdNack, nil
+	case cmdSubscribe:
+		return cmdSubscribe, nil
+	}
 	for _, c := range line {
 		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
 			return "", protoErr("unknown command", "%q is not a STOMP command", truncate(line))
