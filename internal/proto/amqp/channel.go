@@ -16,14 +16,17 @@ type channel struct {
 	c  *conn
 
 	// Reader only.
-	closing  bool         // channel.close sent, waiting for close-ok
-	pub      *pending     // a basic.publish waiting for its content
-	confirm  bool         // confirm.select seen
-	pubSeq   uint64       // publish sequence number in confirm mode
-	confirmQ chan confirm // to the confirmer, in publish order
-	confDone chan struct{}
-	prefetch int
-	getters  map[string]*broker.Member // basic.get's pull members, by stream
+	closing   bool     // channel.close sent, waiting for close-ok
+	pub       *pending // a basic.publish waiting for its content
+	confirm   bool     // confirm.select seen
+	tx        bool     // tx.select seen (tx.go)
+	txPubs    []*broker.Message
+	txSettles []txSettle
+	pubSeq    uint64       // publish sequence number in confirm mode
+	confirmQ  chan confirm // to the confirmer, in publish order
+	confDone  chan struct{}
+	prefetch  int
+	getters   map[string]*broker.Member // basic.get's pull members, by stream
 
 	mu        sync.Mutex
 	nextTag   uint64
@@ -190,19 +193,23 @@ func (ch *channel) handle(m Method) error {
 	case *BasicGet:
 		return ch.basicGet(m)
 	case *BasicAck:
-		return ch.settle(m.DeliveryTag, m.Multiple, broker.Settlement{Outcome: broker.OutcomeAck})
+		return ch.settleOrHold(m.DeliveryTag, m.Multiple, broker.Settlement{Outcome: broker.OutcomeAck})
 	case *BasicNack:
-		return ch.settle(m.DeliveryTag, m.Multiple, requeueOutcome(m.Requeue))
+		return ch.settleOrHold(m.DeliveryTag, m.Multiple, requeueOutcome(m.Requeue))
 	case *BasicReject:
-		return ch.settle(m.DeliveryTag, false, requeueOutcome(m.Requeue))
+		return ch.settleOrHold(m.DeliveryTag, false, requeueOutcome(m.Requeue))
 	case *BasicRecover:
 		return ch.recover(m.Requeue, true)
 	case *BasicRecoverAsync:
 		return ch.recover(m.Requeue, false)
 	case *ConfirmSelect:
 		return ch.confirmSelect(m)
-	case *TxSelect, *TxCommit, *TxRollback:
-		return newErr(codeNotImplemented, "transactions (tx.select) are not supported by Courier: use publisher confirms")
+	case *TxSelect:
+		return ch.txSelect()
+	case *TxCommit:
+		return ch.txCommit()
+	case *TxRollback:
+		return ch.txRollback()
 	case *ExchangeBind, *ExchangeUnbind:
 		return newErr(codeNotImplemented, "exchange-to-exchange bindings are not supported by Courier")
 	}
@@ -228,6 +235,7 @@ func (ch *channel) teardown() {
 		delete(ch.getters, st)
 	}
 	ch.pub = nil
+	ch.txPubs, ch.txSettles = nil, nil
 	if ch.confirmQ != nil {
 		close(ch.confirmQ)
 		<-ch.confDone

@@ -212,8 +212,18 @@ func (c *conn) teardown() {
 	c.s.reg.dropConn(c, c.s)
 }
 
+// recoverConn, deferred by a connection's goroutines, turns a panic into
+// the end of that connection only.
+func (c *conn) recoverConn(where string) {
+	if r := recover(); r != nil {
+		c.s.log.Error("amqp: panic, closing the connection", "in", where, "remote", c.nc.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
+		c.close()
+	}
+}
+
 func (c *conn) writeLoop() {
 	defer c.close()
+	defer c.recoverConn("writer")
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	var tick <-chan time.Time
 	wrote := false

@@ -169,6 +169,7 @@ func (cs *consumer) end() {
 func (cs *consumer) run() {
 	defer cs.ch.c.wg.Done()
 	defer close(cs.done)
+	defer cs.ch.c.recoverConn("consumer")
 	var buf []*broker.Delivery
 	for {
 		if !cs.pump(&buf) {

@@ -18,7 +18,8 @@
 //
 // Each connection has one reader (frames, methods, in order) and one
 // writer (a bounded queue, coalesced writes, heartbeats at half the
-// negotiated interval); each consumer has a pump that takes deliveries
+// negotiated interval; a client silent for two intervals is closed);
+// each consumer has a pump that takes deliveries
 // from the broker while it has credit; each channel in confirm mode has a
 // confirmer that acks publishes in order once they are durable. A
 // channel exception (soft code: 403, 404, 405, 406) closes only its
@@ -27,6 +28,13 @@
 // NOT_ALLOWED, 540 NOT_IMPLEMENTED, 541) closes the connection with
 // connection.close and waits briefly for close-ok. A wrong protocol header
 // is answered with the AMQP 0-9-1 header, then the connection closes.
+//
+// The slow-consumer rule: the writer's queue is bounded, so a client
+// that does not read stalls its own consumers (their deliveries stay in
+// flight, at most the prefetch each), and one that reads nothing for
+// Options.WriteTimeout is disconnected; its unacknowledged deliveries go
+// back to their queues. A panic in any of a connection's goroutines
+// closes that connection only.
 // Authentication: PLAIN and AMQPLAIN against Options.Users (nil accepts
 // any login). One virtual host, "/".
 //
@@ -92,6 +100,10 @@
 // even when no queue is bound (RabbitMQ drops it); the default exchange
 // with a key no stream captures delivers to live subscribers only.
 //
+// Transactions (tx.go): a transactional channel holds its publishes and
+// settlements until tx.commit, which publishes, waits until every message
+// is durable, settles, then answers; tx.rollback drops what is held.
+//
 // Properties travel as message headers (headers.go), so AMQP consumers
 // see what AMQP publishers set and other protocols see plain headers:
 // content-type, content-encoding and correlation-id by those names;
@@ -114,9 +126,8 @@
 //
 // # Not supported
 //
-//   - transactions (tx.*) and exchange-to-exchange bindings: 540
-//     NOT_IMPLEMENTED, which closes the connection; headers exchanges:
-//     406; immediate=true: 540;
+//   - exchange-to-exchange bindings: 540 NOT_IMPLEMENTED, which closes
+//     the connection; headers exchanges: 406; immediate=true: 540;
 //   - '#' other than as a topic key's last word; dead-lettering with each
 //     message's own routing key (x-dead-letter-routing-key is required);
 //     x-expires, x-max-priority and message priorities (priority is kept

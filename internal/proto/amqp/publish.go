@@ -108,6 +108,10 @@ func (ch *channel) publish(p *pending) error {
 	if err := s.ensureStream(p.ex); err != nil {
 		return err
 	}
+	if ch.tx {
+		ch.txPubs = append(ch.txPubs, msg) // body is the publish's own
+		return nil
+	}
 	wait, err := s.b.PublishAsync(msg, broker.Expect{})
 	if err != nil {
 		if ch.confirm {
@@ -152,6 +156,9 @@ func groupMatches(c *broker.GroupConfig, subj string) bool {
 }
 
 func (ch *channel) confirmSelect(m *ConfirmSelect) error {
+	if ch.tx {
+		return newErr(codePreconditionFailed, "cannot switch from tx to confirm mode")
+	}
 	if !ch.confirm {
 		ch.confirm = true
 		ch.confirmQ = make(chan confirm, confirmQueue)
@@ -178,6 +185,7 @@ func (ch *channel) confirmed(cf confirm) {
 func (ch *channel) confirmLoop() {
 	defer ch.c.wg.Done()
 	defer close(ch.confDone)
+	defer ch.c.recoverConn("confirmer")
 	for cf := range ch.confirmQ {
 		err := cf.err
 		if cf.wait != nil && err == nil {
