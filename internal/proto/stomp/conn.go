@@ -3,6 +3,7 @@ package stomp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime/debug"
@@ -214,6 +215,7 @@ func (c *conn) readLoop() (graceful bool) {
 type confirmItem struct {
 	wait    func(context.Context) (broker.PubAck, error)
 	receipt string // of the SEND being waited for, for its ERROR
+	queue   string // the queue the SEND went to, if any
 	frame   []byte
 	last    bool
 }
@@ -242,7 +244,13 @@ func (c *conn) confirmLoop() {
 			return
 		}
 		if it.wait != nil {
-			if _, err := it.wait(c.ctx); err != nil {
+			ack, err := it.wait(c.ctx)
+			if err == nil && it.queue != "" && ack.Stream == "" {
+				// The queue's stream was deleted since this connection
+				// made sure of it: the message went nowhere.
+				err = fmt.Errorf("queue %s: no stream captures its subject (deleted?), the message was not stored", it.queue)
+			}
+			if err != nil {
 				if c.ctx.Err() == nil {
 					c.failAsync(publishError(err), it.receipt)
 				}

@@ -2,6 +2,8 @@ package stomp
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"strconv"
 	"strings"
@@ -26,6 +28,11 @@ func (c *conn) onConnect(f *Frame) bool {
 		c.fail(&ProtocolError{Msg: "unsupported STOMP version",
 			Detail:  "accept-version " + strings.TrimSpace(f.Value(hdrAcceptVersion)) + " names no version this server supports: " + supportedVersions,
 			Version: supportedVersions}, "")
+		return false
+	}
+	if !c.s.authenticate(f.Value("login"), f.Value("passcode")) {
+		c.s.log.Info("stomp: authentication failed", "remote", c.nc.RemoteAddr(), "login", f.Value("login"))
+		c.fail(protoErr("access refused", "login %q: unknown login or wrong passcode", truncate([]byte(f.Value("login")))), "")
 		return false
 	}
 	cx, cy, err := parseHeartBeat(f.Value(hdrHeartBeat))
@@ -97,4 +104,16 @@ func parseHeartBeat(v string) (cx, cy time.Duration, pe *ProtocolError) {
 		return 0, 0, protoErr("bad heart-beat", "heart-beat %q must be two non-negative integers of milliseconds, as in 10000,10000", v)
 	}
 	return time.Duration(x) * time.Millisecond, time.Duration(y) * time.Millisecond, nil
+}
+
+// authenticate checks a login and passcode against Options.Users in
+// constant time: digests of equal length are compared, and an unknown
+// login costs the same as a wrong passcode.
+func (s *Server) authenticate(login, passcode string) bool {
+	if s.opts.Users == nil {
+		return true
+	}
+	want, ok := s.opts.Users[login]
+	w, g := sha256.Sum256([]byte(want)), sha256.Sum256([]byte(passcode))
+	return subtle.ConstantTimeCompare(w[:], g[:]) == 1 && ok
 }

@@ -106,3 +106,16 @@ func TestConnectHeartBeatsKeepAlive(t *testing.T) {
 		t.Fatalf("got %q", m.Body)
 	}
 }
+
+func TestConnectAuthentication(t *testing.T) {
+	e := startEnv(t, Options{Users: map[string]string{"ann": "s3cret"}})
+	c := e.dial(t, stomp.ConnOpt.Login("ann", "s3cret"))
+	if err := c.Send("/topic/auth", "", nil, stomp.SendOpt.Receipt); err != nil {
+		t.Fatal(err)
+	}
+	for _, cred := range []string{"login:ann\npasscode:wrong\n", "login:bob\npasscode:s3cret\n", ""} {
+		rc := e.raw(t)
+		rc.send("CONNECT\naccept-version:1.2\n" + cred + "\n\x00")
+		rc.expectError("access refused")
+	}
+}

@@ -22,7 +22,9 @@
 // Options.HeartBeat, sends an EOL whenever it has written nothing for
 // the negotiated interval, and drops a client from which nothing (not
 // even an EOL) arrived for twice its interval. CONNECTED carries
-// version, heart-beat, server and session. Any frame may ask for a
+// version, heart-beat, server and session. With Options.Users set,
+// CONNECT must carry a known login and its passcode, else an ERROR
+// (access refused) ends the connection. Any frame may ask for a
 // receipt. Bad input, of any kind, gets an ERROR frame (a message
 // header, the receipt-id of the offending frame when it had a receipt,
 // a text body saying why) and the connection closes; only that
@@ -129,7 +131,7 @@
 //
 // # Not supported
 //
-// Authentication (login and passcode are ignored), TLS, durable topic
+// TLS (so passcodes cross the network in the clear), durable topic
 // subscriptions (use a queue), selectors, temporary and reply queues,
 // and Shutdown's draining of a SUBSCRIBE's deliveries (queue messages
 // not yet acked go back to the queue). A queue subscription does not

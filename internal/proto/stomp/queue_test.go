@@ -220,3 +220,24 @@ func TestQueueInvalidName(t *testing.T) {
 		t.Errorf("ERROR receipt-id %q", f.Value(hdrReceiptID))
 	}
 }
+
+// TestQueueDeletedStream: a SEND to a queue whose stream was deleted
+// meanwhile is not lost silently: it gets an ERROR.
+func TestQueueDeletedStream(t *testing.T) {
+	e := startEnv(t, Options{})
+	rc := e.rawConnect(t)
+	rc.send("SEND\ndestination:/queue/gone\nreceipt:r1\n\nx\x00")
+	if f := rc.read(); f.Command != cmdReceipt {
+		t.Fatalf("got %s", f.Command)
+	}
+	if err := e.srv.DeleteGroup("gone", "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.DeleteStream("gone"); err != nil {
+		t.Fatal(err)
+	}
+	rc.send("SEND\ndestination:/queue/gone\nreceipt:r2\n\ny\x00")
+	if f := rc.expectError("publish failed"); f.Value(hdrReceiptID) != "r2" {
+		t.Fatalf("receipt-id %q", f.Value(hdrReceiptID))
+	}
+}

@@ -2,6 +2,7 @@ package stomp
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/courier-mq/courier/internal/broker"
@@ -24,12 +25,20 @@ func (c *conn) onSend(f *Frame) error {
 	if err != nil {
 		return publishError(err)
 	}
-	it := confirmItem{wait: wait, receipt: receipt}
+	it := confirmItem{wait: wait, receipt: receipt, queue: queueOf(f.Value(hdrDestination))}
 	if hasReceipt {
 		it.frame = c.receiptFrame(receipt)
 	}
 	c.queueConfirm(it)
 	return nil
+}
+
+// queueOf returns the queue a destination names, or "".
+func queueOf(dest string) string {
+	if q, ok := strings.CutPrefix(dest, prefixQueue); ok {
+		return q
+	}
+	return ""
 }
 
 // sendMessage maps a SEND to a message: its destination to a subject

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"time"
@@ -32,6 +33,11 @@ type Options struct {
 	MaxPendingPublishes int // SENDs stored but not yet durable, per connection
 	WriteQueueBytes     int // frames queued for a connection's socket
 	DefaultPrefetch     int // unacked queue messages per subscription without prefetch-count
+
+	// Users, when not nil, maps each login to its passcode: CONNECT must
+	// carry one of them (compared in constant time). Nil accepts any
+	// login. Without TLS, passcodes cross the network in the clear.
+	Users map[string]string
 
 	// WebSocketOrigins are the origins, besides the request's host, from
 	// which browsers may open a WebSocket (see websocket.AcceptOptions).
@@ -128,6 +134,9 @@ var ErrServerClosed = errors.New("stomp: server closed")
 // New returns a Server over b.
 func New(b *broker.Broker, o Options) *Server {
 	o.setDefaults()
+	if o.Users != nil {
+		o.Users = maps.Clone(o.Users)
+	}
 	s := &Server{b: b, opts: o, log: o.Logger}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mu.listeners = map[net.Listener]struct{}{}

@@ -15,9 +15,10 @@ type transaction struct {
 
 // txOp is a held SEND (msg set) or ACK/NACK.
 type txOp struct {
-	msg  *broker.Message
-	id   string
-	nack bool
+	msg   *broker.Message
+	queue string // the SEND's queue, if any
+	id    string
+	nack  bool
 }
 
 func (c *conn) txID(f *Frame) (string, error) {
@@ -70,7 +71,7 @@ func (c *conn) onCommit(f *Frame) error {
 		if err != nil {
 			return publishError(err)
 		}
-		c.queueConfirm(confirmItem{wait: wait})
+		c.queueConfirm(confirmItem{wait: wait, queue: op.queue})
 	}
 	return nil
 }
@@ -97,7 +98,7 @@ func (c *conn) dropTx(id string, t *transaction) {
 
 // holdSend adds a SEND to its transaction, within MaxTransactionBytes.
 func (c *conn) holdSend(txID string, m *broker.Message, f *Frame) error {
-	return c.hold(txID, txOp{msg: m})
+	return c.hold(txID, txOp{msg: m, queue: queueOf(f.Value(hdrDestination))})
 }
 
 // holdAck adds an ACK or NACK to its transaction.
