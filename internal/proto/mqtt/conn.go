@@ -316,12 +316,14 @@ func (c *conn) handle(pk *packets.Packet) error {
 	return nil
 }
 
-// queue queues a ready packet for the writer; it gives up when the
-// connection ends.
-func (c *conn) queue(b []byte) {
+// queue queues a ready packet for the writer; it gives up (and reports
+// false) when the connection ends.
+func (c *conn) queue(b []byte) bool {
 	select {
 	case c.out <- outFrame{b: b}:
+		return true
 	case <-c.ctx.Done():
+		return false
 	}
 }
 

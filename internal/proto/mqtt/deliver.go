@@ -85,10 +85,11 @@ func (c *conn) kick(code packets.Code) {
 }
 
 // deliver sends one message to the client at min(publisher's QoS,
-// subscription's QoS). It returns false when the connection or the
-// subscription ended first. A message the client would not want (no
-// local, expired, larger than its maximum packet size) is skipped and
-// settled.
+// subscription's QoS). It returns false when the message was not queued
+// because the connection or the subscription ended first (a group
+// delivery is then given back uncounted); once queued, the message counts
+// as sent. A message the client would not want (no local, expired,
+// larger than its maximum packet size) is skipped and settled.
 func (c *conn) deliver(sub *activeSub, m *broker.Message, d *broker.Delivery, retained bool) bool {
 	if !sub.f.matches(m.Subject) || c.skip(sub, m) {
 		settle(d)
@@ -97,11 +98,11 @@ func (c *conn) deliver(sub *activeSub, m *broker.Message, d *broker.Delivery, re
 	qos := min(sub.spec.QoS, pubQoS(m))
 	pk := c.publishPacket(sub, m, qos, retained, d != nil && d.Deliveries > 1)
 	if qos == 0 {
-		if b := c.fit(pk); b != nil {
-			c.queue(b)
+		if b := c.fit(pk); b != nil && !c.queue(b) {
+			return false
 		}
 		settle(d)
-		return c.ctx.Err() == nil
+		return true
 	}
 	select {
 	case c.tokens <- struct{}{}:
@@ -119,8 +120,11 @@ func (c *conn) deliver(sub *activeSub, m *broker.Message, d *broker.Delivery, re
 		settle(d)
 		return true
 	}
-	c.queue(b)
-	return c.ctx.Err() == nil
+	if !c.queue(b) {
+		c.complete(pk.PacketID)
+		return false
+	}
+	return true
 }
 
 func settle(d *broker.Delivery) {
