@@ -33,6 +33,8 @@ type channel struct {
 	unacked   map[uint64]*unacked
 	consumers map[string]*consumer
 	paused    bool // channel.flow active=false
+	global    int  // basic.qos global prefetch; 0: none
+	reserved  int  // credit taken by pumps, not yet delivered
 }
 
 // unacked is a delivery waiting for its ack; cons is nil for basic.get.

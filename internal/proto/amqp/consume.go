@@ -43,9 +43,30 @@ func (ch *channel) basicQos(m *BasicQos) error {
 	if m.PrefetchSize != 0 {
 		return newErr(codeNotImplemented, "prefetch_size!=0 (%d)", m.PrefetchSize)
 	}
-	ch.prefetch = int(m.PrefetchCount)
+	if !m.Global {
+		ch.prefetch = int(m.PrefetchCount) // for consumers started from now
+		ch.send(&BasicQosOk{})
+		return nil
+	}
+	ch.mu.Lock()
+	ch.global = int(m.PrefetchCount) // shared by the channel's consumers, now
+	ch.mu.Unlock()
+	ch.pokeAll()
 	ch.send(&BasicQosOk{})
 	return nil
+}
+
+// pokeAll wakes every consumer of the channel.
+func (ch *channel) pokeAll() {
+	ch.mu.Lock()
+	cons := make([]*consumer, 0, len(ch.consumers))
+	for _, cs := range ch.consumers {
+		cons = append(cons, cs)
+	}
+	ch.mu.Unlock()
+	for _, cs := range cons {
+		cs.poke()
+	}
 }
 
 func (ch *channel) basicConsume(m *BasicConsume) error {
@@ -200,11 +221,16 @@ func (cs *consumer) pump(buf *[]*broker.Delivery) bool {
 				return true
 			}
 			*buf = mem.Take((*buf)[:0], credit)
+			ok := true
 			for i, d := range *buf {
 				(*buf)[i] = nil
-				if !cs.deliver(d) {
-					return false
+				if ok && !cs.deliver(d) {
+					ok = false
 				}
+			}
+			cs.release(credit)
+			if !ok {
+				return false
 			}
 			took += len(*buf)
 		}
@@ -228,18 +254,40 @@ func (cs *consumer) memberList() []*broker.Member {
 	return out
 }
 
-// credit is how many deliveries the consumer may take now.
+// credit is how many deliveries the consumer may take now: the least of
+// its own prefetch left and the channel's (basic.qos global), which it
+// reserves until release, so that consumers sharing the channel's
+// prefetch never take more than it together.
 func (cs *consumer) credit() int {
 	ch := cs.ch
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	switch {
-	case ch.paused || cs.cancelled:
+	if ch.paused || cs.cancelled {
 		return 0
-	case cs.noAck || cs.prefetch == 0:
+	}
+	if cs.noAck {
 		return takeBatch
 	}
-	return max(cs.prefetch-cs.outstanding, 0)
+	n := takeBatch
+	if cs.prefetch > 0 {
+		n = max(cs.prefetch-cs.outstanding, 0)
+	}
+	if ch.global > 0 {
+		n = min(n, max(ch.global-len(ch.unacked)-ch.reserved, 0))
+	}
+	ch.reserved += n
+	return n
+}
+
+// release gives back a credit reservation; what was delivered is counted
+// in unacked by now.
+func (cs *consumer) release(n int) {
+	if cs.noAck {
+		return
+	}
+	cs.ch.mu.Lock()
+	cs.ch.reserved -= n
+	cs.ch.mu.Unlock()
 }
 
 // deliver sends one delivery as basic.deliver; false when the connection
@@ -360,6 +408,9 @@ func (ch *channel) settle(tag uint64, multiple bool, st broker.Settlement) error
 			ch.c.s.log.Debug("amqp: settle", "tag", tags[i], "err", err)
 		}
 	}
+	if ch.sharedPrefetch() {
+		ch.pokeAll()
+	}
 	for cs, finished := range touched {
 		if finished {
 			ch.mu.Lock()
@@ -371,6 +422,12 @@ func (ch *channel) settle(tag uint64, multiple bool, st broker.Settlement) error
 		}
 	}
 	return nil
+}
+
+func (ch *channel) sharedPrefetch() bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.global > 0
 }
 
 // recover gives every unacknowledged delivery of the channel back to its

@@ -211,3 +211,42 @@ func TestAMQPExclusiveConsumer(t *testing.T) {
 		t.Fatalf("second consumer: %v, want 403", err)
 	}
 }
+
+// basic.qos with global shares one prefetch among the channel's
+// consumers.
+func TestAMQPGlobalPrefetch(t *testing.T) {
+	e := startEnv(t, Options{})
+	ch := e.channel(t)
+	declareQueue(t, ch, "a")
+	declareQueue(t, ch, "b")
+	for i := range 4 {
+		publish(t, ch, "", "a", fmt.Sprint("a", i))
+		publish(t, ch, "", "b", fmt.Sprint("b", i))
+	}
+	if err := ch.Qos(3, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	da, db := consume(t, ch, "a", false), consume(t, ch, "b", false)
+	var held []amqp091.Delivery
+	for len(held) < 3 {
+		select {
+		case d := <-da:
+			held = append(held, d)
+		case d := <-db:
+			held = append(held, d)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %d deliveries", len(held))
+		}
+	}
+	none(t, da, 200*time.Millisecond)
+	none(t, db, 0)
+	held[0].Ack(false)
+	select {
+	case <-da:
+	case <-db:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery after an ack")
+	}
+	none(t, da, 200*time.Millisecond)
+	none(t, db, 0)
+}

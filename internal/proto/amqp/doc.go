@@ -77,9 +77,10 @@
 // # Delivery
 //
 // basic.consume joins the groups with the channel's prefetch (basic.qos
-// prefetch-count; global is treated per consumer, prefetch-size must be
-// 0) as the member's max in flight, and the pump takes only as many as
-// the credit left. Delivery tags are per channel; basic.ack, basic.nack
+// prefetch-count without global, for consumers started after it) as the
+// member's max in flight, and the pump takes only as many as the credit
+// left; basic.qos with global sets a prefetch the channel's consumers
+// share, as RabbitMQ does (prefetch-size must be 0). Delivery tags are per channel; basic.ack, basic.nack
 // and basic.reject (multiple, requeue) settle through the broker: ack →
 // Ack, requeue → Nack (redelivered at once with Redelivered set, counting
 // toward x-delivery-limit), no requeue → Reject (dead-lettered when the
@@ -141,8 +142,7 @@
 //     purges only its own stream (it refuses a stream that captures other
 //     subjects); message counts are the groups' unsettled messages not in
 //     flight, an approximation for groups with filters;
-//   - basic.qos global (treated per consumer) and prefetch-size;
-//     channel.flow from the client is honoured, the server never sends
+//   - basic.qos prefetch-size (540); channel.flow from the client is honoured, the server never sends
 //     it; connection.blocked is never sent;
 //   - virtual hosts other than "/"; SASL mechanisms other than PLAIN and
 //     AMQPLAIN; basic.recover without requeue.

@@ -21,7 +21,11 @@ type testEnv struct {
 	addr string
 }
 
-func startEnv(t *testing.T, o Options) *testEnv {
+func startEnv(t *testing.T, o Options) *testEnv { return startEnvTB(t, o) }
+
+func startEnvB(b *testing.B) *testEnv { return startEnvTB(b, Options{}) }
+
+func startEnvTB(t testing.TB, o Options) *testEnv {
 	t.Helper()
 	srv, err := server.New(server.Options{DataDir: t.TempDir()})
 	if err != nil {
