@@ -111,8 +111,9 @@
 //
 // # Slow consumers
 //
-// Each connection has one reader, one writer and a pump goroutine per
-// stream a subscription reads. Frames wait in a queue of
+// Each connection has one reader, one writer, a confirmer (publishes'
+// durability, then receipts) and a pump goroutine per subscription (per
+// stream it reads, for a queue). Frames wait in a queue of
 // Options.WriteQueueBytes (the writer takes it all at once, so up to
 // about twice that is buffered); pumps wait while it is full. A queue
 // subscription then stops taking deliveries (its prefetch is the
@@ -131,9 +132,14 @@
 //
 // # Not supported
 //
-// TLS (so passcodes cross the network in the clear), durable topic
-// subscriptions (use a queue), selectors, temporary and reply queues,
-// and Shutdown's draining of a SUBSCRIBE's deliveries (queue messages
-// not yet acked go back to the queue). A queue subscription does not
-// pick up groups named q created on other streams after it started.
+// TLS (so passcodes cross the network in the clear), virtual hosts (the
+// host header is ignored), durable topic subscriptions (use a queue),
+// selectors, temporary and reply queues, and binary WebSocket messages.
+// A queue subscription does not pick up groups named q created on other
+// streams after it started. message-id names one delivery (it is also
+// the ack id), so a redelivered message has a new one. An auto-ack
+// message written just as its subscription ends may be acked too late
+// and delivered again (at least once). Shutdown does not wait for
+// clients to ack what they were sent: unacked queue messages go back to
+// the queue.
 package stomp
