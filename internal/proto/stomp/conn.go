@@ -37,6 +37,7 @@ type conn struct {
 	confirms   chan confirmItem
 	beatEvery  chan time.Duration // to the writer: heart-beat interval
 	writerDone chan struct{}
+	confDone   chan struct{}  // closed when the confirmer ends
 	done       chan struct{}  // closed when serve returns
 	wg         sync.WaitGroup // writer, confirmer, pumps
 	closeOnce  sync.Once
@@ -66,6 +67,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		confirms:   make(chan confirmItem, s.opts.MaxPendingPublishes),
 		beatEvery:  make(chan time.Duration, 1),
 		writerDone: make(chan struct{}),
+		confDone:   make(chan struct{}),
 		done:       make(chan struct{}),
 		subs:       map[string]*subscription{},
 		subsByNum:  map[uint64]*subscription{},
@@ -224,6 +226,7 @@ type confirmItem struct {
 func (c *conn) queueConfirm(it confirmItem) {
 	select {
 	case c.confirms <- it:
+	case <-c.confDone: // it ended on a failed publish; the reader stops next
 	case <-c.ctx.Done():
 	}
 }
@@ -232,6 +235,7 @@ func (c *conn) queueConfirm(it confirmItem) {
 // queues the frames that follow them: a RECEIPT is written only once
 // every SEND before it is durable. A failed publish is an ERROR.
 func (c *conn) confirmLoop() {
+	defer close(c.confDone)
 	for {
 		var it confirmItem
 		var ok bool

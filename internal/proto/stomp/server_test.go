@@ -66,3 +66,32 @@ func TestServerSlowConsumer(t *testing.T) {
 		t.Fatalf("got %q", m.Body)
 	}
 }
+
+// TestServerPublishFailureWithPipelinedSends: after a failed publish
+// ends the confirmer, a client still pipelining SENDs (more than the
+// pending bound) gets the ERROR and the connection closes; the reader
+// does not wait forever to queue its next confirmation.
+func TestServerPublishFailureWithPipelinedSends(t *testing.T) {
+	e := startEnv(t, Options{MaxPendingPublishes: 2})
+	rc := e.rawConnect(t)
+	rc.send("SEND\ndestination:/queue/pf\nreceipt:r\n\nx\x00")
+	if f := rc.read(); f.Command != cmdReceipt {
+		t.Fatalf("got %s", f.Command)
+	}
+	if err := e.srv.DeleteGroup("pf", "pf"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.DeleteStream("pf"); err != nil {
+		t.Fatal(err)
+	}
+	go func() { // the server may close before reading them all
+		for range 50 {
+			if _, err := rc.nc.Write([]byte("SEND\ndestination:/queue/pf\n\ny\x00")); err != nil {
+				return
+			}
+		}
+	}()
+	rc.expectError("publish failed")
+	rc.nc.Close()
+	waitConns(t, e.st, 0)
+}
