@@ -37,6 +37,7 @@ type conn struct {
 
 	closeOnce  sync.Once
 	writerDone chan struct{}
+	ready      chan struct{} // closed once CONNACK is queued: pumps may send
 	done       chan struct{} // closed once the connection is fully ended
 	pumps      sync.WaitGroup
 
@@ -75,6 +76,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		s: s, nc: nc, br: bufio.NewReaderSize(nc, 4096),
 		out:        make(chan outFrame, outboundQueue),
 		writerDone: make(chan struct{}),
+		ready:      make(chan struct{}),
 		done:       make(chan struct{}),
 		aliases:    map[uint16]string{},
 		fly:        map[uint16]*inflight{},

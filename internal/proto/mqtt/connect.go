@@ -71,9 +71,10 @@ func (c *conn) handleConnect(pk *packets.Packet) error {
 	if c.version == 5 {
 		c.connackProps(&ack.Properties, id, assigned)
 	}
-	c.queue(encode(ack))
 	c.connected = true
-	c.resume()
+	c.resume() // before CONNACK, so nothing published after it is missed; the pumps wait for ready
+	c.queue(encode(ack))
+	close(c.ready)
 	c.resendPubrel()
 	return nil
 }

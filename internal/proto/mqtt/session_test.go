@@ -212,3 +212,51 @@ func waitSettled(t *testing.T, e *testEnv, stream string) {
 		time.Sleep(5 * time.Millisecond) // polling with a deadline
 	}
 }
+
+// TestSessionPubrelResent: a PUBREL the client did not complete is sent
+// again, with its packet id, when the session reconnects.
+func TestSessionPubrelResent(t *testing.T) {
+	e := startEnv(t, Options{})
+	r := e.raw(t, 4)
+	r.connect("rel", false, 0)
+	r.send(subscribePk(1, packets.Subscription{Filter: "q2", Qos: 2}))
+	r.read()
+	corePublish(t, e, "q2", "x")
+	pk := r.read()
+	r.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrec}, PacketID: pk.PacketID})
+	if rel := r.read(); rel.FixedHeader.Type != packets.Pubrel {
+		t.Fatalf("got %s, want PUBREL", packets.PacketNames[rel.FixedHeader.Type])
+	}
+	r.nc.Close() // before PUBCOMP
+	r = e.raw(t, 4)
+	r.connect("rel", false, 0)
+	rel := r.read()
+	if rel.FixedHeader.Type != packets.Pubrel || rel.PacketID != pk.PacketID {
+		t.Fatalf("got %s %d, want PUBREL %d", packets.PacketNames[rel.FixedHeader.Type], rel.PacketID, pk.PacketID)
+	}
+	r.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubcomp}, PacketID: pk.PacketID})
+	corePublish(t, e, "q2", "y")
+	if next := r.read(); string(next.Payload) != "y" || next.FixedHeader.Dup {
+		t.Fatalf("got %q dup=%v, want y once (x was settled at PUBREC)", next.Payload, next.FixedHeader.Dup)
+	}
+}
+
+// TestSessionUnsubscribeDropsGroups: unsubscribing ends the session's
+// groups for the filter.
+func TestSessionUnsubscribeDropsGroups(t *testing.T) {
+	e := startEnv(t, Options{})
+	createStream(t, e, "us", "us.>")
+	c, _ := e.v5(t, &paho.Connect{ClientID: "uns", CleanStart: true, Properties: &paho.ConnectProperties{SessionExpiryInterval: u32(60)}}, nil)
+	if _, err := c.Subscribe(testCtx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "us/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if g := e.srv.Groups("us"); len(g) != 1 { // for "us.>"; the stream does not capture "us"
+		t.Fatalf("groups %d, want 1", len(g))
+	}
+	if _, err := c.Unsubscribe(testCtx(t), &paho.Unsubscribe{Topics: []string{"us/#"}}); err != nil {
+		t.Fatal(err)
+	}
+	if g := e.srv.Groups("us"); len(g) != 0 {
+		t.Fatalf("groups %+v left after unsubscribe", g)
+	}
+}

@@ -164,14 +164,20 @@ func (s *Server) dropSessionGroups(clientID, filterText string) {
 	}
 }
 
-// pump runs fn as one of a subscription's delivery goroutines.
+// pump runs fn as one of a subscription's delivery goroutines, once
+// CONNACK is queued.
 func (c *conn) pump(sub *activeSub, fn func()) {
 	c.pumps.Add(1)
 	sub.wg.Add(1)
 	go func() {
 		defer c.pumps.Done()
 		defer sub.wg.Done()
-		fn()
+		select {
+		case <-c.ready:
+			fn()
+		case <-sub.stop:
+		case <-c.ctx.Done():
+		}
 	}()
 }
 
