@@ -212,8 +212,10 @@ func (ch *channel) handle(m Method) error {
 		return ch.txCommit()
 	case *TxRollback:
 		return ch.txRollback()
-	case *ExchangeBind, *ExchangeUnbind:
-		return newErr(codeNotImplemented, "exchange-to-exchange bindings are not supported by Courier")
+	case *ExchangeBind:
+		return ch.exchangeBind(m)
+	case *ExchangeUnbind:
+		return ch.exchangeUnbind(m)
 	}
 	return newErr(codeCommandInvalid, "%s is not valid on channel %d", m.Name(), ch.id)
 }

@@ -101,6 +101,13 @@
 // even when no queue is bound (RabbitMQ drops it); the default exchange
 // with a key no stream captures delivers to live subscribers only.
 //
+// Exchange-to-exchange bindings (e2e.go): exchange.bind D S K makes a
+// group amqp-fwd-D on S's stream with K's patterns as filters, and a
+// forwarder in the server publishes what it gets to D with the same
+// routing key, acking once durable (at-least-once; cycles end, as a
+// message never enters an exchange twice). Queue names starting with
+// amqp-fwd- are reserved.
+//
 // Transactions (tx.go): a transactional channel holds its publishes and
 // settlements until tx.commit, which publishes, waits until every message
 // is durable, settles, then answers; tx.rollback drops what is held.
@@ -127,8 +134,9 @@
 //
 // # Not supported
 //
-//   - exchange-to-exchange bindings: 540 NOT_IMPLEMENTED, which closes
-//     the connection; headers exchanges: 406; immediate=true: 540;
+//   - headers exchanges: 406; immediate=true: 540 (closes the
+//     connection); exchange-to-exchange bindings from the default
+//     exchange or amq.topic: 403;
 //   - '#' other than as a topic key's last word; dead-lettering with each
 //     message's own routing key (x-dead-letter-routing-key is required);
 //     x-expires, x-max-priority and message priorities (priority is kept

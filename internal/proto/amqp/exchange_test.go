@@ -1,6 +1,7 @@
 package amqp
 
 import (
+	"github.com/courier-mq/courier/server"
 	"testing"
 	"time"
 )
@@ -142,5 +143,64 @@ func TestAMQPBindWhileConsuming(t *testing.T) {
 	publish(t, ch, "x", "a.c", "again")
 	if d := recv(t, ds); string(d.Body) != "again" {
 		t.Fatalf("after rebind got %q", d.Body)
+	}
+}
+
+// An exchange bound to another gets what matches its binding, also
+// across a cycle, which ends.
+func TestAMQPExchangeToExchange(t *testing.T) {
+	e := startEnv(t, Options{})
+	declareExchange(t, e, "src", "topic")
+	declareExchange(t, e, "dst", "direct")
+	bindQueue(t, e, "q", "dst", "eu.created")
+	ch := e.channel(t)
+	if err := ch.ExchangeBind("dst", "eu.*", "src", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeBind("src", "#", "dst", false, nil); err != nil { // a cycle
+		t.Fatal(err)
+	}
+	ds := consume(t, ch, "q", true)
+	publish(t, ch, "src", "eu.created", "through")
+	publish(t, ch, "src", "us.created", "filtered")
+	d := recv(t, ds)
+	if string(d.Body) != "through" || d.Exchange != "dst" || d.RoutingKey != "eu.created" {
+		t.Fatalf("got %q via %q/%q", d.Body, d.Exchange, d.RoutingKey)
+	}
+	none(t, ds, 300*time.Millisecond)
+	if err := ch.ExchangeUnbind("dst", "eu.*", "src", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, ch, "src", "eu.created", "unbound")
+	none(t, ds, 300*time.Millisecond)
+}
+
+// Forwarders start again with a new server over the same broker.
+func TestAMQPExchangeToExchangeRestart(t *testing.T) {
+	e := startEnv(t, Options{})
+	declareExchange(t, e, "src", "fanout")
+	declareExchange(t, e, "dst", "fanout")
+	bindQueue(t, e, "q", "dst", "")
+	if err := e.channel(t).ExchangeBind("dst", "", "src", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.s.Close()
+	s2 := New(e.srv.Broker, Options{})
+	defer s2.Close()
+	if _, err := e.srv.Publish(testCtx(t), &server.Message{Subject: "src.k", Payload: []byte("after")}, server.Expect{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.srv.Join("dst", "q", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Leave()
+	select {
+	case d := <-m.C():
+		if string(d.Payload) != "after" || d.Subject != "dst.k" {
+			t.Fatalf("got %q on %s", d.Payload, d.Subject)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing forwarded after the restart")
 	}
 }

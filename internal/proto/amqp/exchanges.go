@@ -197,6 +197,13 @@ func (ch *channel) exchangeDelete(m *ExchangeDelete) error {
 			return brokerErr(err, "binding of '%s'", g.Config.Name)
 		}
 	}
+	for _, g := range s.b.Groups("") { // bindings to it from other exchanges
+		if g.Config.Name == fwdGroup(ex) {
+			if err := s.b.DeleteGroup(g.Config.Stream, g.Config.Name); err != nil && !errors.Is(err, broker.ErrGroupNotFound) {
+				return brokerErr(err, "exchange binding to '%s'", ex.name)
+			}
+		}
+	}
 	if err := s.b.DeleteStream(ex.stream); err != nil && !errors.Is(err, broker.ErrStreamNotFound) {
 		return brokerErr(err, "exchange '%s'", ex.name)
 	}

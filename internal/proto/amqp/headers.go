@@ -141,7 +141,7 @@ func fromMessage(m *broker.Message) Properties {
 			p.Flags, p.AppID = p.Flags|flagAppID, v
 		case hdrClusterID:
 			p.Flags, p.ClusterID = p.Flags|flagClusterID, v
-		case hdrTable:
+		case hdrTable, hdrVia:
 		default:
 			if _, dup := plain[h.Key]; !dup {
 				plain[h.Key] = v

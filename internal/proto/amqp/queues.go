@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/courier-mq/courier/internal/broker"
 	"github.com/courier-mq/courier/internal/subject"
@@ -27,6 +28,9 @@ func (ch *channel) queueDeclare(m *QueueDeclare) error {
 	}
 	if !validStreamName(name) {
 		return newErr(codePreconditionFailed, "queue name '%s' is not a valid stream name: Courier keeps queue q as the group q on the stream q, named by [A-Za-z0-9_-]{1,128}", name)
+	}
+	if strings.HasPrefix(name, fwdPrefix) {
+		return newErr(codeAccessRefused, "queue names starting with '%s' are reserved for exchange-to-exchange bindings", fwdPrefix)
 	}
 	if o := s.reg.owner(name); o != nil && o != ch.c {
 		return newErr(codeResourceLocked, "cannot obtain exclusive access to locked queue '%s' in vhost '/'", name)

@@ -57,7 +57,11 @@ type Server struct {
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// fwdCtx ends when the server stops: the exchange bindings'
+	// forwarders end (e2e.go).
+	fwdCtx    context.Context
+	fwdCancel context.CancelFunc
+	wg        sync.WaitGroup
 
 	mu struct {
 		sync.Mutex
@@ -101,6 +105,8 @@ func New(b *broker.Broker, o Options) *Server {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mu.listeners = map[net.Listener]struct{}{}
 	s.mu.conns = map[*conn]struct{}{}
+	s.fwdCtx, s.fwdCancel = context.WithCancel(s.ctx)
+	s.startForwarders()
 	return s
 }
 
@@ -188,6 +194,7 @@ func (s *Server) Conns() int64 {
 // stop stops accepting; with force it also closes every connection at
 // once, otherwise it sends each connection.close (320 CONNECTION_FORCED).
 func (s *Server) stop(force bool) {
+	s.fwdCancel()
 	s.mu.Lock()
 	s.mu.closed = true
 	for ln := range s.mu.listeners {
