@@ -2,9 +2,13 @@ package stomp
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"testing"
 
 	"github.com/courier-mq/courier/internal/broker"
+	"github.com/courier-mq/courier/server"
+	"github.com/go-stomp/stomp/v3"
 )
 
 // BenchmarkReadFrame reads SEND frames of 1 KiB with five headers.
@@ -43,4 +47,51 @@ func BenchmarkMessageFrame(b *testing.B) {
 			b.Fatal("empty frame")
 		}
 	}
+}
+
+// BenchmarkSendQueue sends 1 KiB messages to a queue with go-stomp over
+// TCP, without receipts, and waits for a last receipt: SENDs pipelined
+// through PublishAsync, durable at the end.
+func BenchmarkSendQueue(b *testing.B) {
+	e := startEnvB(b)
+	c, err := stomp.Dial("tcp", e.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.MustDisconnect()
+	body := bytes.Repeat([]byte("x"), 1024)
+	if err := c.Send("/queue/bench", "", body, stomp.SendOpt.Receipt); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for range b.N {
+		if err := c.Send("/queue/bench", "", body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := c.Send("/queue/bench", "", body, stomp.SendOpt.Receipt); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func startEnvB(b *testing.B) *testEnv {
+	srv, err := server.New(server.Options{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := New(srv.Broker, Options{})
+	go st.Serve(ln)
+	b.Cleanup(func() {
+		st.Close()
+		srv.Shutdown(context.Background())
+	})
+	return &testEnv{srv: srv, st: st, addr: ln.Addr().String()}
 }

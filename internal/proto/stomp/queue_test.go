@@ -2,6 +2,7 @@ package stomp
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/courier-mq/courier/internal/broker"
@@ -239,5 +240,41 @@ func TestQueueDeletedStream(t *testing.T) {
 	rc.send("SEND\ndestination:/queue/gone\nreceipt:r2\n\ny\x00")
 	if f := rc.expectError("publish failed"); f.Value(hdrReceiptID) != "r2" {
 		t.Fatalf("receipt-id %q", f.Value(hdrReceiptID))
+	}
+}
+
+// TestQueueAckBefore12: STOMP 1.0 and 1.1 clients ack by message-id
+// (and subscription); 1.0 has no NACK.
+func TestQueueAckBefore12(t *testing.T) {
+	e := startEnv(t, Options{})
+	for _, v := range []stomp.Version{stomp.V10, stomp.V11} {
+		q := "/queue/old" + strings.ReplaceAll(string(v), ".", "")
+		c := e.dial(t, stomp.ConnOpt.AcceptVersion(v))
+		sendN(t, c, q, 0, 2)
+		sub, err := c.Subscribe(q, stomp.AckClientIndividual)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m0, m1 := recv(t, sub), recv(t, sub)
+		if err := c.Ack(m0); err != nil {
+			t.Fatal(err)
+		}
+		if v == stomp.V11 {
+			if err := c.Nack(m1); err != nil {
+				t.Fatal(err)
+			}
+			if m := recv(t, sub); string(m.Body) != "1" || m.Header.Get(hdrRedelivered) != "true" {
+				t.Fatalf("%s: NACK redelivered %q %v", v, m.Body, m.Header)
+			} else {
+				c.Ack(m)
+			}
+		} else {
+			c.Ack(m1)
+		}
+		barrier(t, c)
+		gi, err := e.srv.GroupInfo(q[len("/queue/"):], q[len("/queue/"):])
+		if err != nil || gi.Acked != 2 {
+			t.Fatalf("%s: acked %d (%v), want 2", v, gi.Acked, err)
+		}
 	}
 }
