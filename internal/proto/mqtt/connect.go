@@ -29,7 +29,7 @@ func (c *conn) handleConnect(pk *packets.Packet) error {
 		return failf(packets.ErrUnsupportedProtocolVersion, "protocol %q level %d: only MQTT 3.1.1 (4) and 5 are served", pk.Connect.ProtocolName, v)
 	}
 	c.version = pk.ProtocolVersion
-	if code := pk.ConnectValidate(); code != packets.CodeSuccess {
+	if code := validateConnect(pk); code != packets.CodeSuccess {
 		return &protoErr{code: code}
 	}
 	p := &pk.Properties
@@ -77,6 +77,16 @@ func (c *conn) handleConnect(pk *packets.Packet) error {
 	close(c.ready)
 	c.resendPubrel()
 	return nil
+}
+
+// validateConnect runs mochi's CONNECT checks, except that a will may
+// have an empty payload (mochi refuses one; the spec allows it).
+func validateConnect(pk *packets.Packet) packets.Code {
+	v := *pk
+	if v.Connect.WillFlag && len(v.Connect.WillPayload) == 0 {
+		v.Connect.WillPayload = []byte{0}
+	}
+	return v.ConnectValidate()
 }
 
 // connectProps reads the v5 CONNECT properties.

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -46,7 +47,7 @@ func (c *conn) pumpLive(sub *activeSub, ls *broker.Subscription) {
 			}
 		case <-ls.Done():
 			c.s.log.Info("mqtt: subscription ended, closing connection", "client", c.clientID, "filter", sub.spec.Filter, "err", ls.Err())
-			c.kick(packets.ErrQuotaExceeded)
+			c.kick(endCode(ls.Err()))
 			return
 		case <-sub.stop:
 			return
@@ -54,6 +55,17 @@ func (c *conn) pumpLive(sub *activeSub, ls *broker.Subscription) {
 			return
 		}
 	}
+}
+
+// endCode is the DISCONNECT reason for a subscription the broker ended.
+func endCode(err error) packets.Code {
+	switch {
+	case errors.Is(err, broker.ErrSlowConsumer):
+		return packets.ErrQuotaExceeded
+	case errors.Is(err, broker.ErrClosed):
+		return packets.ErrServerShuttingDown
+	}
+	return packets.ErrImplementationSpecificError
 }
 
 // pumpMember delivers a group member's messages.
@@ -66,6 +78,7 @@ func (c *conn) pumpMember(sub *activeSub, m *broker.Member) {
 				return
 			}
 		case <-m.Done():
+			c.s.log.Warn("mqtt: group membership ended", "client", c.clientID, "filter", sub.spec.Filter, "err", m.Err())
 			return
 		case <-sub.stop:
 			return

@@ -85,3 +85,27 @@ func TestWillDelayV5(t *testing.T) {
 		t.Fatalf("%d wills, want 2 (none for the client that came back)", n)
 	}
 }
+
+// TestWillEmptyPayloadRetained: a retained will with an empty payload is
+// allowed and clears the topic's retained message.
+func TestWillEmptyPayloadRetained(t *testing.T) {
+	e := startEnv(t, Options{})
+	pub := e.v3(t, "pub", true)
+	mustTok(t, pub.Publish("status/dev", 1, true, []byte("online")))
+	r := e.raw(t, 4)
+	pk := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}}
+	pk.Connect = packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "dev", Clean: true,
+		WillFlag: true, WillTopic: "status/dev", WillRetain: true, WillQos: 1}
+	r.send(pk)
+	if ack := r.read(); ack.ReasonCode != 0 {
+		t.Fatalf("connack 0x%02x", ack.ReasonCode)
+	}
+	r.nc.Close()
+	deadline := time.Now().Add(testTimeout)
+	for len(e.m.retained.match(&filter{patterns: []string{"status.dev"}})) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("retained message not cleared by the will")
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+}
