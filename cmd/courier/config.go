@@ -28,6 +28,9 @@ type fileConfig struct {
 	KafkaAdvertisedAddr *string `yaml:"kafka-advertised-addr"`
 	KafkaAutoCreate     *bool   `yaml:"kafka-auto-create"`
 	KafkaUsersFile      *string `yaml:"kafka-users-file"`
+	AMQPAddr            *string `yaml:"amqp-addr"`
+	MQTTAddr            *string `yaml:"mqtt-addr"`
+	STOMPAddr           *string `yaml:"stomp-addr"`
 	LogFormat           *string `yaml:"log-format"`
 	LogLevel            *string `yaml:"log-level"`
 	AckCommitInterval   *string `yaml:"ack-commit-interval"`
@@ -49,6 +52,9 @@ func (f *fileConfig) values() map[string]string {
 		v["kafka-auto-create"] = fmt.Sprint(*f.KafkaAutoCreate)
 	}
 	put("kafka-users-file", f.KafkaUsersFile)
+	put("amqp-addr", f.AMQPAddr)
+	put("mqtt-addr", f.MQTTAddr)
+	put("stomp-addr", f.STOMPAddr)
 	put("log-format", f.LogFormat)
 	put("log-level", f.LogLevel)
 	put("ack-commit-interval", f.AckCommitInterval)

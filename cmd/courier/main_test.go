@@ -89,19 +89,22 @@ func parseServe(t *testing.T, args []string, env map[string]string) (serveConfig
 
 func TestCLIConfigPrecedence(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "courier.yaml")
-	os.WriteFile(file, []byte("data: /from/file\nkafka-addr: file:1\nlog-level: debug\nkafka-auto-create: true\nack-commit-interval: 25ms\n"), 0o600)
-	env := map[string]string{"COURIER_KAFKA_ADDR": "env:2", "COURIER_LOG_LEVEL": "warn", "COURIER_CONFIG": file}
-	c, err := parseServe(t, []string{"--log-level", "error"}, env)
+	os.WriteFile(file, []byte("data: /from/file\nkafka-addr: file:1\nlog-level: debug\nkafka-auto-create: true\nack-commit-interval: 25ms\n"+
+		"amqp-addr: file:3\nmqtt-addr: off\n"), 0o600)
+	env := map[string]string{"COURIER_KAFKA_ADDR": "env:2", "COURIER_LOG_LEVEL": "warn", "COURIER_CONFIG": file, "COURIER_MQTT_ADDR": "env:4"}
+	c, err := parseServe(t, []string{"--log-level", "error", "--stomp-addr", "flag:5"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := serveConfig{Config: file, Data: "/from/file", APIAddr: ":7070", KafkaAddr: "env:2", KafkaAutoCreate: true,
+		AMQPAddr: "file:3", MQTTAddr: "env:4", STOMPAddr: "flag:5",
 		LogFormat: "text", LogLevel: "error", AckCommitInterval: 25 * time.Millisecond}
 	if c != want {
 		t.Fatalf("flag > env > file > default:\n got %+v\nwant %+v", c, want)
 	}
 	c, err = parseServe(t, nil, map[string]string{"COURIER_ACK_COMMIT_INTERVAL": "-1ns"})
-	if err != nil || c.Data != "./data" || c.KafkaAddr != ":9092" || c.KafkaAutoCreate || c.AckCommitInterval != -1 {
+	if err != nil || c.Data != "./data" || c.KafkaAddr != ":9092" || c.KafkaAutoCreate || c.AckCommitInterval != -1 ||
+		c.AMQPAddr != ":5672" || c.MQTTAddr != ":1883" || c.STOMPAddr != ":61613" {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
 	c, err = parseServe(t, []string{"--config", file, "--kafka-auto-create=false"}, map[string]string{"COURIER_DATA": "/env"})
@@ -112,8 +115,8 @@ func TestCLIConfigPrecedence(t *testing.T) {
 
 func TestCLIConfigErrors(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "courier.yaml")
-	os.WriteFile(file, []byte("data: x\namqp-addr: :5672\n"), 0o600)
-	if _, err := parseServe(t, []string{"--config", file}, nil); err == nil || !strings.Contains(err.Error(), "amqp-addr") {
+	os.WriteFile(file, []byte("data: x\namqp-port: 5672\n"), 0o600)
+	if _, err := parseServe(t, []string{"--config", file}, nil); err == nil || !strings.Contains(err.Error(), "amqp-port") {
 		t.Fatalf("unknown key: %v", err)
 	}
 	if _, err := parseServe(t, nil, map[string]string{"COURIER_KAFKA_AUTO_CREATE": "maybe"}); err == nil ||

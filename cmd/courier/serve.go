@@ -12,7 +12,10 @@ import (
 
 	"github.com/courier-mq/courier/internal/admin"
 	"github.com/courier-mq/courier/internal/api"
+	"github.com/courier-mq/courier/internal/proto/amqp"
 	"github.com/courier-mq/courier/internal/proto/kafka"
+	"github.com/courier-mq/courier/internal/proto/mqtt"
+	"github.com/courier-mq/courier/internal/proto/stomp"
 	"github.com/courier-mq/courier/server"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -27,6 +30,9 @@ type serveConfig struct {
 	KafkaAdvertisedAddr string
 	KafkaAutoCreate     bool
 	KafkaUsersFile      string
+	AMQPAddr            string
+	MQTTAddr            string
+	STOMPAddr           string
 	LogFormat           string
 	LogLevel            string
 	AckCommitInterval   time.Duration
@@ -34,11 +40,11 @@ type serveConfig struct {
 
 // listenerNames are the server's listeners in the order they start; each
 // is placed by its --NAME-addr flag.
-var listenerNames = []string{"api", "kafka"}
+var listenerNames = []string{"api", "kafka", "amqp", "mqtt", "stomp"}
 
 // layered lists the flags that the environment and the config file may set.
 var layered = []string{"data", "api-addr", "kafka-addr", "kafka-advertised-addr", "kafka-auto-create",
-	"kafka-users-file", "log-format", "log-level", "ack-commit-interval"}
+	"kafka-users-file", "amqp-addr", "mqtt-addr", "stomp-addr", "log-format", "log-level", "ack-commit-interval"}
 
 func newServeCmd() *cobra.Command {
 	var c serveConfig
@@ -71,6 +77,9 @@ func addServeFlags(f *pflag.FlagSet, c *serveConfig) {
 	f.StringVar(&c.KafkaAdvertisedAddr, "kafka-advertised-addr", "", "host:port given to Kafka clients (default: the address they connected to)")
 	f.BoolVar(&c.KafkaAutoCreate, "kafka-auto-create", false, "create a topic (one partition) when a Kafka client asks for an unknown one")
 	f.StringVar(&c.KafkaUsersFile, "kafka-users-file", "", "file of user:password lines; Kafka clients must then authenticate (SASL PLAIN)")
+	f.StringVar(&c.AMQPAddr, "amqp-addr", ":5672", "AMQP 0-9-1 listener: host:port, :0 for any port, or off")
+	f.StringVar(&c.MQTTAddr, "mqtt-addr", ":1883", "MQTT 3.1.1 and 5.0 listener: host:port, :0 for any port, or off")
+	f.StringVar(&c.STOMPAddr, "stomp-addr", ":61613", "STOMP 1.0-1.2 listener: host:port, :0 for any port, or off")
 	f.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.DurationVar(&c.AckCommitInterval, "ack-commit-interval", 10*time.Millisecond,
@@ -126,7 +135,7 @@ func serve(ctx context.Context, c serveConfig, out, logw io.Writer) error {
 		return err
 	}
 	report(srv, out)
-	ls := &listeners{out: out, log: log, failed: make(chan error, 4)}
+	ls := &listeners{out: out, log: log, failed: make(chan error, len(listenerNames))}
 	if err = startListeners(srv, c, users, ls, log); err == nil {
 		ls.up()
 		fmt.Fprintln(out, "courier: running; Ctrl-C to stop")
@@ -142,19 +151,37 @@ func serve(ctx context.Context, c serveConfig, out, logw io.Writer) error {
 	return errors.Join(err, srv.Shutdown(shut))
 }
 
-// startListeners starts the native API (with /healthz, /readyz and
-// /metrics on its port) and the Kafka listener.
+// frontEnd is one listener of the server.
+type frontEnd struct {
+	name, addr string
+	l          listener
+	conns      func() int64
+}
+
+// startListeners starts every listener in listenerNames' order: the
+// native API (with /healthz, /readyz and /metrics on its port, which
+// count every listener's connections), then each protocol's.
 func startListeners(srv *server.Server, c serveConfig, users map[string]string, ls *listeners, log *slog.Logger) error {
 	k := kafka.New(srv, kafka.Options{AdvertisedAddr: c.KafkaAdvertisedAddr, Users: users,
 		AutoCreateTopics: c.KafkaAutoCreate, Logger: log})
-	conns := map[string]func() int64{"kafka": k.Conns}
+	am := amqp.New(srv.Broker, amqp.Options{Logger: log})
+	mq := mqtt.New(srv.Broker, mqtt.Options{Logger: log})
+	st := stomp.New(srv.Broker, stomp.Options{Logger: log})
+	fronts := []frontEnd{{"kafka", c.KafkaAddr, k, k.Conns}, {"amqp", c.AMQPAddr, am, am.Conns},
+		{"mqtt", c.MQTTAddr, mq, mq.Conns}, {"stomp", c.STOMPAddr, st, st.Conns}}
+	conns := map[string]func() int64{}
+	for _, f := range fronts {
+		conns[f.name] = f.conns
+	}
 	routes := admin.Routes(admin.Options{Broker: srv.Broker, Ready: ls.ready, Conns: conns})
 	a := api.New(srv.Broker, api.Options{Logger: log, Routes: routes})
 	conns["api"] = a.Conns
-	if err := ls.start("api", c.APIAddr, a); err != nil {
-		return err
+	for _, f := range append([]frontEnd{{"api", c.APIAddr, a, a.Conns}}, fronts...) {
+		if err := ls.start(f.name, f.addr, f.l); err != nil {
+			return err
+		}
 	}
-	return ls.start("kafka", c.KafkaAddr, k)
+	return nil
 }
 
 func report(srv *server.Server, w io.Writer) {

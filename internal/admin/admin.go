@@ -19,8 +19,8 @@ type Options struct {
 	// listener not accepting yet or shutting down; nil means only the
 	// broker is checked.
 	Ready func() error
-	// Conns gives each listener's open connections ("kafka", "api"), as
-	// courier_connections{listener}.
+	// Conns gives each listener's open connections ("api", "kafka",
+	// "amqp", "mqtt", "stomp"), as courier_connections{listener}.
 	Conns map[string]func() int64
 	// Logger gets the errors of a scrape (a metric that could not be
 	// collected; the others are still served). Default: discarded.

@@ -33,7 +33,7 @@
 //	courier_group_dead_letters_total{...}        dead-lettered (courier)
 //	courier_group_acked_total{...}               acknowledged (courier)
 //	courier_fsync_seconds                        histogram of every fsync of the partition logs
-//	courier_connections{listener}                open client connections per listener ("kafka", "api")
+//	courier_connections{listener}                open client connections per listener ("api", "kafka", "amqp", "mqtt", "stomp")
 //
 // kind is "courier" for the broker's own groups and "kafka" for Kafka
 // consumer groups (client-managed commits), whose names may coincide.
