@@ -122,8 +122,9 @@ func (c *conn) channelMethod(id uint16, m Method) error {
 		switch m.(type) {
 		case *ChannelCloseOk:
 			delete(c.chans, id)
-		case *ChannelClose:
+		case *ChannelClose: // both sides closed at once: each close answers the other
 			ch.send(&ChannelCloseOk{})
+			delete(c.chans, id)
 		}
 		return nil // spec 4.2.6: other frames are discarded
 	}

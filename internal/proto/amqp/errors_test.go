@@ -231,3 +231,33 @@ func TestAMQPRawHeartbeat(t *testing.T) {
 		t.Fatalf("a silent client stayed connected for %v", d)
 	}
 }
+
+// Channel errors carry RabbitMQ's codes: 404 for a missing queue or
+// exchange, 406 for an unknown delivery tag, 403 for a reserved name; an
+// unknown vhost fails the connection with 530.
+func TestAMQPErrorCodes(t *testing.T) {
+	e := startEnv(t, Options{})
+	if _, err := e.channel(t).Consume("missing", "", true, false, false, false, nil); code(err) != amqp091.NotFound {
+		t.Fatalf("consume a missing queue: %v, want 404", err)
+	}
+	ch := e.channel(t)
+	closed := ch.NotifyClose(make(chan *amqp091.Error, 1))
+	publish(t, ch, "no-such-exchange", "k", "x")
+	if err := <-closed; err == nil || err.Code != amqp091.NotFound {
+		t.Fatalf("publish to a missing exchange: %v, want 404", err)
+	}
+	ch = e.channel(t)
+	closed = ch.NotifyClose(make(chan *amqp091.Error, 1))
+	ch.Ack(42, false)
+	if err := <-closed; err == nil || err.Code != amqp091.PreconditionFailed {
+		t.Fatalf("ack of an unknown tag: %v, want 406", err)
+	}
+	if err := e.channel(t).ExchangeDeclare("amq.mine", "direct", true, false, false, false, nil); code(err) != amqp091.AccessRefused {
+		t.Fatalf("declare amq.mine: %v, want 403", err)
+	}
+	if _, err := amqp091.Dial("amqp://guest:guest@" + e.addr + "/other"); code(err) != amqp091.NotAllowed {
+		t.Fatalf("vhost /other: %v, want 530", err)
+	}
+	// The failed one goes; the four that e.channel opened stay.
+	waitFor(t, "the refused connection closed", func() bool { return e.s.Conns() == 4 })
+}
