@@ -114,7 +114,6 @@ func (c *conn) readLoop() {
 		c.fail(err)
 		return
 	}
-	c.opened.Store(true)
 	c.fr.max = c.frameMax.Load()
 	for {
 		c.setReadDeadline()

@@ -45,6 +45,7 @@ func (c *conn) handshake() error {
 	if op.VirtualHost != "/" && op.VirtualHost != "" {
 		return newErr(codeNotAllowed, "vhost '%s' not found: Courier has one namespace, vhost '/'", op.VirtualHost)
 	}
+	c.opened.Store(true) // before open-ok: a client that has it may be sent connection.close
 	c.send(appendMethod(nil, 0, &ConnectionOpenOk{}))
 	return nil
 }
