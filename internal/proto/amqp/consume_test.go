@@ -20,6 +20,9 @@ func TestAMQPCompetingConsumers(t *testing.T) {
 		}
 	}
 	d1, d2 := consume(t, c1, "jobs", false), consume(t, c2, "jobs", false)
+	if info, err := e.channel(t).QueueDeclarePassive("jobs", true, false, false, false, nil); err != nil || info.Consumers != 2 {
+		t.Fatalf("declare-ok: %+v %v, want 2 consumers", info, err)
+	}
 	const n = 20
 	for i := range n {
 		publish(t, pub, "", "jobs", fmt.Sprint(i))

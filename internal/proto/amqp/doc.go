@@ -128,7 +128,9 @@
 // segments are removed, so the bound is approximate); x-overflow
 // drop-head or reject-publish; x-delivery-limit → max deliveries;
 // x-dead-letter-exchange with x-dead-letter-routing-key → the group's
-// dead-letter subject; x-single-active-consumer → an exclusive group.
+// dead-letter subject (without a key, dead letters reach the exchange
+// with an empty routing key: what a fanout wants; the default exchange
+// needs a key); x-single-active-consumer → an exclusive group.
 // They apply when the queue is created, also to the groups its bindings
 // create; messages arriving through an exchange keep that stream's TTL.
 //
@@ -138,7 +140,8 @@
 //     connection); exchange-to-exchange bindings from the default
 //     exchange or amq.topic: 403;
 //   - '#' other than as a topic key's last word; dead-lettering with each
-//     message's own routing key (x-dead-letter-routing-key is required);
+//     message's own routing key (the original subject is in the dead
+//     letter's courier-dlq-subject header);
 //     x-expires, x-max-priority and message priorities (priority is kept
 //     as a property, not used for ordering);
 //   - non-durable and auto-delete exchanges (every exchange is a durable
