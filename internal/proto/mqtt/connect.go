@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"time"
 
@@ -37,6 +38,12 @@ func (c *conn) handleConnect(pk *packets.Packet) error {
 		if err := c.connectProps(p); err != nil {
 			return err
 		}
+	}
+	if !c.s.authenticate(pk) {
+		if c.version == 4 { // v5 gets its CONNACK from fail
+			c.queue(encodeConnack(c, packets.ErrMalformedUsernameOrPassword, false)) // 3.1.1 return code 4: bad user name or password
+		}
+		return failf(packets.ErrBadUsernameOrPassword, "user %q", pk.Connect.Username)
 	}
 	id, assigned := pk.Connect.ClientIdentifier, false
 	if id == "" {
@@ -77,6 +84,20 @@ func (c *conn) handleConnect(pk *packets.Packet) error {
 	close(c.ready)
 	c.resendPubrel()
 	return nil
+}
+
+// authenticate checks a CONNECT's user name and password against
+// Options.Users (when set).
+func (s *Server) authenticate(pk *packets.Packet) bool {
+	if len(s.opts.Users) == 0 {
+		return true
+	}
+	want, ok := s.opts.Users[string(pk.Connect.Username)]
+	if !ok || !pk.Connect.UsernameFlag || !pk.Connect.PasswordFlag {
+		subtle.ConstantTimeCompare(pk.Connect.Password, []byte(want))
+		return false
+	}
+	return subtle.ConstantTimeCompare(pk.Connect.Password, []byte(want)) == 1
 }
 
 // validateConnect runs mochi's CONNECT checks, except that a will may
@@ -133,11 +154,7 @@ func (c *conn) setWill(pk *packets.Packet) error {
 	w.FixedHeader = packets.FixedHeader{Type: packets.Publish, Qos: pk.Connect.WillQos, Retain: pk.Connect.WillRetain}
 	w.Properties = pk.Connect.WillProperties
 	if _, err := topicToSubject(w.TopicName); err != nil {
-		if c.version == 4 {
-			return failf(packets.ErrTopicNameInvalid, "will topic: %v", err)
-		}
-		c.queue(encodeConnack(c, packets.ErrTopicNameInvalid, false))
-		return failf(packets.ErrTopicNameInvalid, "will topic: %v", err)
+		return failf(packets.ErrTopicNameInvalid, "will topic: %v", err) // v5: CONNACK 0x90; 3.1.1: closed
 	}
 	c.will = &will{pk: w, delay: time.Duration(w.Properties.WillDelayInterval) * time.Second, c: c}
 	return nil

@@ -143,3 +143,51 @@ func TestConnectShutdownTellsV5Clients(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestConnectUsers: with Options.Users, a wrong or missing password gets
+// CONNACK 0x86 (v5) or 0x04 (3.1.1).
+func TestConnectUsers(t *testing.T) {
+	e := startEnv(t, Options{Users: map[string]string{"alice": "s3cret"}})
+	for _, tc := range []struct {
+		v          byte
+		user, pass string
+		code       byte
+	}{
+		{5, "alice", "s3cret", 0}, {4, "alice", "s3cret", 0},
+		{5, "alice", "nope", 0x86}, {4, "alice", "nope", 0x04},
+		{5, "bob", "s3cret", 0x86}, {4, "", "", 0x04},
+	} {
+		r := e.raw(t, tc.v)
+		pk := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}}
+		pk.Connect = packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "u", Clean: true}
+		if tc.user != "" {
+			pk.Connect.Username, pk.Connect.UsernameFlag = []byte(tc.user), true
+			pk.Connect.Password, pk.Connect.PasswordFlag = []byte(tc.pass), true
+		}
+		r.send(pk)
+		ack := r.read()
+		if ack.FixedHeader.Type != packets.Connack || ack.ReasonCode != tc.code {
+			t.Errorf("v%d %s/%s: CONNACK 0x%02x, want 0x%02x", tc.v, tc.user, tc.pass, ack.ReasonCode, tc.code)
+		}
+		if tc.code != 0 {
+			if got := r.expectClosed(); len(got) != 0 {
+				t.Errorf("v%d %s/%s: %d more packets", tc.v, tc.user, tc.pass, len(got))
+			}
+		}
+	}
+}
+
+// TestConnectBadWillTopic: a will topic that maps to no subject is
+// refused with CONNACK 0x90 in v5 (one CONNACK only).
+func TestConnectBadWillTopic(t *testing.T) {
+	e := startEnv(t, Options{})
+	r := e.raw(t, 5)
+	pk := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}}
+	pk.Connect = packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "w", Clean: true,
+		WillFlag: true, WillTopic: "a//b", WillPayload: []byte("x")}
+	r.send(pk)
+	got := r.expectClosed()
+	if len(got) != 1 || got[0].FixedHeader.Type != packets.Connack || got[0].ReasonCode != 0x90 {
+		t.Fatalf("got %+v, want one CONNACK 0x90", got)
+	}
+}

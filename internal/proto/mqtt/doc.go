@@ -136,8 +136,9 @@
 //
 // # Not supported
 //
-// Authentication (username and password are ignored; v5 enhanced
-// authentication, AUTH, is refused with 0x8C) and authorization; MQTT
+// Authentication beyond Options.Users (user name and password checked
+// at CONNECT; without Users they are ignored; v5 enhanced
+// authentication, AUTH, is refused with 0x8C) and authorization (ACLs); MQTT
 // 3.1 (protocol level 3); server-sent topic aliases; server keep-alive
 // and response information; the v5 request-problem-information flag
 // only hides reason strings. QoS 2 ids received, PUBRELs to resend and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,11 @@ type Options struct {
 	// "mqtt-retained" and "mqtt-sessions".
 	RetainedStream string
 	SessionsStream string
+	// Users, when not empty, requires every CONNECT to carry a user name
+	// and password found here (compared in constant time); others get
+	// CONNACK 0x86 (v5) or 0x04 (3.1.1) and are closed. Without TLS the
+	// password crosses the network in the clear.
+	Users map[string]string
 }
 
 // Defaults.
@@ -114,6 +120,7 @@ func New(b *broker.Broker, o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	o.Users = maps.Clone(o.Users)
 	s := &Server{b: b, opts: o, log: o.Logger}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mu.listeners = map[net.Listener]struct{}{}
