@@ -200,6 +200,7 @@ func (c *Client) Close() error {
 	if pub != nil {
 		err = pub.close()
 	}
+	c.replies.flush(replyFlushWait)
 	c.cancel()
 	c.wg.Wait()
 	if c.wire != nil {

@@ -103,9 +103,14 @@ func (c *Client) Request(ctx context.Context, m *Message) (*Message, error) {
 	return messageFromProto(res.GetReply()), nil
 }
 
-// Reply publishes resp to the reply subject of req. Replies travel on a
-// stream the client keeps open for them (reply.go), so a reply costs
-// less than a Publish.
+// Reply publishes resp to the reply subject of req. It returns once the
+// reply is sent, on a stream the client keeps open for replies: as with a
+// core publish, nothing acknowledges it to the responder (its requester
+// may have gone). The client keeps the reply until the server has
+// published it, to send it again if the connection breaks first; a reply
+// the server refuses (an invalid reply subject, a message too large) is
+// logged. A server without that stream gets a Publish, whose error Reply
+// returns.
 func (c *Client) Reply(ctx context.Context, req *Message, resp *Message) error {
 	if req.ReplyTo == "" {
 		return errorf(ErrInvalid, "the request on %q has no reply subject", req.Subject)

@@ -1,8 +1,11 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"slices"
 	"sync"
+	"time"
 
 	"connectrpc.com/connect/v2"
 
@@ -10,37 +13,51 @@ import (
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
 )
 
-// Replies go over one PublishStream per client that stays open: a reply
-// is one small frame each way on it, where a unary Publish costs a new
-// HTTP/2 stream (headers both ways, a goroutine on each side of the
-// connection). The caller sends on the stream itself (no goroutine in
-// between) and a receiver hands each answer, in order, to the reply
-// waiting for it (the server answers a stream's batches in order).
+// Replies go over one ReplyStream per client that stays open. Reply sends
+// the reply on it (no goroutine in between) and returns: as with a core
+// publish, nobody acknowledges a reply to its responder, and its requester
+// may have gone. The server publishes each reply as it arrives and
+// answers the published ones together a few milliseconds later; until
+// then the client keeps each reply, and a receiver publishes the ones
+// left unanswered again, with a unary Publish and its retries, when the
+// stream breaks, so that a server restart loses none (a requester takes
+// the first reply on its inbox, so one stored twice is harmless). A reply
+// the server refuses is answered at once and logged: the Reply that sent
+// it has returned.
 //
-// When the stream cannot carry a reply (it broke before the answer, or
-// the server lacks PublishStream), Reply publishes it with a unary
-// Publish and its retries. A reply stored twice that way is harmless: a
-// requester takes the first reply on its inbox, which is gone after it.
+// When no stream can carry a reply (the server lacks ReplyStream, or one
+// cannot be opened), Reply publishes it with a unary Publish and returns
+// its error.
 
-// replyWait is one reply sent on the stream, waiting for its answer.
-type replyWait struct {
-	failed error // the server refused the reply
-	broke  error // the stream ended before the answer
-	done   chan struct{}
+// replyFlushWait bounds how long Close waits for the replies kept to be
+// answered.
+const replyFlushWait = 2 * time.Second
+
+// maxUnanswered bounds the replies kept for their answer; Reply waits
+// for answers beyond it.
+const maxUnanswered = 4096
+
+// sentReply is a reply kept until the server answers it.
+type sentReply struct {
+	id uint64
+	m  *Message
 }
 
 // replyStream is a client's stream for replies.
 type replyStream struct {
-	mu      sync.Mutex
-	cur     *replyConn   // the open stream, nil when none
-	waiting []*replyWait // sent on cur, unanswered, in order
-	unary   bool         // the server lacks PublishStream
+	mu         sync.Mutex
+	cur        *replyConn  // the open stream, nil when none
+	nextID     uint64      // on cur
+	unanswered []sentReply // sent on cur, in id order
+	room       chan struct{}
+	unary      bool // the server lacks ReplyStream
 }
 
 // replyConn is one stream of a replyStream.
 type replyConn struct {
-	st     courierv1connect.MessagingServicePublishStreamClientStream
+	st     courierv1connect.MessagingServiceReplyStreamClientStream
 	cancel context.CancelFunc
+	ended  chan struct{} // closed when its receiver is done
 }
 
 // reply publishes m (its subject the reply subject) on the reply stream,
@@ -49,99 +66,126 @@ func (c *Client) reply(ctx context.Context, m *Message) error {
 	if c.isClosed() {
 		return errorf(ErrClosed, "client is closed")
 	}
+	if ok, err := c.replies.send(ctx, c, m); ok || err != nil {
+		return err
+	}
 	if _, ok := ctx.Deadline(); !ok && c.o.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.o.timeout)
 		defer cancel()
 	}
-	if w := c.replies.send(c, m); w != nil {
-		select {
-		case <-w.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if w.broke == nil {
-			return w.failed
-		}
-	}
 	_, err := c.Publish(ctx, m)
 	return err
 }
 
-// send puts m on the stream, opening one if there is none; nil means the
-// stream cannot take it.
-func (r *replyStream) send(c *Client, m *Message) *replyWait {
+// send puts m on the stream, opening one if there is none, and keeps it
+// until answered; ok is false when no stream can take it. It waits while
+// maxUnanswered replies are kept.
+func (r *replyStream) send(ctx context.Context, c *Client, m *Message) (ok bool, err error) {
 	r.mu.Lock()
+	for len(r.unanswered) >= maxUnanswered {
+		room := r.room
+		r.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		r.mu.Lock()
+	}
 	defer r.mu.Unlock()
 	if r.unary || (r.cur == nil && !r.open(c)) {
-		return nil
+		return false, nil
 	}
-	w := &replyWait{done: make(chan struct{})}
-	r.waiting = append(r.waiting, w)
-	req := &courierv1.PublishStreamRequest{Publishes: []*courierv1.PublishRequest{{Message: m.toProto()}}}
-	if err := r.cur.st.Send(req); err != nil {
-		r.waiting = r.waiting[:len(r.waiting)-1]
-		r.cur.cancel() // the receiver ends the others and forgets the stream
-		return nil
+	r.nextID++
+	kept := *m // the caller may reuse its buffers once Reply returns
+	kept.Key, kept.Payload, kept.Headers = bytes.Clone(m.Key), bytes.Clone(m.Payload), slices.Clone(m.Headers)
+	r.unanswered = append(r.unanswered, sentReply{id: r.nextID, m: &kept})
+	if err := r.cur.st.Send(&courierv1.ReplyStreamRequest{Id: r.nextID, Message: m.toProto()}); err != nil {
+		r.cur.cancel() // the receiver publishes what is unanswered, this one too
 	}
-	return w
+	return true, nil
 }
 
 // open starts a stream and its receiver. Caller holds r.mu.
 func (r *replyStream) open(c *Client) bool {
-	st, cancel, ok := openStream(c, c.msg.PublishStream,
-		func(st courierv1connect.MessagingServicePublishStreamClientStream, cancel context.CancelFunc) {
-			r.receive(&replyConn{st: st, cancel: cancel})
+	ended := make(chan struct{})
+	st, cancel, ok := openStream(c, c.msg.ReplyStream,
+		func(st courierv1connect.MessagingServiceReplyStreamClientStream, cancel context.CancelFunc) {
+			defer close(ended)
+			r.receive(c, &replyConn{st: st, cancel: cancel})
 		})
 	if ok {
-		r.cur = &replyConn{st: st, cancel: cancel}
+		r.cur, r.nextID, r.room = &replyConn{st: st, cancel: cancel, ended: ended}, 0, make(chan struct{})
 	}
 	return ok
 }
 
-// receive hands the answers to the waiting replies in order until the
-// stream ends, then ends those left and forgets the stream.
-func (r *replyStream) receive(rc *replyConn) {
+// receive takes the answers until the stream ends, then publishes again
+// the replies left unanswered and forgets the stream.
+func (r *replyStream) receive(c *Client, rc *replyConn) {
 	defer rc.cancel()
-	var dec resultDecoder
 	var err error
-	for err == nil {
-		var res *courierv1.PublishStreamResponse
-		var results []*courierv1.PublishResult
-		if res, err = rc.st.Receive(); err == nil {
-			if results, err = dec.results(res); err == nil {
-				err = r.answer(results)
-			}
+	for {
+		var res *courierv1.ReplyStreamResponse
+		if res, err = rc.st.Receive(); err != nil {
+			break
 		}
+		r.answered(c, res)
 	}
 	r.mu.Lock()
-	left := r.waiting
-	r.waiting, r.cur = nil, nil
+	left := r.unanswered
+	r.unanswered, r.cur = nil, nil
 	if connect.CodeOf(err) == connect.CodeUnimplemented {
 		r.unary = true
 	}
+	close(r.room)
 	r.mu.Unlock()
-	for _, w := range left {
-		w.broke = err
-		close(w.done)
+	for _, s := range left {
+		ctx, cancel := context.WithTimeout(c.ctx, c.o.timeout)
+		if _, err := c.Publish(ctx, s.m); err != nil {
+			c.o.log.Warn("courier: a reply sent on a broken stream could not be published again", "subject", s.m.Subject, "err", err)
+		}
+		cancel()
 	}
 }
 
-// answer hands results to the oldest waiting replies.
-func (r *replyStream) answer(results []*courierv1.PublishResult) error {
-	for _, res := range results {
-		r.mu.Lock()
-		if len(r.waiting) == 0 {
-			r.mu.Unlock()
-			return errorf(ErrInternal, "the server answered a reply that was not sent")
+// answered drops the replies res answers: every one up to its id, or
+// the one it refuses (logged).
+func (r *replyStream) answered(c *Client, res *courierv1.ReplyStreamResponse) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, s := range r.unanswered {
+		switch {
+		case res.GetError() != nil && s.id == res.GetId():
+			c.o.log.Warn("courier: reply refused", "subject", s.m.Subject, "err", batchItemError(res.GetError()))
+		case res.GetError() != nil || s.id > res.GetId():
+			r.unanswered[n] = s
+			n++
 		}
-		w := r.waiting[0]
-		r.waiting = r.waiting[1:]
-		r.mu.Unlock()
-		if e := res.GetError(); e != nil {
-			w.failed = batchItemError(e)
-		}
-		close(w.done)
 	}
-	return nil
+	clear(r.unanswered[n:])
+	r.unanswered = r.unanswered[:n]
+	if n < maxUnanswered {
+		close(r.room)
+		r.room = make(chan struct{})
+	}
+}
+
+// flush waits, at most d, for the server to answer the replies kept,
+// before the client closes.
+func (r *replyStream) flush(d time.Duration) {
+	r.mu.Lock()
+	cur := r.cur
+	pending := len(r.unanswered) > 0
+	r.mu.Unlock()
+	if cur == nil || !pending {
+		return
+	}
+	cur.st.CloseSend() //nolint:errcheck // the server answers what is due and ends the stream
+	select {
+	case <-cur.ended:
+	case <-time.After(d):
+	}
 }

@@ -4,9 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/courier-mq/courier/internal/api"
 )
 
 // serveEcho answers every request on sub with "echo: " and its payload,
@@ -58,15 +64,40 @@ func TestReplyConcurrentRequestsGetTheirOwnReplies(t *testing.T) {
 	reqs.Wait()
 }
 
-// TestReplyRefusedByServerFailsReply: a reply the server refuses (its
-// reply subject is invalid) fails Reply with the server's error, and
-// the stream carries the next reply.
-func TestReplyRefusedByServerFailsReply(t *testing.T) {
-	e := newEnv(t)
+// logRecords is a slog handler that hands each record on.
+type logRecords chan slog.Record
+
+func (l logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (l logRecords) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case l <- r:
+	default:
+	}
+	return nil
+}
+func (l logRecords) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l logRecords) WithGroup(string) slog.Handler      { return l }
+
+// TestReplyRefusedByServerIsLogged: Reply returns once the reply is sent;
+// one the server refuses (its reply subject is invalid) is logged with
+// the server's reason, and the stream carries the next reply.
+func TestReplyRefusedByServerIsLogged(t *testing.T) {
+	logs := make(logRecords, 16)
+	e := newEnv(t, WithLogger(slog.New(logs)))
 	ctx := ctxT(t)
-	err := e.c.Reply(ctx, &Message{Subject: "svc", ReplyTo: "bad..inbox"}, &Message{Payload: []byte("x")})
-	if !errors.Is(err, ErrInvalid) {
-		t.Fatalf("Reply to an invalid subject: %v, want ErrInvalid", err)
+	if err := e.c.Reply(ctx, &Message{Subject: "svc", ReplyTo: "bad..inbox"}, &Message{Payload: []byte("x")}); err != nil {
+		t.Fatalf("Reply: %v", err)
+	}
+	select {
+	case r := <-logs:
+		var attrs []string
+		r.Attrs(func(a slog.Attr) bool { attrs = append(attrs, a.String()); return true })
+		if r.Message != "courier: reply refused" || !strings.Contains(strings.Join(attrs, " "), "bad..inbox") ||
+			!strings.Contains(strings.Join(attrs, " "), "invalid") {
+			t.Fatalf("logged %q %v", r.Message, attrs)
+		}
+	case <-ctx.Done():
+		t.Fatal("the refusal was not logged")
 	}
 	sub, err := e.c.Subscribe(ctx, "inbox.1", Start{})
 	if err != nil {
@@ -78,6 +109,71 @@ func TestReplyRefusedByServerFailsReply(t *testing.T) {
 	}
 	if m, err := sub.Next(ctx); err != nil || string(m.Payload) != "y" {
 		t.Fatalf("reply received: %v, %v", m, err)
+	}
+}
+
+// TestReplyAnswersDropKeptReplies: the server answers published replies
+// together, and the client then forgets them; Close waits for the
+// answers of the last ones.
+func TestReplyAnswersDropKeptReplies(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	for i := range 200 { // more than the server answers at once
+		if err := e.c.Reply(ctx, &Message{Subject: "svc", ReplyTo: "inbox.gone"}, &Message{Payload: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for kept := -1; kept != 0; {
+		e.c.replies.mu.Lock()
+		kept = len(e.c.replies.unanswered)
+		e.c.replies.mu.Unlock()
+		if ctx.Err() != nil {
+			t.Fatalf("%d replies still unanswered", kept)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := e.c.Reply(ctx, &Message{Subject: "svc", ReplyTo: "inbox.gone"}, &Message{Payload: []byte("last")}); err != nil {
+		t.Fatal(err)
+	}
+	e.c.Close()
+	if n := len(e.c.replies.unanswered); n != 0 {
+		t.Fatalf("Close left %d replies unanswered", n)
+	}
+}
+
+// TestReplyFallsBackToPublish: a server without ReplyStream gets the
+// replies as unary Publishes (tried once), and they arrive. (The route
+// that hides ReplyStream is an HTTP one, so the client talks HTTP.)
+func TestReplyFallsBackToPublish(t *testing.T) {
+	var refused atomic.Int32
+	addr := startAPI(t, api.Options{Routes: map[string]http.Handler{
+		"POST /courier.v1.MessagingService/ReplyStream": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			refused.Add(1)
+			http.NotFound(w, nil)
+		}),
+	}})
+	c, err := Connect(ctxT(t), addr, WithHTTP())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := ctxT(t)
+	sub, err := c.Subscribe(ctx, "inbox.f", Start{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for i := range 3 {
+		want := fmt.Sprint("reply ", i)
+		if err := c.Reply(ctx, &Message{Subject: "svc", ReplyTo: "inbox.f"}, &Message{Payload: []byte(want)}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := sub.Next(ctx); err != nil || string(m.Payload) != want {
+			t.Fatalf("received %v, %v; want %q", m, err, want)
+		}
+	}
+	if refused.Load() != 1 {
+		t.Fatalf("ReplyStream tried %d times, want once", refused.Load())
 	}
 }
 

@@ -28,7 +28,7 @@ const maxStreamRequests = 1024
 func (h *messaging) RequestStream(ctx context.Context, st courierv1connect.MessagingServiceRequestStreamServerStream) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	a := newAnswerer(st, cancel)
+	a := newAnswerer(st.Send, cancel)
 	defer a.close()
 	var inProgress sync.WaitGroup
 	read := make(chan error, 1)
@@ -51,7 +51,7 @@ func (h *messaging) RequestStream(ctx context.Context, st courierv1connect.Messa
 }
 
 // readRequests publishes the stream's requests until it ends.
-func (h *messaging) readRequests(ctx context.Context, st courierv1connect.MessagingServiceRequestStreamServerStream, a *answerer, inProgress *sync.WaitGroup) error {
+func (h *messaging) readRequests(ctx context.Context, st courierv1connect.MessagingServiceRequestStreamServerStream, a *answerer[*courierv1.RequestStreamResponse], inProgress *sync.WaitGroup) error {
 	slots := make(chan struct{}, maxStreamRequests)
 	for {
 		req, err := st.Receive()
@@ -96,25 +96,25 @@ func (h *messaging) requestFunc(ctx context.Context, m *courierv1.Message, timeo
 // answerer sends a stream's answers from a goroutine of its own, so that
 // the goroutine that delivers a reply (a replier's publish) never waits
 // on this stream's client.
-type answerer struct {
-	st     courierv1connect.MessagingServiceRequestStreamServerStream
+type answerer[T any] struct {
+	send   func(T) error // the stream's Send
 	cancel context.CancelFunc
 
 	mu     sync.Mutex
-	queue  []*courierv1.RequestStreamResponse
+	queue  []T
 	closed bool
 	wake   chan struct{}
 	done   chan struct{}
 }
 
-func newAnswerer(st courierv1connect.MessagingServiceRequestStreamServerStream, cancel context.CancelFunc) *answerer {
-	a := &answerer{st: st, cancel: cancel, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newAnswerer[T any](send func(T) error, cancel context.CancelFunc) *answerer[T] {
+	a := &answerer[T]{send: send, cancel: cancel, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go a.run()
 	return a
 }
 
 // push queues an answer; after close it is dropped.
-func (a *answerer) push(res *courierv1.RequestStreamResponse) {
+func (a *answerer[T]) push(res T) {
 	a.mu.Lock()
 	if !a.closed {
 		a.queue = append(a.queue, res)
@@ -123,7 +123,7 @@ func (a *answerer) push(res *courierv1.RequestStreamResponse) {
 	a.signal()
 }
 
-func (a *answerer) signal() {
+func (a *answerer[T]) signal() {
 	select {
 	case a.wake <- struct{}{}:
 	default:
@@ -131,7 +131,7 @@ func (a *answerer) signal() {
 }
 
 // close sends what is queued, then stops the sender.
-func (a *answerer) close() {
+func (a *answerer[T]) close() {
 	a.mu.Lock()
 	a.closed = true
 	a.mu.Unlock()
@@ -139,7 +139,7 @@ func (a *answerer) close() {
 	<-a.done
 }
 
-func (a *answerer) run() {
+func (a *answerer[T]) run() {
 	defer close(a.done)
 	broken := false
 	for {
@@ -149,7 +149,7 @@ func (a *answerer) run() {
 		a.queue = nil
 		a.mu.Unlock()
 		for _, res := range q {
-			if !broken && a.st.Send(res) != nil {
+			if !broken && a.send(res) != nil {
 				broken = true
 				a.cancel() // the stream broke: abandon the rest
 			}

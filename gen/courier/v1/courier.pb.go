@@ -1990,6 +1990,115 @@ func (x *RequestStreamResponse) GetError() *Error {
 	return nil
 }
 
+type ReplyStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the client, growing from one reply to the next.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The reply: its subject is the request's reply subject.
+	Message       *Message `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplyStreamRequest) Reset() {
+	*x = ReplyStreamRequest{}
+	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplyStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplyStreamRequest) ProtoMessage() {}
+
+func (x *ReplyStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplyStreamRequest.ProtoReflect.Descriptor instead.
+func (*ReplyStreamRequest) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ReplyStreamRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ReplyStreamRequest) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// ReplyStreamResponse answers replies: without an error, every reply up to
+// id that was not refused has been published; with one, reply id was
+// refused.
+type ReplyStreamResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplyStreamResponse) Reset() {
+	*x = ReplyStreamResponse{}
+	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplyStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplyStreamResponse) ProtoMessage() {}
+
+func (x *ReplyStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplyStreamResponse.ProtoReflect.Descriptor instead.
+func (*ReplyStreamResponse) Descriptor() ([]byte, []int) {
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ReplyStreamResponse) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ReplyStreamResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 type FetchRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Stream string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
@@ -2008,7 +2117,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	mi := &file_courier_v1_courier_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2020,7 +2129,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[29]
+	mi := &file_courier_v1_courier_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2033,7 +2142,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{29}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FetchRequest) GetStream() string {
@@ -2081,7 +2190,7 @@ type FetchResponse struct {
 
 func (x *FetchResponse) Reset() {
 	*x = FetchResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	mi := &file_courier_v1_courier_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2093,7 +2202,7 @@ func (x *FetchResponse) String() string {
 func (*FetchResponse) ProtoMessage() {}
 
 func (x *FetchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[30]
+	mi := &file_courier_v1_courier_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2106,7 +2215,7 @@ func (x *FetchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchResponse.ProtoReflect.Descriptor instead.
 func (*FetchResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{30}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *FetchResponse) GetSession() string {
@@ -2133,7 +2242,7 @@ type SettleRequest struct {
 
 func (x *SettleRequest) Reset() {
 	*x = SettleRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[31]
+	mi := &file_courier_v1_courier_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2145,7 +2254,7 @@ func (x *SettleRequest) String() string {
 func (*SettleRequest) ProtoMessage() {}
 
 func (x *SettleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[31]
+	mi := &file_courier_v1_courier_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2158,7 +2267,7 @@ func (x *SettleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleRequest.ProtoReflect.Descriptor instead.
 func (*SettleRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{31}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SettleRequest) GetSession() string {
@@ -2184,7 +2293,7 @@ type SettleResponse struct {
 
 func (x *SettleResponse) Reset() {
 	*x = SettleResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[32]
+	mi := &file_courier_v1_courier_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2196,7 +2305,7 @@ func (x *SettleResponse) String() string {
 func (*SettleResponse) ProtoMessage() {}
 
 func (x *SettleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[32]
+	mi := &file_courier_v1_courier_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2209,7 +2318,7 @@ func (x *SettleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleResponse.ProtoReflect.Descriptor instead.
 func (*SettleResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{32}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SettleResponse) GetSettled() []*Settled {
@@ -2245,7 +2354,7 @@ type StreamConfig struct {
 
 func (x *StreamConfig) Reset() {
 	*x = StreamConfig{}
-	mi := &file_courier_v1_courier_proto_msgTypes[33]
+	mi := &file_courier_v1_courier_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2257,7 +2366,7 @@ func (x *StreamConfig) String() string {
 func (*StreamConfig) ProtoMessage() {}
 
 func (x *StreamConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[33]
+	mi := &file_courier_v1_courier_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2270,7 +2379,7 @@ func (x *StreamConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamConfig.ProtoReflect.Descriptor instead.
 func (*StreamConfig) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{33}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StreamConfig) GetName() string {
@@ -2385,7 +2494,7 @@ type PartitionInfo struct {
 
 func (x *PartitionInfo) Reset() {
 	*x = PartitionInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[34]
+	mi := &file_courier_v1_courier_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2397,7 +2506,7 @@ func (x *PartitionInfo) String() string {
 func (*PartitionInfo) ProtoMessage() {}
 
 func (x *PartitionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[34]
+	mi := &file_courier_v1_courier_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2410,7 +2519,7 @@ func (x *PartitionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionInfo.ProtoReflect.Descriptor instead.
 func (*PartitionInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{34}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PartitionInfo) GetPartition() int32 {
@@ -2465,7 +2574,7 @@ type StreamInfo struct {
 
 func (x *StreamInfo) Reset() {
 	*x = StreamInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[35]
+	mi := &file_courier_v1_courier_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2477,7 +2586,7 @@ func (x *StreamInfo) String() string {
 func (*StreamInfo) ProtoMessage() {}
 
 func (x *StreamInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[35]
+	mi := &file_courier_v1_courier_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2490,7 +2599,7 @@ func (x *StreamInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamInfo.ProtoReflect.Descriptor instead.
 func (*StreamInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{35}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *StreamInfo) GetConfig() *StreamConfig {
@@ -2516,7 +2625,7 @@ type CreateStreamRequest struct {
 
 func (x *CreateStreamRequest) Reset() {
 	*x = CreateStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[36]
+	mi := &file_courier_v1_courier_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2528,7 +2637,7 @@ func (x *CreateStreamRequest) String() string {
 func (*CreateStreamRequest) ProtoMessage() {}
 
 func (x *CreateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[36]
+	mi := &file_courier_v1_courier_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2650,7 @@ func (x *CreateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStreamRequest.ProtoReflect.Descriptor instead.
 func (*CreateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{36}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateStreamRequest) GetConfig() *StreamConfig {
@@ -2560,7 +2669,7 @@ type CreateStreamResponse struct {
 
 func (x *CreateStreamResponse) Reset() {
 	*x = CreateStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[37]
+	mi := &file_courier_v1_courier_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2572,7 +2681,7 @@ func (x *CreateStreamResponse) String() string {
 func (*CreateStreamResponse) ProtoMessage() {}
 
 func (x *CreateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[37]
+	mi := &file_courier_v1_courier_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2585,7 +2694,7 @@ func (x *CreateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStreamResponse.ProtoReflect.Descriptor instead.
 func (*CreateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{37}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CreateStreamResponse) GetStream() *StreamInfo {
@@ -2604,7 +2713,7 @@ type UpdateStreamRequest struct {
 
 func (x *UpdateStreamRequest) Reset() {
 	*x = UpdateStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[38]
+	mi := &file_courier_v1_courier_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2616,7 +2725,7 @@ func (x *UpdateStreamRequest) String() string {
 func (*UpdateStreamRequest) ProtoMessage() {}
 
 func (x *UpdateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[38]
+	mi := &file_courier_v1_courier_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2629,7 +2738,7 @@ func (x *UpdateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStreamRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{38}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UpdateStreamRequest) GetConfig() *StreamConfig {
@@ -2648,7 +2757,7 @@ type UpdateStreamResponse struct {
 
 func (x *UpdateStreamResponse) Reset() {
 	*x = UpdateStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[39]
+	mi := &file_courier_v1_courier_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2660,7 +2769,7 @@ func (x *UpdateStreamResponse) String() string {
 func (*UpdateStreamResponse) ProtoMessage() {}
 
 func (x *UpdateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[39]
+	mi := &file_courier_v1_courier_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2673,7 +2782,7 @@ func (x *UpdateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStreamResponse.ProtoReflect.Descriptor instead.
 func (*UpdateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{39}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *UpdateStreamResponse) GetStream() *StreamInfo {
@@ -2692,7 +2801,7 @@ type DeleteStreamRequest struct {
 
 func (x *DeleteStreamRequest) Reset() {
 	*x = DeleteStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[40]
+	mi := &file_courier_v1_courier_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +2813,7 @@ func (x *DeleteStreamRequest) String() string {
 func (*DeleteStreamRequest) ProtoMessage() {}
 
 func (x *DeleteStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[40]
+	mi := &file_courier_v1_courier_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +2826,7 @@ func (x *DeleteStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStreamRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{40}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DeleteStreamRequest) GetName() string {
@@ -2735,7 +2844,7 @@ type DeleteStreamResponse struct {
 
 func (x *DeleteStreamResponse) Reset() {
 	*x = DeleteStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[41]
+	mi := &file_courier_v1_courier_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2747,7 +2856,7 @@ func (x *DeleteStreamResponse) String() string {
 func (*DeleteStreamResponse) ProtoMessage() {}
 
 func (x *DeleteStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[41]
+	mi := &file_courier_v1_courier_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2760,7 +2869,7 @@ func (x *DeleteStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStreamResponse.ProtoReflect.Descriptor instead.
 func (*DeleteStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{41}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{43}
 }
 
 type GetStreamRequest struct {
@@ -2772,7 +2881,7 @@ type GetStreamRequest struct {
 
 func (x *GetStreamRequest) Reset() {
 	*x = GetStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[42]
+	mi := &file_courier_v1_courier_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2784,7 +2893,7 @@ func (x *GetStreamRequest) String() string {
 func (*GetStreamRequest) ProtoMessage() {}
 
 func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[42]
+	mi := &file_courier_v1_courier_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2797,7 +2906,7 @@ func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamRequest.ProtoReflect.Descriptor instead.
 func (*GetStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{42}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetStreamRequest) GetName() string {
@@ -2816,7 +2925,7 @@ type GetStreamResponse struct {
 
 func (x *GetStreamResponse) Reset() {
 	*x = GetStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[43]
+	mi := &file_courier_v1_courier_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +2937,7 @@ func (x *GetStreamResponse) String() string {
 func (*GetStreamResponse) ProtoMessage() {}
 
 func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[43]
+	mi := &file_courier_v1_courier_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2841,7 +2950,7 @@ func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamResponse.ProtoReflect.Descriptor instead.
 func (*GetStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{43}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GetStreamResponse) GetStream() *StreamInfo {
@@ -2859,7 +2968,7 @@ type ListStreamsRequest struct {
 
 func (x *ListStreamsRequest) Reset() {
 	*x = ListStreamsRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[44]
+	mi := &file_courier_v1_courier_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2871,7 +2980,7 @@ func (x *ListStreamsRequest) String() string {
 func (*ListStreamsRequest) ProtoMessage() {}
 
 func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[44]
+	mi := &file_courier_v1_courier_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2884,7 +2993,7 @@ func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsRequest.ProtoReflect.Descriptor instead.
 func (*ListStreamsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{44}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{46}
 }
 
 type ListStreamsResponse struct {
@@ -2896,7 +3005,7 @@ type ListStreamsResponse struct {
 
 func (x *ListStreamsResponse) Reset() {
 	*x = ListStreamsResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[45]
+	mi := &file_courier_v1_courier_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2908,7 +3017,7 @@ func (x *ListStreamsResponse) String() string {
 func (*ListStreamsResponse) ProtoMessage() {}
 
 func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[45]
+	mi := &file_courier_v1_courier_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2921,7 +3030,7 @@ func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsResponse.ProtoReflect.Descriptor instead.
 func (*ListStreamsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{45}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListStreamsResponse) GetStreams() []*StreamInfo {
@@ -2947,7 +3056,7 @@ type PurgeStreamRequest struct {
 
 func (x *PurgeStreamRequest) Reset() {
 	*x = PurgeStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[46]
+	mi := &file_courier_v1_courier_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2959,7 +3068,7 @@ func (x *PurgeStreamRequest) String() string {
 func (*PurgeStreamRequest) ProtoMessage() {}
 
 func (x *PurgeStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[46]
+	mi := &file_courier_v1_courier_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2972,7 +3081,7 @@ func (x *PurgeStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeStreamRequest.ProtoReflect.Descriptor instead.
 func (*PurgeStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{46}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PurgeStreamRequest) GetName() string {
@@ -3018,7 +3127,7 @@ type PurgeStreamResponse struct {
 
 func (x *PurgeStreamResponse) Reset() {
 	*x = PurgeStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[47]
+	mi := &file_courier_v1_courier_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3030,7 +3139,7 @@ func (x *PurgeStreamResponse) String() string {
 func (*PurgeStreamResponse) ProtoMessage() {}
 
 func (x *PurgeStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[47]
+	mi := &file_courier_v1_courier_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3043,7 +3152,7 @@ func (x *PurgeStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeStreamResponse.ProtoReflect.Descriptor instead.
 func (*PurgeStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{47}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{49}
 }
 
 type CompactStreamRequest struct {
@@ -3055,7 +3164,7 @@ type CompactStreamRequest struct {
 
 func (x *CompactStreamRequest) Reset() {
 	*x = CompactStreamRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[48]
+	mi := &file_courier_v1_courier_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3067,7 +3176,7 @@ func (x *CompactStreamRequest) String() string {
 func (*CompactStreamRequest) ProtoMessage() {}
 
 func (x *CompactStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[48]
+	mi := &file_courier_v1_courier_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3080,7 +3189,7 @@ func (x *CompactStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactStreamRequest.ProtoReflect.Descriptor instead.
 func (*CompactStreamRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{48}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CompactStreamRequest) GetName() string {
@@ -3099,7 +3208,7 @@ type CompactStreamResponse struct {
 
 func (x *CompactStreamResponse) Reset() {
 	*x = CompactStreamResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[49]
+	mi := &file_courier_v1_courier_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3111,7 +3220,7 @@ func (x *CompactStreamResponse) String() string {
 func (*CompactStreamResponse) ProtoMessage() {}
 
 func (x *CompactStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[49]
+	mi := &file_courier_v1_courier_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3124,7 +3233,7 @@ func (x *CompactStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactStreamResponse.ProtoReflect.Descriptor instead.
 func (*CompactStreamResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{49}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CompactStreamResponse) GetRemoved() int64 {
@@ -3147,7 +3256,7 @@ type ReadMessagesRequest struct {
 
 func (x *ReadMessagesRequest) Reset() {
 	*x = ReadMessagesRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[50]
+	mi := &file_courier_v1_courier_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3159,7 +3268,7 @@ func (x *ReadMessagesRequest) String() string {
 func (*ReadMessagesRequest) ProtoMessage() {}
 
 func (x *ReadMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[50]
+	mi := &file_courier_v1_courier_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3172,7 +3281,7 @@ func (x *ReadMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ReadMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{50}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ReadMessagesRequest) GetStream() string {
@@ -3214,7 +3323,7 @@ type ReadMessagesResponse struct {
 
 func (x *ReadMessagesResponse) Reset() {
 	*x = ReadMessagesResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[51]
+	mi := &file_courier_v1_courier_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3226,7 +3335,7 @@ func (x *ReadMessagesResponse) String() string {
 func (*ReadMessagesResponse) ProtoMessage() {}
 
 func (x *ReadMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[51]
+	mi := &file_courier_v1_courier_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3239,7 +3348,7 @@ func (x *ReadMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ReadMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{51}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ReadMessagesResponse) GetMessages() []*Message {
@@ -3280,7 +3389,7 @@ type GroupConfig struct {
 
 func (x *GroupConfig) Reset() {
 	*x = GroupConfig{}
-	mi := &file_courier_v1_courier_proto_msgTypes[52]
+	mi := &file_courier_v1_courier_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3292,7 +3401,7 @@ func (x *GroupConfig) String() string {
 func (*GroupConfig) ProtoMessage() {}
 
 func (x *GroupConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[52]
+	mi := &file_courier_v1_courier_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3305,7 +3414,7 @@ func (x *GroupConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupConfig.ProtoReflect.Descriptor instead.
 func (*GroupConfig) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{52}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GroupConfig) GetName() string {
@@ -3405,7 +3514,7 @@ type GroupInfo struct {
 
 func (x *GroupInfo) Reset() {
 	*x = GroupInfo{}
-	mi := &file_courier_v1_courier_proto_msgTypes[53]
+	mi := &file_courier_v1_courier_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3417,7 +3526,7 @@ func (x *GroupInfo) String() string {
 func (*GroupInfo) ProtoMessage() {}
 
 func (x *GroupInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[53]
+	mi := &file_courier_v1_courier_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3430,7 +3539,7 @@ func (x *GroupInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInfo.ProtoReflect.Descriptor instead.
 func (*GroupInfo) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{53}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GroupInfo) GetConfig() *GroupConfig {
@@ -3505,7 +3614,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[54]
+	mi := &file_courier_v1_courier_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3517,7 +3626,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[54]
+	mi := &file_courier_v1_courier_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3530,7 +3639,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{54}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CreateGroupRequest) GetConfig() *GroupConfig {
@@ -3549,7 +3658,7 @@ type CreateGroupResponse struct {
 
 func (x *CreateGroupResponse) Reset() {
 	*x = CreateGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[55]
+	mi := &file_courier_v1_courier_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3561,7 +3670,7 @@ func (x *CreateGroupResponse) String() string {
 func (*CreateGroupResponse) ProtoMessage() {}
 
 func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[55]
+	mi := &file_courier_v1_courier_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3574,7 +3683,7 @@ func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupResponse.ProtoReflect.Descriptor instead.
 func (*CreateGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{55}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CreateGroupResponse) GetGroup() *GroupInfo {
@@ -3594,7 +3703,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[56]
+	mi := &file_courier_v1_courier_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3606,7 +3715,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[56]
+	mi := &file_courier_v1_courier_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3619,7 +3728,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{56}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DeleteGroupRequest) GetStream() string {
@@ -3644,7 +3753,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[57]
+	mi := &file_courier_v1_courier_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3656,7 +3765,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[57]
+	mi := &file_courier_v1_courier_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3669,7 +3778,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{57}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{59}
 }
 
 type GetGroupRequest struct {
@@ -3682,7 +3791,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[58]
+	mi := &file_courier_v1_courier_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3694,7 +3803,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[58]
+	mi := &file_courier_v1_courier_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3707,7 +3816,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{58}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetGroupRequest) GetStream() string {
@@ -3733,7 +3842,7 @@ type GetGroupResponse struct {
 
 func (x *GetGroupResponse) Reset() {
 	*x = GetGroupResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[59]
+	mi := &file_courier_v1_courier_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3745,7 +3854,7 @@ func (x *GetGroupResponse) String() string {
 func (*GetGroupResponse) ProtoMessage() {}
 
 func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[59]
+	mi := &file_courier_v1_courier_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3758,7 +3867,7 @@ func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupResponse.ProtoReflect.Descriptor instead.
 func (*GetGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{59}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetGroupResponse) GetGroup() *GroupInfo {
@@ -3778,7 +3887,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[60]
+	mi := &file_courier_v1_courier_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3790,7 +3899,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[60]
+	mi := &file_courier_v1_courier_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3803,7 +3912,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{60}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListGroupsRequest) GetStream() string {
@@ -3822,7 +3931,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[61]
+	mi := &file_courier_v1_courier_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3834,7 +3943,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[61]
+	mi := &file_courier_v1_courier_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3847,7 +3956,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{61}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*GroupInfo {
@@ -3872,7 +3981,7 @@ type RedriveRequest struct {
 
 func (x *RedriveRequest) Reset() {
 	*x = RedriveRequest{}
-	mi := &file_courier_v1_courier_proto_msgTypes[62]
+	mi := &file_courier_v1_courier_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3884,7 +3993,7 @@ func (x *RedriveRequest) String() string {
 func (*RedriveRequest) ProtoMessage() {}
 
 func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[62]
+	mi := &file_courier_v1_courier_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3897,7 +4006,7 @@ func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveRequest.ProtoReflect.Descriptor instead.
 func (*RedriveRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{62}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *RedriveRequest) GetStream() string {
@@ -3938,7 +4047,7 @@ type RedriveResponse struct {
 
 func (x *RedriveResponse) Reset() {
 	*x = RedriveResponse{}
-	mi := &file_courier_v1_courier_proto_msgTypes[63]
+	mi := &file_courier_v1_courier_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3950,7 +4059,7 @@ func (x *RedriveResponse) String() string {
 func (*RedriveResponse) ProtoMessage() {}
 
 func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_courier_proto_msgTypes[63]
+	mi := &file_courier_v1_courier_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3963,7 +4072,7 @@ func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveResponse.ProtoReflect.Descriptor instead.
 func (*RedriveResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_courier_proto_rawDescGZIP(), []int{63}
+	return file_courier_v1_courier_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *RedriveResponse) GetMoved() int64 {
@@ -4123,7 +4232,13 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\x15RequestStreamResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12)\n" +
 	"\x05reply\x18\x02 \x01(\v2\x13.courier.v1.MessageR\x05reply\x12'\n" +
-	"\x05error\x18\x03 \x01(\v2\x11.courier.v1.ErrorR\x05error\"\xa8\x01\n" +
+	"\x05error\x18\x03 \x01(\v2\x11.courier.v1.ErrorR\x05error\"S\n" +
+	"\x12ReplyStreamRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12-\n" +
+	"\amessage\x18\x02 \x01(\v2\x13.courier.v1.MessageR\amessage\"N\n" +
+	"\x13ReplyStreamResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12'\n" +
+	"\x05error\x18\x02 \x01(\v2\x11.courier.v1.ErrorR\x05error\"\xa8\x01\n" +
 	"\fFetchRequest\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x14\n" +
 	"\x05group\x18\x02 \x01(\tR\x05group\x12\x18\n" +
@@ -4263,7 +4378,7 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"_partition\"A\n" +
 	"\x0fRedriveResponse\x12\x14\n" +
 	"\x05moved\x18\x01 \x01(\x03R\x05moved\x12\x18\n" +
-	"\askipped\x18\x02 \x01(\x03R\askipped2\xb6\x05\n" +
+	"\askipped\x18\x02 \x01(\x03R\askipped2\x8a\x06\n" +
 	"\x10MessagingService\x12B\n" +
 	"\aPublish\x12\x1a.courier.v1.PublishRequest\x1a\x1b.courier.v1.PublishResponse\x12S\n" +
 	"\fPublishBatch\x12\x1f.courier.v1.PublishBatchRequest\x1a .courier.v1.PublishBatchResponse(\x01\x12X\n" +
@@ -4271,7 +4386,8 @@ const file_courier_v1_courier_proto_rawDesc = "" +
 	"\tSubscribe\x12\x1c.courier.v1.SubscribeRequest\x1a\x1d.courier.v1.SubscribeResponse0\x01\x12F\n" +
 	"\aConsume\x12\x1a.courier.v1.ConsumeRequest\x1a\x1b.courier.v1.ConsumeResponse(\x010\x01\x12B\n" +
 	"\aRequest\x12\x1a.courier.v1.RequestRequest\x1a\x1b.courier.v1.RequestResponse\x12X\n" +
-	"\rRequestStream\x12 .courier.v1.RequestStreamRequest\x1a!.courier.v1.RequestStreamResponse(\x010\x01\x12<\n" +
+	"\rRequestStream\x12 .courier.v1.RequestStreamRequest\x1a!.courier.v1.RequestStreamResponse(\x010\x01\x12R\n" +
+	"\vReplyStream\x12\x1e.courier.v1.ReplyStreamRequest\x1a\x1f.courier.v1.ReplyStreamResponse(\x010\x01\x12<\n" +
 	"\x05Fetch\x12\x18.courier.v1.FetchRequest\x1a\x19.courier.v1.FetchResponse\x12?\n" +
 	"\x06Settle\x12\x19.courier.v1.SettleRequest\x1a\x1a.courier.v1.SettleResponse2\x92\b\n" +
 	"\fAdminService\x12Q\n" +
@@ -4303,7 +4419,7 @@ func file_courier_v1_courier_proto_rawDescGZIP() []byte {
 }
 
 var file_courier_v1_courier_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_courier_v1_courier_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_courier_v1_courier_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_courier_v1_courier_proto_goTypes = []any{
 	(Settle_Action)(0),            // 0: courier.v1.Settle.Action
 	(*Header)(nil),                // 1: courier.v1.Header
@@ -4335,58 +4451,60 @@ var file_courier_v1_courier_proto_goTypes = []any{
 	(*RequestResponse)(nil),       // 27: courier.v1.RequestResponse
 	(*RequestStreamRequest)(nil),  // 28: courier.v1.RequestStreamRequest
 	(*RequestStreamResponse)(nil), // 29: courier.v1.RequestStreamResponse
-	(*FetchRequest)(nil),          // 30: courier.v1.FetchRequest
-	(*FetchResponse)(nil),         // 31: courier.v1.FetchResponse
-	(*SettleRequest)(nil),         // 32: courier.v1.SettleRequest
-	(*SettleResponse)(nil),        // 33: courier.v1.SettleResponse
-	(*StreamConfig)(nil),          // 34: courier.v1.StreamConfig
-	(*PartitionInfo)(nil),         // 35: courier.v1.PartitionInfo
-	(*StreamInfo)(nil),            // 36: courier.v1.StreamInfo
-	(*CreateStreamRequest)(nil),   // 37: courier.v1.CreateStreamRequest
-	(*CreateStreamResponse)(nil),  // 38: courier.v1.CreateStreamResponse
-	(*UpdateStreamRequest)(nil),   // 39: courier.v1.UpdateStreamRequest
-	(*UpdateStreamResponse)(nil),  // 40: courier.v1.UpdateStreamResponse
-	(*DeleteStreamRequest)(nil),   // 41: courier.v1.DeleteStreamRequest
-	(*DeleteStreamResponse)(nil),  // 42: courier.v1.DeleteStreamResponse
-	(*GetStreamRequest)(nil),      // 43: courier.v1.GetStreamRequest
-	(*GetStreamResponse)(nil),     // 44: courier.v1.GetStreamResponse
-	(*ListStreamsRequest)(nil),    // 45: courier.v1.ListStreamsRequest
-	(*ListStreamsResponse)(nil),   // 46: courier.v1.ListStreamsResponse
-	(*PurgeStreamRequest)(nil),    // 47: courier.v1.PurgeStreamRequest
-	(*PurgeStreamResponse)(nil),   // 48: courier.v1.PurgeStreamResponse
-	(*CompactStreamRequest)(nil),  // 49: courier.v1.CompactStreamRequest
-	(*CompactStreamResponse)(nil), // 50: courier.v1.CompactStreamResponse
-	(*ReadMessagesRequest)(nil),   // 51: courier.v1.ReadMessagesRequest
-	(*ReadMessagesResponse)(nil),  // 52: courier.v1.ReadMessagesResponse
-	(*GroupConfig)(nil),           // 53: courier.v1.GroupConfig
-	(*GroupInfo)(nil),             // 54: courier.v1.GroupInfo
-	(*CreateGroupRequest)(nil),    // 55: courier.v1.CreateGroupRequest
-	(*CreateGroupResponse)(nil),   // 56: courier.v1.CreateGroupResponse
-	(*DeleteGroupRequest)(nil),    // 57: courier.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),   // 58: courier.v1.DeleteGroupResponse
-	(*GetGroupRequest)(nil),       // 59: courier.v1.GetGroupRequest
-	(*GetGroupResponse)(nil),      // 60: courier.v1.GetGroupResponse
-	(*ListGroupsRequest)(nil),     // 61: courier.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),    // 62: courier.v1.ListGroupsResponse
-	(*RedriveRequest)(nil),        // 63: courier.v1.RedriveRequest
-	(*RedriveResponse)(nil),       // 64: courier.v1.RedriveResponse
-	(*timestamppb.Timestamp)(nil), // 65: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 66: google.protobuf.Duration
+	(*ReplyStreamRequest)(nil),    // 30: courier.v1.ReplyStreamRequest
+	(*ReplyStreamResponse)(nil),   // 31: courier.v1.ReplyStreamResponse
+	(*FetchRequest)(nil),          // 32: courier.v1.FetchRequest
+	(*FetchResponse)(nil),         // 33: courier.v1.FetchResponse
+	(*SettleRequest)(nil),         // 34: courier.v1.SettleRequest
+	(*SettleResponse)(nil),        // 35: courier.v1.SettleResponse
+	(*StreamConfig)(nil),          // 36: courier.v1.StreamConfig
+	(*PartitionInfo)(nil),         // 37: courier.v1.PartitionInfo
+	(*StreamInfo)(nil),            // 38: courier.v1.StreamInfo
+	(*CreateStreamRequest)(nil),   // 39: courier.v1.CreateStreamRequest
+	(*CreateStreamResponse)(nil),  // 40: courier.v1.CreateStreamResponse
+	(*UpdateStreamRequest)(nil),   // 41: courier.v1.UpdateStreamRequest
+	(*UpdateStreamResponse)(nil),  // 42: courier.v1.UpdateStreamResponse
+	(*DeleteStreamRequest)(nil),   // 43: courier.v1.DeleteStreamRequest
+	(*DeleteStreamResponse)(nil),  // 44: courier.v1.DeleteStreamResponse
+	(*GetStreamRequest)(nil),      // 45: courier.v1.GetStreamRequest
+	(*GetStreamResponse)(nil),     // 46: courier.v1.GetStreamResponse
+	(*ListStreamsRequest)(nil),    // 47: courier.v1.ListStreamsRequest
+	(*ListStreamsResponse)(nil),   // 48: courier.v1.ListStreamsResponse
+	(*PurgeStreamRequest)(nil),    // 49: courier.v1.PurgeStreamRequest
+	(*PurgeStreamResponse)(nil),   // 50: courier.v1.PurgeStreamResponse
+	(*CompactStreamRequest)(nil),  // 51: courier.v1.CompactStreamRequest
+	(*CompactStreamResponse)(nil), // 52: courier.v1.CompactStreamResponse
+	(*ReadMessagesRequest)(nil),   // 53: courier.v1.ReadMessagesRequest
+	(*ReadMessagesResponse)(nil),  // 54: courier.v1.ReadMessagesResponse
+	(*GroupConfig)(nil),           // 55: courier.v1.GroupConfig
+	(*GroupInfo)(nil),             // 56: courier.v1.GroupInfo
+	(*CreateGroupRequest)(nil),    // 57: courier.v1.CreateGroupRequest
+	(*CreateGroupResponse)(nil),   // 58: courier.v1.CreateGroupResponse
+	(*DeleteGroupRequest)(nil),    // 59: courier.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),   // 60: courier.v1.DeleteGroupResponse
+	(*GetGroupRequest)(nil),       // 61: courier.v1.GetGroupRequest
+	(*GetGroupResponse)(nil),      // 62: courier.v1.GetGroupResponse
+	(*ListGroupsRequest)(nil),     // 63: courier.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),    // 64: courier.v1.ListGroupsResponse
+	(*RedriveRequest)(nil),        // 65: courier.v1.RedriveRequest
+	(*RedriveResponse)(nil),       // 66: courier.v1.RedriveResponse
+	(*timestamppb.Timestamp)(nil), // 67: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 68: google.protobuf.Duration
 }
 var file_courier_v1_courier_proto_depIdxs = []int32{
 	1,  // 0: courier.v1.Message.headers:type_name -> courier.v1.Header
-	65, // 1: courier.v1.Message.time:type_name -> google.protobuf.Timestamp
-	66, // 2: courier.v1.Message.ttl:type_name -> google.protobuf.Duration
-	65, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
+	67, // 1: courier.v1.Message.time:type_name -> google.protobuf.Timestamp
+	68, // 2: courier.v1.Message.ttl:type_name -> google.protobuf.Duration
+	67, // 3: courier.v1.Message.deliver_at:type_name -> google.protobuf.Timestamp
 	2,  // 4: courier.v1.PublishRequest.message:type_name -> courier.v1.Message
-	66, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
+	68, // 5: courier.v1.PublishRequest.delay:type_name -> google.protobuf.Duration
 	3,  // 6: courier.v1.PublishBatchRequest.publishes:type_name -> courier.v1.PublishRequest
 	4,  // 7: courier.v1.PublishResult.ack:type_name -> courier.v1.PublishResponse
 	10, // 8: courier.v1.PublishResult.error:type_name -> courier.v1.Error
 	6,  // 9: courier.v1.PublishBatchResponse.results:type_name -> courier.v1.PublishResult
 	3,  // 10: courier.v1.PublishStreamRequest.publishes:type_name -> courier.v1.PublishRequest
 	6,  // 11: courier.v1.PublishStreamResponse.results:type_name -> courier.v1.PublishResult
-	65, // 12: courier.v1.Start.time:type_name -> google.protobuf.Timestamp
+	67, // 12: courier.v1.Start.time:type_name -> google.protobuf.Timestamp
 	13, // 13: courier.v1.Start.resume:type_name -> courier.v1.Position
 	12, // 14: courier.v1.SubscribeRequest.start:type_name -> courier.v1.Start
 	2,  // 15: courier.v1.SubscribeResponse.message:type_name -> courier.v1.Message
@@ -4394,7 +4512,7 @@ var file_courier_v1_courier_proto_depIdxs = []int32{
 	19, // 17: courier.v1.ConsumeRequest.settle:type_name -> courier.v1.Settle
 	17, // 18: courier.v1.ConsumeRequest.leave:type_name -> courier.v1.Leave
 	0,  // 19: courier.v1.Settle.action:type_name -> courier.v1.Settle.Action
-	66, // 20: courier.v1.Settle.delay:type_name -> google.protobuf.Duration
+	68, // 20: courier.v1.Settle.delay:type_name -> google.protobuf.Duration
 	23, // 21: courier.v1.ConsumeResponse.joined:type_name -> courier.v1.Joined
 	24, // 22: courier.v1.ConsumeResponse.delivery:type_name -> courier.v1.Delivery
 	25, // 23: courier.v1.ConsumeResponse.settled:type_name -> courier.v1.Settled
@@ -4405,86 +4523,90 @@ var file_courier_v1_courier_proto_depIdxs = []int32{
 	2,  // 28: courier.v1.Delivery.message:type_name -> courier.v1.Message
 	10, // 29: courier.v1.Settled.error:type_name -> courier.v1.Error
 	2,  // 30: courier.v1.RequestRequest.message:type_name -> courier.v1.Message
-	66, // 31: courier.v1.RequestRequest.timeout:type_name -> google.protobuf.Duration
+	68, // 31: courier.v1.RequestRequest.timeout:type_name -> google.protobuf.Duration
 	2,  // 32: courier.v1.RequestResponse.reply:type_name -> courier.v1.Message
 	2,  // 33: courier.v1.RequestStreamRequest.message:type_name -> courier.v1.Message
-	66, // 34: courier.v1.RequestStreamRequest.timeout:type_name -> google.protobuf.Duration
+	68, // 34: courier.v1.RequestStreamRequest.timeout:type_name -> google.protobuf.Duration
 	2,  // 35: courier.v1.RequestStreamResponse.reply:type_name -> courier.v1.Message
 	10, // 36: courier.v1.RequestStreamResponse.error:type_name -> courier.v1.Error
-	66, // 37: courier.v1.FetchRequest.wait:type_name -> google.protobuf.Duration
-	24, // 38: courier.v1.FetchResponse.deliveries:type_name -> courier.v1.Delivery
-	19, // 39: courier.v1.SettleRequest.settle:type_name -> courier.v1.Settle
-	25, // 40: courier.v1.SettleResponse.settled:type_name -> courier.v1.Settled
-	66, // 41: courier.v1.StreamConfig.max_age:type_name -> google.protobuf.Duration
-	66, // 42: courier.v1.StreamConfig.tombstone_retention:type_name -> google.protobuf.Duration
-	66, // 43: courier.v1.StreamConfig.dedup_window:type_name -> google.protobuf.Duration
-	66, // 44: courier.v1.StreamConfig.default_ttl:type_name -> google.protobuf.Duration
-	34, // 45: courier.v1.StreamInfo.config:type_name -> courier.v1.StreamConfig
-	35, // 46: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
-	34, // 47: courier.v1.CreateStreamRequest.config:type_name -> courier.v1.StreamConfig
-	36, // 48: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	34, // 49: courier.v1.UpdateStreamRequest.config:type_name -> courier.v1.StreamConfig
-	36, // 50: courier.v1.UpdateStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	36, // 51: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
-	36, // 52: courier.v1.ListStreamsResponse.streams:type_name -> courier.v1.StreamInfo
-	2,  // 53: courier.v1.ReadMessagesResponse.messages:type_name -> courier.v1.Message
-	12, // 54: courier.v1.GroupConfig.start:type_name -> courier.v1.Start
-	66, // 55: courier.v1.GroupConfig.ack_wait:type_name -> google.protobuf.Duration
-	66, // 56: courier.v1.GroupConfig.backoff:type_name -> google.protobuf.Duration
-	53, // 57: courier.v1.GroupInfo.config:type_name -> courier.v1.GroupConfig
-	53, // 58: courier.v1.CreateGroupRequest.config:type_name -> courier.v1.GroupConfig
-	54, // 59: courier.v1.CreateGroupResponse.group:type_name -> courier.v1.GroupInfo
-	54, // 60: courier.v1.GetGroupResponse.group:type_name -> courier.v1.GroupInfo
-	54, // 61: courier.v1.ListGroupsResponse.groups:type_name -> courier.v1.GroupInfo
-	3,  // 62: courier.v1.MessagingService.Publish:input_type -> courier.v1.PublishRequest
-	5,  // 63: courier.v1.MessagingService.PublishBatch:input_type -> courier.v1.PublishBatchRequest
-	8,  // 64: courier.v1.MessagingService.PublishStream:input_type -> courier.v1.PublishStreamRequest
-	14, // 65: courier.v1.MessagingService.Subscribe:input_type -> courier.v1.SubscribeRequest
-	16, // 66: courier.v1.MessagingService.Consume:input_type -> courier.v1.ConsumeRequest
-	26, // 67: courier.v1.MessagingService.Request:input_type -> courier.v1.RequestRequest
-	28, // 68: courier.v1.MessagingService.RequestStream:input_type -> courier.v1.RequestStreamRequest
-	30, // 69: courier.v1.MessagingService.Fetch:input_type -> courier.v1.FetchRequest
-	32, // 70: courier.v1.MessagingService.Settle:input_type -> courier.v1.SettleRequest
-	37, // 71: courier.v1.AdminService.CreateStream:input_type -> courier.v1.CreateStreamRequest
-	39, // 72: courier.v1.AdminService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
-	41, // 73: courier.v1.AdminService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
-	43, // 74: courier.v1.AdminService.GetStream:input_type -> courier.v1.GetStreamRequest
-	45, // 75: courier.v1.AdminService.ListStreams:input_type -> courier.v1.ListStreamsRequest
-	47, // 76: courier.v1.AdminService.PurgeStream:input_type -> courier.v1.PurgeStreamRequest
-	49, // 77: courier.v1.AdminService.CompactStream:input_type -> courier.v1.CompactStreamRequest
-	51, // 78: courier.v1.AdminService.ReadMessages:input_type -> courier.v1.ReadMessagesRequest
-	55, // 79: courier.v1.AdminService.CreateGroup:input_type -> courier.v1.CreateGroupRequest
-	57, // 80: courier.v1.AdminService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
-	59, // 81: courier.v1.AdminService.GetGroup:input_type -> courier.v1.GetGroupRequest
-	61, // 82: courier.v1.AdminService.ListGroups:input_type -> courier.v1.ListGroupsRequest
-	63, // 83: courier.v1.AdminService.Redrive:input_type -> courier.v1.RedriveRequest
-	4,  // 84: courier.v1.MessagingService.Publish:output_type -> courier.v1.PublishResponse
-	7,  // 85: courier.v1.MessagingService.PublishBatch:output_type -> courier.v1.PublishBatchResponse
-	9,  // 86: courier.v1.MessagingService.PublishStream:output_type -> courier.v1.PublishStreamResponse
-	15, // 87: courier.v1.MessagingService.Subscribe:output_type -> courier.v1.SubscribeResponse
-	20, // 88: courier.v1.MessagingService.Consume:output_type -> courier.v1.ConsumeResponse
-	27, // 89: courier.v1.MessagingService.Request:output_type -> courier.v1.RequestResponse
-	29, // 90: courier.v1.MessagingService.RequestStream:output_type -> courier.v1.RequestStreamResponse
-	31, // 91: courier.v1.MessagingService.Fetch:output_type -> courier.v1.FetchResponse
-	33, // 92: courier.v1.MessagingService.Settle:output_type -> courier.v1.SettleResponse
-	38, // 93: courier.v1.AdminService.CreateStream:output_type -> courier.v1.CreateStreamResponse
-	40, // 94: courier.v1.AdminService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
-	42, // 95: courier.v1.AdminService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
-	44, // 96: courier.v1.AdminService.GetStream:output_type -> courier.v1.GetStreamResponse
-	46, // 97: courier.v1.AdminService.ListStreams:output_type -> courier.v1.ListStreamsResponse
-	48, // 98: courier.v1.AdminService.PurgeStream:output_type -> courier.v1.PurgeStreamResponse
-	50, // 99: courier.v1.AdminService.CompactStream:output_type -> courier.v1.CompactStreamResponse
-	52, // 100: courier.v1.AdminService.ReadMessages:output_type -> courier.v1.ReadMessagesResponse
-	56, // 101: courier.v1.AdminService.CreateGroup:output_type -> courier.v1.CreateGroupResponse
-	58, // 102: courier.v1.AdminService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
-	60, // 103: courier.v1.AdminService.GetGroup:output_type -> courier.v1.GetGroupResponse
-	62, // 104: courier.v1.AdminService.ListGroups:output_type -> courier.v1.ListGroupsResponse
-	64, // 105: courier.v1.AdminService.Redrive:output_type -> courier.v1.RedriveResponse
-	84, // [84:106] is the sub-list for method output_type
-	62, // [62:84] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	2,  // 37: courier.v1.ReplyStreamRequest.message:type_name -> courier.v1.Message
+	10, // 38: courier.v1.ReplyStreamResponse.error:type_name -> courier.v1.Error
+	68, // 39: courier.v1.FetchRequest.wait:type_name -> google.protobuf.Duration
+	24, // 40: courier.v1.FetchResponse.deliveries:type_name -> courier.v1.Delivery
+	19, // 41: courier.v1.SettleRequest.settle:type_name -> courier.v1.Settle
+	25, // 42: courier.v1.SettleResponse.settled:type_name -> courier.v1.Settled
+	68, // 43: courier.v1.StreamConfig.max_age:type_name -> google.protobuf.Duration
+	68, // 44: courier.v1.StreamConfig.tombstone_retention:type_name -> google.protobuf.Duration
+	68, // 45: courier.v1.StreamConfig.dedup_window:type_name -> google.protobuf.Duration
+	68, // 46: courier.v1.StreamConfig.default_ttl:type_name -> google.protobuf.Duration
+	36, // 47: courier.v1.StreamInfo.config:type_name -> courier.v1.StreamConfig
+	37, // 48: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
+	36, // 49: courier.v1.CreateStreamRequest.config:type_name -> courier.v1.StreamConfig
+	38, // 50: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	36, // 51: courier.v1.UpdateStreamRequest.config:type_name -> courier.v1.StreamConfig
+	38, // 52: courier.v1.UpdateStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	38, // 53: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
+	38, // 54: courier.v1.ListStreamsResponse.streams:type_name -> courier.v1.StreamInfo
+	2,  // 55: courier.v1.ReadMessagesResponse.messages:type_name -> courier.v1.Message
+	12, // 56: courier.v1.GroupConfig.start:type_name -> courier.v1.Start
+	68, // 57: courier.v1.GroupConfig.ack_wait:type_name -> google.protobuf.Duration
+	68, // 58: courier.v1.GroupConfig.backoff:type_name -> google.protobuf.Duration
+	55, // 59: courier.v1.GroupInfo.config:type_name -> courier.v1.GroupConfig
+	55, // 60: courier.v1.CreateGroupRequest.config:type_name -> courier.v1.GroupConfig
+	56, // 61: courier.v1.CreateGroupResponse.group:type_name -> courier.v1.GroupInfo
+	56, // 62: courier.v1.GetGroupResponse.group:type_name -> courier.v1.GroupInfo
+	56, // 63: courier.v1.ListGroupsResponse.groups:type_name -> courier.v1.GroupInfo
+	3,  // 64: courier.v1.MessagingService.Publish:input_type -> courier.v1.PublishRequest
+	5,  // 65: courier.v1.MessagingService.PublishBatch:input_type -> courier.v1.PublishBatchRequest
+	8,  // 66: courier.v1.MessagingService.PublishStream:input_type -> courier.v1.PublishStreamRequest
+	14, // 67: courier.v1.MessagingService.Subscribe:input_type -> courier.v1.SubscribeRequest
+	16, // 68: courier.v1.MessagingService.Consume:input_type -> courier.v1.ConsumeRequest
+	26, // 69: courier.v1.MessagingService.Request:input_type -> courier.v1.RequestRequest
+	28, // 70: courier.v1.MessagingService.RequestStream:input_type -> courier.v1.RequestStreamRequest
+	30, // 71: courier.v1.MessagingService.ReplyStream:input_type -> courier.v1.ReplyStreamRequest
+	32, // 72: courier.v1.MessagingService.Fetch:input_type -> courier.v1.FetchRequest
+	34, // 73: courier.v1.MessagingService.Settle:input_type -> courier.v1.SettleRequest
+	39, // 74: courier.v1.AdminService.CreateStream:input_type -> courier.v1.CreateStreamRequest
+	41, // 75: courier.v1.AdminService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
+	43, // 76: courier.v1.AdminService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
+	45, // 77: courier.v1.AdminService.GetStream:input_type -> courier.v1.GetStreamRequest
+	47, // 78: courier.v1.AdminService.ListStreams:input_type -> courier.v1.ListStreamsRequest
+	49, // 79: courier.v1.AdminService.PurgeStream:input_type -> courier.v1.PurgeStreamRequest
+	51, // 80: courier.v1.AdminService.CompactStream:input_type -> courier.v1.CompactStreamRequest
+	53, // 81: courier.v1.AdminService.ReadMessages:input_type -> courier.v1.ReadMessagesRequest
+	57, // 82: courier.v1.AdminService.CreateGroup:input_type -> courier.v1.CreateGroupRequest
+	59, // 83: courier.v1.AdminService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
+	61, // 84: courier.v1.AdminService.GetGroup:input_type -> courier.v1.GetGroupRequest
+	63, // 85: courier.v1.AdminService.ListGroups:input_type -> courier.v1.ListGroupsRequest
+	65, // 86: courier.v1.AdminService.Redrive:input_type -> courier.v1.RedriveRequest
+	4,  // 87: courier.v1.MessagingService.Publish:output_type -> courier.v1.PublishResponse
+	7,  // 88: courier.v1.MessagingService.PublishBatch:output_type -> courier.v1.PublishBatchResponse
+	9,  // 89: courier.v1.MessagingService.PublishStream:output_type -> courier.v1.PublishStreamResponse
+	15, // 90: courier.v1.MessagingService.Subscribe:output_type -> courier.v1.SubscribeResponse
+	20, // 91: courier.v1.MessagingService.Consume:output_type -> courier.v1.ConsumeResponse
+	27, // 92: courier.v1.MessagingService.Request:output_type -> courier.v1.RequestResponse
+	29, // 93: courier.v1.MessagingService.RequestStream:output_type -> courier.v1.RequestStreamResponse
+	31, // 94: courier.v1.MessagingService.ReplyStream:output_type -> courier.v1.ReplyStreamResponse
+	33, // 95: courier.v1.MessagingService.Fetch:output_type -> courier.v1.FetchResponse
+	35, // 96: courier.v1.MessagingService.Settle:output_type -> courier.v1.SettleResponse
+	40, // 97: courier.v1.AdminService.CreateStream:output_type -> courier.v1.CreateStreamResponse
+	42, // 98: courier.v1.AdminService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
+	44, // 99: courier.v1.AdminService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
+	46, // 100: courier.v1.AdminService.GetStream:output_type -> courier.v1.GetStreamResponse
+	48, // 101: courier.v1.AdminService.ListStreams:output_type -> courier.v1.ListStreamsResponse
+	50, // 102: courier.v1.AdminService.PurgeStream:output_type -> courier.v1.PurgeStreamResponse
+	52, // 103: courier.v1.AdminService.CompactStream:output_type -> courier.v1.CompactStreamResponse
+	54, // 104: courier.v1.AdminService.ReadMessages:output_type -> courier.v1.ReadMessagesResponse
+	58, // 105: courier.v1.AdminService.CreateGroup:output_type -> courier.v1.CreateGroupResponse
+	60, // 106: courier.v1.AdminService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
+	62, // 107: courier.v1.AdminService.GetGroup:output_type -> courier.v1.GetGroupResponse
+	64, // 108: courier.v1.AdminService.ListGroups:output_type -> courier.v1.ListGroupsResponse
+	66, // 109: courier.v1.AdminService.Redrive:output_type -> courier.v1.RedriveResponse
+	87, // [87:110] is the sub-list for method output_type
+	64, // [64:87] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_courier_v1_courier_proto_init() }
@@ -4512,14 +4634,14 @@ func file_courier_v1_courier_proto_init() {
 		(*ConsumeResponse_Deliveries)(nil),
 		(*ConsumeResponse_SettledBatch)(nil),
 	}
-	file_courier_v1_courier_proto_msgTypes[62].OneofWrappers = []any{}
+	file_courier_v1_courier_proto_msgTypes[64].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_courier_v1_courier_proto_rawDesc), len(file_courier_v1_courier_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   64,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

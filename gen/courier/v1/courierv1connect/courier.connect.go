@@ -55,6 +55,9 @@ const (
 	// MessagingServiceRequestStreamProcedure is the procedure name of the MessagingService's
 	// RequestStream RPC.
 	MessagingServiceRequestStreamProcedure = "/courier.v1.MessagingService/RequestStream"
+	// MessagingServiceReplyStreamProcedure is the procedure name of the MessagingService's ReplyStream
+	// RPC.
+	MessagingServiceReplyStreamProcedure = "/courier.v1.MessagingService/ReplyStream"
 	// MessagingServiceFetchProcedure is the procedure name of the MessagingService's Fetch RPC.
 	MessagingServiceFetchProcedure = "/courier.v1.MessagingService/Fetch"
 	// MessagingServiceSettleProcedure is the procedure name of the MessagingService's Settle RPC.
@@ -137,6 +140,13 @@ var (
 			Procedure:  MessagingServiceRequestStreamProcedure,
 		}
 	})
+	messagingServiceReplyStreamSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeBidi,
+			Schema:     v1.File_courier_v1_courier_proto.Services().ByName("MessagingService").Methods().ByName("ReplyStream"),
+			Procedure:  MessagingServiceReplyStreamProcedure,
+		}
+	})
 	messagingServiceFetchSpec = sync.OnceValue(func() connect.Spec {
 		return connect.Spec{
 			StreamType: connect.StreamTypeUnary,
@@ -182,6 +192,11 @@ type MessagingServiceClient interface {
 	// reply comes (in any order, by the client's id): what a client that makes
 	// requests often keeps open instead of one Request call each.
 	RequestStream(context.Context) (MessagingServiceRequestStreamClientStream, error)
+	// ReplyStream carries a responder's replies: the server publishes each as
+	// it arrives, answers a refused one at once and the published ones
+	// together, a few milliseconds later (so that a client can send a reply
+	// again when the stream breaks before its answer).
+	ReplyStream(context.Context) (MessagingServiceReplyStreamClientStream, error)
 	// Fetch takes deliveries of a group as a pull consumer, over any HTTP
 	// version (curl, HTTP/1.1 clients): the first Fetch opens a pull session
 	// (a member of the group) and names it; later Fetches and Settles name it
@@ -359,6 +374,43 @@ func (s MessagingServiceRequestStreamClientStream) Close() error {
 	return s.stream.Close()
 }
 
+// MessagingServiceReplyStreamClientStream is the client stream for the MessagingService's
+// ReplyStream RPC.
+type MessagingServiceReplyStreamClientStream struct {
+	stream connect.ClientStream
+}
+
+// SendHeaders opens the stream and flushes the request headers without a message. The first Send or
+// Receive does this implicitly.
+func (s MessagingServiceReplyStreamClientStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a request message to the server.
+func (s MessagingServiceReplyStreamClientStream) Send(req *v1.ReplyStreamRequest) error {
+	return s.stream.Send(req)
+}
+
+// CloseSend closes the request side of the stream.
+func (s MessagingServiceReplyStreamClientStream) CloseSend() error {
+	return s.stream.CloseSend()
+}
+
+// Receive returns the next response message from the server.
+func (s MessagingServiceReplyStreamClientStream) Receive() (*v1.ReplyStreamResponse, error) {
+	var res v1.ReplyStreamResponse
+	if err := s.stream.Receive(&res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Close releases the stream's resources. It is idempotent and is typically deferred to clean up a
+// stream abandoned before io.EOF.
+func (s MessagingServiceReplyStreamClientStream) Close() error {
+	return s.stream.Close()
+}
+
 // MessagingServiceHandler is an implementation of the courier.v1.MessagingService service.
 type MessagingServiceHandler interface {
 	// Publish stores a message in the stream that captures its subject and
@@ -388,6 +440,11 @@ type MessagingServiceHandler interface {
 	// reply comes (in any order, by the client's id): what a client that makes
 	// requests often keeps open instead of one Request call each.
 	RequestStream(context.Context, MessagingServiceRequestStreamServerStream) error
+	// ReplyStream carries a responder's replies: the server publishes each as
+	// it arrives, answers a refused one at once and the published ones
+	// together, a few milliseconds later (so that a client can send a reply
+	// again when the stream breaks before its answer).
+	ReplyStream(context.Context, MessagingServiceReplyStreamServerStream) error
 	// Fetch takes deliveries of a group as a pull consumer, over any HTTP
 	// version (curl, HTTP/1.1 clients): the first Fetch opens a pull session
 	// (a member of the group) and names it; later Fetches and Settles name it
@@ -410,6 +467,7 @@ func RegisterMessagingServiceHandler(server *connect.Server, svc MessagingServic
 		connect.Method{Spec: messagingServiceConsumeSpec(), Handler: adapter.consume},
 		connect.Method{Spec: messagingServiceRequestSpec(), Handler: adapter.request},
 		connect.Method{Spec: messagingServiceRequestStreamSpec(), Handler: adapter.requestStream},
+		connect.Method{Spec: messagingServiceReplyStreamSpec(), Handler: adapter.replyStream},
 		connect.Method{Spec: messagingServiceFetchSpec(), Handler: adapter.fetch},
 		connect.Method{Spec: messagingServiceSettleSpec(), Handler: adapter.settle},
 	)
@@ -520,6 +578,31 @@ func (s MessagingServiceRequestStreamServerStream) Send(res *v1.RequestStreamRes
 	return s.stream.Send(res)
 }
 
+// MessagingServiceReplyStreamServerStream is the server stream for the MessagingService's
+// ReplyStream RPC.
+type MessagingServiceReplyStreamServerStream struct {
+	stream connect.ServerStream
+}
+
+// Receive returns the next request message from the client.
+func (s MessagingServiceReplyStreamServerStream) Receive() (*v1.ReplyStreamRequest, error) {
+	var req v1.ReplyStreamRequest
+	if err := s.stream.Receive(&req); err != nil {
+		return nil, err
+	}
+	return &req, nil
+}
+
+// SendHeaders flushes the response headers without a message. The first Send does this implicitly.
+func (s MessagingServiceReplyStreamServerStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a response message to the client.
+func (s MessagingServiceReplyStreamServerStream) Send(res *v1.ReplyStreamResponse) error {
+	return s.stream.Send(res)
+}
+
 // UnimplementedMessagingServiceHandler returns CodeUnimplemented from all methods.
 type UnimplementedMessagingServiceHandler struct{}
 
@@ -549,6 +632,10 @@ func (UnimplementedMessagingServiceHandler) Request(context.Context, *v1.Request
 
 func (UnimplementedMessagingServiceHandler) RequestStream(context.Context, MessagingServiceRequestStreamServerStream) error {
 	return connect.NewError(connect.CodeUnimplemented, "courier.v1.MessagingService.RequestStream is not implemented")
+}
+
+func (UnimplementedMessagingServiceHandler) ReplyStream(context.Context, MessagingServiceReplyStreamServerStream) error {
+	return connect.NewError(connect.CodeUnimplemented, "courier.v1.MessagingService.ReplyStream is not implemented")
 }
 
 func (UnimplementedMessagingServiceHandler) Fetch(context.Context, *v1.FetchRequest) (*v1.FetchResponse, error) {
@@ -619,6 +706,14 @@ func (c *messagingServiceClient) RequestStream(ctx context.Context) (MessagingSe
 	return MessagingServiceRequestStreamClientStream{stream: stream}, nil
 }
 
+func (c *messagingServiceClient) ReplyStream(ctx context.Context) (MessagingServiceReplyStreamClientStream, error) {
+	stream, err := c.client.CallClientStream(ctx, messagingServiceReplyStreamSpec())
+	if err != nil {
+		return MessagingServiceReplyStreamClientStream{}, err
+	}
+	return MessagingServiceReplyStreamClientStream{stream: stream}, nil
+}
+
 func (c *messagingServiceClient) Fetch(ctx context.Context, req *v1.FetchRequest) (*v1.FetchResponse, error) {
 	var res v1.FetchResponse
 	if err := c.client.CallUnary(ctx, messagingServiceFetchSpec(), req, &res); err != nil {
@@ -687,6 +782,10 @@ func (h messagingServiceHandler) request(ctx context.Context, _ connect.Spec, st
 
 func (h messagingServiceHandler) requestStream(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
 	return h.svc.RequestStream(ctx, MessagingServiceRequestStreamServerStream{stream: stream})
+}
+
+func (h messagingServiceHandler) replyStream(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	return h.svc.ReplyStream(ctx, MessagingServiceReplyStreamServerStream{stream: stream})
 }
 
 func (h messagingServiceHandler) fetch(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
