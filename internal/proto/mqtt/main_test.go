@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	pahov3 "github.com/eclipse/paho.mqtt.golang"
-	"github.com/eclipse/paho.golang/paho"
 	"github.com/courier-mq/courier/server"
+	"github.com/eclipse/paho.golang/paho"
+	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	"go.uber.org/goleak"
 )
 

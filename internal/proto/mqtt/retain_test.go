@@ -39,6 +39,9 @@ func TestRetained(t *testing.T) {
 		}
 	}
 	check(e, "s1")
+	if _, err := e.srv.Compact(testCtx(t), "mqtt-retained"); err != nil {
+		t.Fatal(err)
+	}
 	e.stop()
 	e = startEnvDir(t, dir, Options{})
 	check(e, "s2")

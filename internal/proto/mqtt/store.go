@@ -47,7 +47,7 @@ func loadLatest(b *broker.Broker, stream string, fn func(*broker.Message)) error
 			if err != nil {
 				return fmt.Errorf("mqtt: read %s: %w", stream, err)
 			}
-			if len(ms) == 0 || next <= off {
+			if next <= off {
 				break
 			}
 			for _, m := range ms {
