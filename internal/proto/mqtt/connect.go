@@ -18,40 +18,16 @@ type will struct {
 	c     *conn
 }
 
-// handleConnect serves CONNECT: it checks the protocol, the client id and
-// the flags, takes the session (over from another connection if needed),
-// answers CONNACK and resumes the session's subscriptions.
+// handleConnect serves CONNECT: it checks the protocol, the credentials,
+// the client id and the will, takes the session (over from another
+// connection if needed), resumes its subscriptions and answers CONNACK.
 func (c *conn) handleConnect(pk *packets.Packet) error {
-	if v := pk.ProtocolVersion; !bytes.Equal(pk.Connect.ProtocolName, []byte("MQTT")) || v != 4 && v != 5 {
-		if bytes.Equal(pk.Connect.ProtocolName, []byte("MQTT")) || bytes.Equal(pk.Connect.ProtocolName, []byte("MQIsdp")) {
-			c.version = 4 // [MQTT-3.1.2-2]: answer 0x01 in the 3.1.1 format
-			c.queue(encodeConnack(c, packets.Err3UnsupportedProtocolVersion, false))
-		}
-		return failf(packets.ErrUnsupportedProtocolVersion, "protocol %q level %d: only MQTT 3.1.1 (4) and 5 are served", pk.Connect.ProtocolName, v)
+	if err := c.checkConnect(pk); err != nil {
+		return err
 	}
-	c.version = pk.ProtocolVersion
-	if code := validateConnect(pk); code != packets.CodeSuccess {
-		return &protoErr{code: code}
-	}
-	p := &pk.Properties
-	if c.version == 5 {
-		if err := c.connectProps(p); err != nil {
-			return err
-		}
-	}
-	if !c.s.authenticate(pk) {
-		if c.version == 4 { // v5 gets its CONNACK from fail
-			c.queue(encodeConnack(c, packets.ErrMalformedUsernameOrPassword, false)) // 3.1.1 return code 4: bad user name or password
-		}
-		return failf(packets.ErrBadUsernameOrPassword, "user %q", pk.Connect.Username)
-	}
-	id, assigned := pk.Connect.ClientIdentifier, false
-	if id == "" {
-		if !pk.Connect.Clean && c.version == 4 { // [MQTT-3.1.3-8]
-			c.queue(encodeConnack(c, packets.Err3ClientIdentifierNotValid, false))
-			return failf(packets.ErrClientIdentifierNotValid, "empty client id without clean session")
-		}
-		id, assigned = newClientID(), true // [MQTT-3.1.3-6]
+	id, assigned, err := c.clientIDOf(pk)
+	if err != nil {
+		return err
 	}
 	if pk.Connect.WillFlag {
 		if err := c.setWill(pk); err != nil {
@@ -60,19 +36,12 @@ func (c *conn) handleConnect(pk *packets.Packet) error {
 	}
 	c.clientID = id
 	c.keepAlive = time.Duration(pk.Connect.Keepalive) * time.Second
-	expiry := uint32(0)
-	switch {
-	case c.version == 4 && !pk.Connect.Clean:
-		expiry = neverExpires
-	case c.version == 5:
-		expiry = p.SessionExpiryInterval
-	}
 	inflight := c.s.opts.MaxInflight
-	if c.version == 5 && p.ReceiveMaximum > 0 {
-		inflight = min(inflight, int(p.ReceiveMaximum))
+	if c.version == 5 && pk.Properties.ReceiveMaximum > 0 {
+		inflight = min(inflight, int(pk.Properties.ReceiveMaximum))
 	}
 	c.tokens = make(chan struct{}, inflight)
-	sess, present := c.s.sessions.attach(c, id, pk.Connect.Clean, expiry)
+	sess, present := c.s.sessions.attach(c, id, pk.Connect.Clean, c.sessionExpiry(pk))
 	c.sess = sess
 	ack := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ProtocolVersion: c.version, SessionPresent: present}
 	if c.version == 5 {
@@ -84,6 +53,60 @@ func (c *conn) handleConnect(pk *packets.Packet) error {
 	close(c.ready)
 	c.resendPubrel()
 	return nil
+}
+
+// checkConnect checks the protocol name and level, the flags, the v5
+// properties and the credentials.
+func (c *conn) checkConnect(pk *packets.Packet) error {
+	if v := pk.ProtocolVersion; !bytes.Equal(pk.Connect.ProtocolName, []byte("MQTT")) || v != 4 && v != 5 {
+		if bytes.Equal(pk.Connect.ProtocolName, []byte("MQTT")) || bytes.Equal(pk.Connect.ProtocolName, []byte("MQIsdp")) {
+			c.version = 4 // [MQTT-3.1.2-2]: answer 0x01 in the 3.1.1 format
+			c.queue(encodeConnack(c, packets.Err3UnsupportedProtocolVersion, false))
+		}
+		return failf(packets.ErrUnsupportedProtocolVersion, "protocol %q level %d: only MQTT 3.1.1 (4) and 5 are served", pk.Connect.ProtocolName, v)
+	}
+	c.version = pk.ProtocolVersion
+	if code := validateConnect(pk); code != packets.CodeSuccess {
+		return &protoErr{code: code}
+	}
+	if c.version == 5 {
+		if err := c.connectProps(&pk.Properties); err != nil {
+			return err
+		}
+	}
+	if !c.s.authenticate(pk) {
+		if c.version == 4 { // v5 gets its CONNACK from fail
+			c.queue(encodeConnack(c, packets.ErrMalformedUsernameOrPassword, false)) // 3.1.1 return code 4: bad user name or password
+		}
+		return failf(packets.ErrBadUsernameOrPassword, "user %q", pk.Connect.Username)
+	}
+	return nil
+}
+
+// clientIDOf returns the client id, assigning one to a client that sent
+// none [MQTT-3.1.3-6], except a 3.1.1 client without clean session
+// [MQTT-3.1.3-8].
+func (c *conn) clientIDOf(pk *packets.Packet) (string, bool, error) {
+	if id := pk.Connect.ClientIdentifier; id != "" {
+		return id, false, nil
+	}
+	if !pk.Connect.Clean && c.version == 4 {
+		c.queue(encodeConnack(c, packets.Err3ClientIdentifierNotValid, false))
+		return "", false, failf(packets.ErrClientIdentifierNotValid, "empty client id without clean session")
+	}
+	return newClientID(), true, nil
+}
+
+// sessionExpiry is how long the session outlives the connection, in
+// seconds: forever for a 3.1.1 persistent session, the v5 property.
+func (c *conn) sessionExpiry(pk *packets.Packet) uint32 {
+	switch {
+	case c.version == 4 && !pk.Connect.Clean:
+		return neverExpires
+	case c.version == 5:
+		return pk.Properties.SessionExpiryInterval
+	}
+	return 0
 }
 
 // authenticate checks a CONNECT's user name and password against

@@ -260,3 +260,35 @@ func TestSessionUnsubscribeDropsGroups(t *testing.T) {
 		t.Fatalf("groups %+v left after unsubscribe", g)
 	}
 }
+
+// TestSessionHashFilter: a persistent "#" subscription holds a group on
+// every stream, and never sees the front-end's own "$mqtt" subjects.
+func TestSessionHashFilter(t *testing.T) {
+	e := startEnv(t, Options{})
+	createStream(t, e, "all1", "one.>")
+	createStream(t, e, "all2", "two")
+	r := e.raw(t, 4)
+	r.connect("everything", false, 0)
+	r.send(subscribePk(1, packets.Subscription{Filter: "#", Qos: 1}))
+	r.read()
+	r.nc.Close()
+	pub := e.v3(t, "pub", true)
+	mustTok(t, pub.Publish("one/x", 1, true, []byte("1"))) // retained: also writes $mqtt.retained
+	corePublish(t, e, "two", "2")
+	r = e.raw(t, 4) // also writes $mqtt.sessions
+	r.connect("everything", false, 0)
+	var got []string
+	for range 2 {
+		pk := r.read()
+		got = append(got, pk.TopicName+"="+string(pk.Payload))
+		r.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID})
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"one/x=1", "two=2"}) {
+		t.Fatalf("got %v", got)
+	}
+	corePublish(t, e, "live.only", "3")
+	if pk := r.read(); pk.TopicName != "live/only" {
+		t.Fatalf("got %s %q, want live/only (and nothing from $mqtt)", pk.TopicName, pk.Payload)
+	}
+}
