@@ -492,6 +492,9 @@ func (ch *channel) basicGet(m *BasicGet) error {
 func (ch *channel) getFrom(g broker.GroupInfo) (*broker.Delivery, error) {
 	st := g.Config.Stream
 	mem := ch.getters[st]
+	if mem != nil && ended(mem) { // its group was deleted since, maybe made again
+		mem = nil
+	}
 	if mem == nil {
 		var err error
 		if mem, err = ch.c.s.b.JoinPull(st, g.Config.Name); err != nil {
