@@ -19,9 +19,9 @@
 // Each connection has one reader (frames, methods, in order) and one
 // writer (a bounded queue, coalesced writes, heartbeats at half the
 // negotiated interval; a client silent for two intervals is closed);
-// each consumer has a pump that takes deliveries
-// from the broker while it has credit; each channel in confirm mode has a
-// confirmer that acks publishes in order once they are durable. A
+// each consumer has a pump that takes deliveries from the broker while it
+// has credit; each channel in confirm mode has a confirmer that acks
+// publishes in order once they are durable. A
 // channel exception (soft code: 403, 404, 405, 406) closes only its
 // channel with channel.close; a connection exception (hard code: 501
 // FRAME_ERROR, 502 SYNTAX_ERROR, 503, 504, 505 UNEXPECTED_FRAME, 530
@@ -35,6 +35,7 @@
 // Options.WriteTimeout is disconnected; its unacknowledged deliveries go
 // back to their queues. A panic in any of a connection's goroutines
 // closes that connection only.
+//
 // Authentication: PLAIN and AMQPLAIN against Options.Users (nil accepts
 // any login). One virtual host, "/".
 //
@@ -55,7 +56,8 @@
 // routing key q reaches it (the STOMP front-end's /queue/q is the same
 // queue). queue.declare creates the stream (one partition) and the group
 // (start earliest, no filter) when absent, or uses a stream named q that
-// exists. Server-named queues are amq-gen-<random> (the RabbitMQ form
+// exists (so a queue named like an exchange takes all of that exchange's
+// messages). Server-named queues are amq-gen-<random> (the RabbitMQ form
 // amq.gen-… is not a valid stream name).
 //
 // queue.bind q X K puts a group named q on X's stream (starting at its
@@ -80,8 +82,9 @@
 // prefetch-count without global, for consumers started after it) as the
 // member's max in flight, and the pump takes only as many as the credit
 // left; basic.qos with global sets a prefetch the channel's consumers
-// share, as RabbitMQ does (prefetch-size must be 0). Delivery tags are per channel; basic.ack, basic.nack
-// and basic.reject (multiple, requeue) settle through the broker: ack →
+// share, as RabbitMQ does (prefetch-size must be 0). Delivery tags are
+// per channel; basic.ack, basic.nack and basic.reject (multiple,
+// requeue) settle through the broker: ack →
 // Ack, requeue → Nack (redelivered at once with Redelivered set, counting
 // toward x-delivery-limit), no requeue → Reject (dead-lettered when the
 // queue has a dead-letter exchange, else dropped). basic.recover requeues
@@ -153,8 +156,10 @@
 //     purges only its own stream (it refuses a stream that captures other
 //     subjects); message counts are the groups' unsettled messages not in
 //     flight, an approximation for groups with filters;
-//   - basic.qos prefetch-size (540); channel.flow from the client is honoured, the server never sends
-//     it; connection.blocked is never sent;
+//   - basic.qos prefetch-size (540); channel.flow from the client is
+//     honoured, the server never sends it; connection.blocked is never
+//     sent; in a transaction a mandatory publish comes back at once, not
+//     at commit;
 //   - virtual hosts other than "/"; SASL mechanisms other than PLAIN and
 //     AMQPLAIN; basic.recover without requeue.
 package amqp
