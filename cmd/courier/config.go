@@ -31,6 +31,8 @@ type fileConfig struct {
 	AMQPAddr            *string `yaml:"amqp-addr"`
 	MQTTAddr            *string `yaml:"mqtt-addr"`
 	STOMPAddr           *string `yaml:"stomp-addr"`
+	MQTTWSAddr          *string `yaml:"mqtt-ws-addr"`
+	STOMPWSAddr         *string `yaml:"stomp-ws-addr"`
 	LogFormat           *string `yaml:"log-format"`
 	LogLevel            *string `yaml:"log-level"`
 	AckCommitInterval   *string `yaml:"ack-commit-interval"`
@@ -55,6 +57,8 @@ func (f *fileConfig) values() map[string]string {
 	put("amqp-addr", f.AMQPAddr)
 	put("mqtt-addr", f.MQTTAddr)
 	put("stomp-addr", f.STOMPAddr)
+	put("mqtt-ws-addr", f.MQTTWSAddr)
+	put("stomp-ws-addr", f.STOMPWSAddr)
 	put("log-format", f.LogFormat)
 	put("log-level", f.LogLevel)
 	put("ack-commit-interval", f.AckCommitInterval)

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"io"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/go-stomp/stomp/v3"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -21,13 +24,15 @@ type got struct{ where, payload string }
 
 // TestCLIBinaryOneMessageEveryProtocol runs `courier serve` with every
 // listener on an ephemeral port, then publishes from each protocol in
-// turn (MQTT, AMQP, STOMP, the native API) to the subjects orders.eu.*,
+// turn (MQTT over TCP and WebSocket, AMQP, STOMP over TCP and WebSocket,
+// the native API) to the subjects orders.eu.*,
 // which the stream orders captures. Every message reaches a subscriber
 // of every protocol, named as that protocol names it, and a Kafka
 // consumer replays all of them from the stream, in order.
 func TestCLIBinaryOneMessageEveryProtocol(t *testing.T) {
 	s := startServe(t, filepath.Join(t.TempDir(), "data"), "--api-addr", "127.0.0.1:0", "--kafka-addr", "127.0.0.1:0",
-		"--amqp-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0", "--stomp-addr", "127.0.0.1:0")
+		"--amqp-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0", "--stomp-addr", "127.0.0.1:0",
+		"--mqtt-ws-addr", "127.0.0.1:0", "--stomp-ws-addr", "127.0.0.1:0")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	native, err := client.Connect(ctx, s.addr["api"])
@@ -40,11 +45,23 @@ func TestCLIBinaryOneMessageEveryProtocol(t *testing.T) {
 	}
 	// Each protocol's peer subscribes, and publishes when called.
 	subs, publish := map[string]chan got{}, map[string]func(subject string, payload []byte){}
-	for name, peer := range map[string]func(*testing.T, string, chan<- got) func(string, []byte){
-		"mqtt": mqttPeer, "amqp": amqpPeer, "stomp": stompPeer,
+	for name, peer := range map[string]func(*testing.T, chan<- got) func(string, []byte){
+		"mqtt": func(t *testing.T, out chan<- got) func(string, []byte) {
+			return mqttPeer(t, "tcp://"+s.addr["mqtt"], out)
+		},
+		"mqtt-ws": func(t *testing.T, out chan<- got) func(string, []byte) {
+			return mqttPeer(t, "ws://"+s.addr["mqtt-ws"]+"/mqtt", out)
+		},
+		"amqp": func(t *testing.T, out chan<- got) func(string, []byte) { return amqpPeer(t, s.addr["amqp"], out) },
+		"stomp": func(t *testing.T, out chan<- got) func(string, []byte) {
+			return stompPeer(t, stompTCP(t, s.addr["stomp"]), out)
+		},
+		"stomp-ws": func(t *testing.T, out chan<- got) func(string, []byte) {
+			return stompPeer(t, stompWS(t, s.addr["stomp-ws"]), out)
+		},
 	} {
 		subs[name] = make(chan got, 16)
-		publish[name] = peer(t, s.addr[name], subs[name])
+		publish[name] = peer(t, subs[name])
 	}
 	subs["native"] = make(chan got, 16)
 	publish["native"] = nativePeer(t, ctx, native, subs["native"])
@@ -56,7 +73,7 @@ func TestCLIBinaryOneMessageEveryProtocol(t *testing.T) {
 	}
 
 	var sent []string
-	for _, from := range []string{"mqtt", "amqp", "stomp", "native"} {
+	for _, from := range peerNames {
 		payload := "from " + from
 		publish[from]("orders.eu."+from, []byte(payload))
 		sent = append(sent, payload)
@@ -75,12 +92,15 @@ func TestCLIBinaryOneMessageEveryProtocol(t *testing.T) {
 	kafkaReplays(t, ctx, s.addr["kafka"], sent)
 }
 
-// wantWhere is how protocol name shows the subject.
+// peerNames are the peers in the order they publish.
+var peerNames = []string{"mqtt", "mqtt-ws", "amqp", "stomp", "stomp-ws", "native"}
+
+// wantWhere is how peer name shows the subject.
 func wantWhere(name, subject string) string {
 	switch name {
-	case "mqtt":
+	case "mqtt", "mqtt-ws":
 		return mqttTopic(subject)
-	case "stomp":
+	case "stomp", "stomp-ws":
 		return "/topic/" + subject
 	}
 	return subject // AMQP's routing key on amq.topic, the native subject
@@ -96,9 +116,10 @@ func mqttTopic(subject string) string {
 	return string(b)
 }
 
-// mqttPeer subscribes to orders/eu/+ at QoS 1 and publishes at QoS 1.
-func mqttPeer(t *testing.T, addr string, out chan<- got) func(string, []byte) {
-	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("cross"))
+// mqttPeer subscribes to orders/eu/+ at QoS 1 and publishes at QoS 1,
+// over TCP or WebSocket (url's scheme).
+func mqttPeer(t *testing.T, url string, out chan<- got) func(string, []byte) {
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("cross-" + url[:2]))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("mqtt connect: %v", tok.Error())
 	}
@@ -159,11 +180,30 @@ func amqpPeer(t *testing.T, addr string, out chan<- got) func(string, []byte) {
 	}
 }
 
-// stompPeer subscribes to /topic/orders.eu.* and sends with a receipt.
-func stompPeer(t *testing.T, addr string, out chan<- got) func(string, []byte) {
-	conn, err := stomp.Dial("tcp", addr)
+// stompTCP dials STOMP over TCP.
+func stompTCP(t *testing.T, addr string) io.ReadWriteCloser {
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("stomp dial: %v", err)
+	}
+	return nc
+}
+
+// stompWS dials STOMP over WebSocket (text messages, as browsers send).
+func stompWS(t *testing.T, addr string) io.ReadWriteCloser {
+	ctx := context.Background()
+	ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws", &websocket.DialOptions{Subprotocols: []string{"v12.stomp"}})
+	if err != nil {
+		t.Fatalf("stomp websocket dial: %v", err)
+	}
+	return websocket.NetConn(ctx, ws, websocket.MessageText)
+}
+
+// stompPeer subscribes to /topic/orders.eu.* and sends with a receipt.
+func stompPeer(t *testing.T, nc io.ReadWriteCloser, out chan<- got) func(string, []byte) {
+	conn, err := stomp.Connect(nc)
+	if err != nil {
+		t.Fatalf("stomp connect: %v", err)
 	}
 	t.Cleanup(func() { conn.Disconnect() })
 	sub, err := conn.Subscribe("/topic/orders.eu.*", stomp.AckAuto)
@@ -233,7 +273,7 @@ func kafkaReplays(t *testing.T, ctx context.Context, addr string, sent []string)
 				subject = string(h.Value)
 			}
 		}
-		from := []string{"mqtt", "amqp", "stomp", "native"}[i]
+		from := peerNames[i]
 		if string(r.Value) != sent[i] || subject != "orders.eu."+from {
 			t.Errorf("kafka record %d: %q under %q, want %q under %q", i, r.Value, subject, sent[i], "orders.eu."+from)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -33,6 +34,8 @@ type serveConfig struct {
 	AMQPAddr            string
 	MQTTAddr            string
 	STOMPAddr           string
+	MQTTWSAddr          string
+	STOMPWSAddr         string
 	LogFormat           string
 	LogLevel            string
 	AckCommitInterval   time.Duration
@@ -40,11 +43,11 @@ type serveConfig struct {
 
 // listenerNames are the server's listeners in the order they start; each
 // is placed by its --NAME-addr flag.
-var listenerNames = []string{"api", "kafka", "amqp", "mqtt", "stomp"}
+var listenerNames = []string{"api", "kafka", "amqp", "mqtt", "stomp", "mqtt-ws", "stomp-ws"}
 
 // layered lists the flags that the environment and the config file may set.
 var layered = []string{"data", "api-addr", "kafka-addr", "kafka-advertised-addr", "kafka-auto-create",
-	"kafka-users-file", "amqp-addr", "mqtt-addr", "stomp-addr", "log-format", "log-level", "ack-commit-interval"}
+	"kafka-users-file", "amqp-addr", "mqtt-addr", "stomp-addr", "mqtt-ws-addr", "stomp-ws-addr", "log-format", "log-level", "ack-commit-interval"}
 
 func newServeCmd() *cobra.Command {
 	var c serveConfig
@@ -80,6 +83,8 @@ func addServeFlags(f *pflag.FlagSet, c *serveConfig) {
 	f.StringVar(&c.AMQPAddr, "amqp-addr", ":5672", "AMQP 0-9-1 listener: host:port, :0 for any port, or off")
 	f.StringVar(&c.MQTTAddr, "mqtt-addr", ":1883", "MQTT 3.1.1 and 5.0 listener: host:port, :0 for any port, or off")
 	f.StringVar(&c.STOMPAddr, "stomp-addr", ":61613", "STOMP 1.0-1.2 listener: host:port, :0 for any port, or off")
+	f.StringVar(&c.MQTTWSAddr, "mqtt-ws-addr", ":8083", "MQTT over WebSocket listener (any path, subprotocol mqtt): host:port, :0 for any port, or off")
+	f.StringVar(&c.STOMPWSAddr, "stomp-ws-addr", ":15674", "STOMP over WebSocket listener (any path, subprotocols v10.stomp to v12.stomp): host:port, :0 for any port, or off")
 	f.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.DurationVar(&c.AckCommitInterval, "ack-commit-interval", 10*time.Millisecond,
@@ -151,11 +156,18 @@ func serve(ctx context.Context, c serveConfig, out, logw io.Writer) error {
 	return errors.Join(err, srv.Shutdown(shut))
 }
 
-// frontEnd is one listener of the server.
+// frontEnd is one listener of the server; conns counts its open
+// connections (nil: counted by another, as a WebSocket listener's are by
+// its protocol's).
 type frontEnd struct {
 	name, addr string
 	l          listener
 	conns      func() int64
+}
+
+// webSocket serves h as a WebSocket listener.
+func webSocket(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 }
 
 // startListeners starts every listener in listenerNames' order: the
@@ -168,10 +180,14 @@ func startListeners(srv *server.Server, c serveConfig, users map[string]string, 
 	mq := mqtt.New(srv.Broker, mqtt.Options{Logger: log})
 	st := stomp.New(srv.Broker, stomp.Options{Logger: log})
 	fronts := []frontEnd{{"kafka", c.KafkaAddr, k, k.Conns}, {"amqp", c.AMQPAddr, am, am.Conns},
-		{"mqtt", c.MQTTAddr, mq, mq.Conns}, {"stomp", c.STOMPAddr, st, st.Conns}}
+		{"mqtt", c.MQTTAddr, mq, mq.Conns}, {"stomp", c.STOMPAddr, st, st.Conns},
+		{"mqtt-ws", c.MQTTWSAddr, webSocket(mq.WebSocketHandler()), nil},
+		{"stomp-ws", c.STOMPWSAddr, webSocket(st.WebSocket()), nil}}
 	conns := map[string]func() int64{}
 	for _, f := range fronts {
-		conns[f.name] = f.conns
+		if f.conns != nil {
+			conns[f.name] = f.conns
+		}
 	}
 	routes := admin.Routes(admin.Options{Broker: srv.Broker, Ready: ls.ready, Conns: conns})
 	a := api.New(srv.Broker, api.Options{Logger: log, Routes: routes})
