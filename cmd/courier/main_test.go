@@ -97,7 +97,7 @@ func TestCLIConfigPrecedence(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := serveConfig{Config: file, Data: "/from/file", APIAddr: ":7070", KafkaAddr: "env:2", KafkaAutoCreate: true,
-		AMQPAddr: "file:3", MQTTAddr: "env:4", STOMPAddr: "flag:5",
+		AMQPAddr: "file:3", MQTTAddr: "env:4", STOMPAddr: "flag:5", MQTTWSAddr: ":8083", STOMPWSAddr: ":15674",
 		LogFormat: "text", LogLevel: "error", AckCommitInterval: 25 * time.Millisecond}
 	if c != want {
 		t.Fatalf("flag > env > file > default:\n got %+v\nwant %+v", c, want)
