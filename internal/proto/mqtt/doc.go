@@ -46,7 +46,9 @@
 // its reason code in v5. QoS 2 is exactly-once at the front-end by
 // packet id: a PUBLISH whose id was received and not yet released by
 // PUBREL is answered again and not published twice. Those ids are kept
-// in the session in memory: they survive reconnects, not a restart.
+// in the session: they survive reconnects, and for a persistent session
+// a restart too (they are saved with the session when its connection
+// ends, so a crash loses them).
 // Topic aliases from v5 clients are honoured (up to
 // Options.TopicAliasMax); the server sends no aliases itself.
 //
@@ -89,7 +91,8 @@
 // and the next connection (after a restart too) gets it again, marked
 // DUP, and what was published meanwhile. Packet ids are new ones, not
 // those of the first attempt. A QoS 2 message whose PUBREC came is
-// settled; its PUBREL is sent again on reconnect (in memory only). For
+// settled; its PUBREL is sent again on reconnect, with its packet id
+// (saved like the received QoS 2 ids). For
 // subjects that no stream captures nothing is kept: they are delivered
 // live while the client is connected, as in core pub/sub. A stream
 // created after the subscription gets its group at the next connection;
@@ -141,8 +144,9 @@
 // authentication, AUTH, is refused with 0x8C) and authorization (ACLs); MQTT
 // 3.1 (protocol level 3); server-sent topic aliases; server keep-alive
 // and response information; the v5 request-problem-information flag
-// only hides reason strings. QoS 2 ids received, PUBRELs to resend and
-// delayed wills are in memory and do not survive a restart.
+// only hides reason strings. Delayed wills are in memory and do not
+// survive a restart; QoS 2 ids and PUBRELs to resend are saved when a
+// connection ends, so a crash (not a restart) loses them.
 //
 // # WebSocket
 //

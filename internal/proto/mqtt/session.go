@@ -32,6 +32,11 @@ type sessionRecord struct {
 	Expiry       uint32    `json:"expiry"` // seconds
 	Subs         []subSpec `json:"subs,omitempty"`
 	Disconnected int64     `json:"disconnected,omitempty"` // Unix ms; 0 while connected
+	// QoS2In and Pubrel are the session's QoS 2 packet ids in their
+	// second half, saved at disconnection (so a restart keeps them, a
+	// crash does not).
+	QoS2In []uint16 `json:"qos2in,omitempty"`
+	Pubrel []uint16 `json:"pubrel,omitempty"`
 }
 
 // session is a client's state across its connections. While a
@@ -83,6 +88,12 @@ func openSessions(s *Server) (*sessionStore, error) {
 		ss.expiry, ss.stored = rec.Expiry, true
 		for _, sp := range rec.Subs {
 			ss.subs[sp.Filter] = sp
+		}
+		for _, id := range rec.Pubrel {
+			ss.pubrel[id] = true
+		}
+		for _, id := range rec.QoS2In {
+			ss.qos2in[id] = true
 		}
 		st.m[ss.id] = ss
 		since := now
@@ -197,6 +208,16 @@ func (st *sessionStore) save(ss *session, disconnected int64) {
 	rec := sessionRecord{Expiry: ss.expiry, Disconnected: disconnected}
 	for _, sp := range ss.subs {
 		rec.Subs = append(rec.Subs, sp)
+	}
+	if disconnected > 0 {
+		for id := range ss.pubrel {
+			rec.Pubrel = append(rec.Pubrel, id)
+		}
+		ss.mu.Lock()
+		for id := range ss.qos2in {
+			rec.QoS2In = append(rec.QoS2In, id)
+		}
+		ss.mu.Unlock()
 	}
 	b, err := json.Marshal(rec)
 	if err == nil {

@@ -292,3 +292,55 @@ func TestSessionHashFilter(t *testing.T) {
 		t.Fatalf("got %s %q, want live/only (and nothing from $mqtt)", pk.TopicName, pk.Payload)
 	}
 }
+
+// TestSessionQoS2AcrossRestart: the QoS 2 packet ids of a persistent
+// session survive a restart of the server: a received PUBLISH not yet
+// released is not published twice, and a PUBREL not completed is sent
+// again.
+func TestSessionQoS2AcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	e := startEnvDir(t, dir, Options{})
+	createStream(t, e, "q", "q.>")
+	r := e.raw(t, 4)
+	r.connect("q2r", false, 0)
+	r.send(subscribePk(1, packets.Subscription{Filter: "q/out", Qos: 2}))
+	r.read()
+	r.send(publishPk("q/in", 2, 9, "once"))
+	if pk := r.read(); pk.FixedHeader.Type != packets.Pubrec {
+		t.Fatalf("got %s", packets.PacketNames[pk.FixedHeader.Type])
+	}
+	corePublish(t, e, "q.out", "o")
+	out := r.read()
+	r.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrec}, PacketID: out.PacketID})
+	r.read() // PUBREL
+	r.nc.Close()
+	waitConns(t, e, 0)
+	e.stop()
+
+	e = startEnvDir(t, dir, Options{})
+	r = e.raw(t, 4)
+	r.connect("q2r", false, 0)
+	if rel := r.read(); rel.FixedHeader.Type != packets.Pubrel || rel.PacketID != out.PacketID {
+		t.Fatalf("got %s %d, want PUBREL %d", packets.PacketNames[rel.FixedHeader.Type], rel.PacketID, out.PacketID)
+	}
+	dup := publishPk("q/in", 2, 9, "once")
+	dup.FixedHeader.Dup = true
+	r.send(dup)
+	if pk := r.read(); pk.FixedHeader.Type != packets.Pubrec || pk.PacketID != 9 {
+		t.Fatalf("got %s %d", packets.PacketNames[pk.FixedHeader.Type], pk.PacketID)
+	}
+	if info, _ := e.srv.StreamInfo("q"); info.Partitions[0].HighWatermark != 2 { // "once" and "o"
+		t.Fatalf("high watermark %d, want 2: the duplicate was stored", info.Partitions[0].HighWatermark)
+	}
+}
+
+func waitConns(t *testing.T, e *testEnv, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for e.m.Conns() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections, want %d", e.m.Conns(), n)
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+}
