@@ -166,3 +166,25 @@ func TestLimitSlowConsumer(t *testing.T) {
 	}
 	alive()
 }
+
+// TestLimitClientMaxPacketSize: messages larger than the v5 client's
+// maximum packet size are not sent to it [MQTT-3.1.2-24].
+func TestLimitClientMaxPacketSize(t *testing.T) {
+	e := startEnv(t, Options{})
+	r := e.raw(t, 5)
+	pk := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}}
+	pk.Connect = packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "small", Clean: true}
+	pk.Properties.MaximumPacketSize = 100
+	r.send(pk)
+	r.read()
+	r.send(subscribePk(1, packets.Subscription{Filter: "sz", Qos: 1}))
+	r.read()
+	for _, p := range []string{strings.Repeat("x", 500), "small"} {
+		if _, err := e.srv.Publish(testCtx(t), &server.Message{Subject: "sz", Payload: []byte(p)}, server.Expect{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.read(); string(got.Payload) != "small" {
+		t.Fatalf("got %d bytes, want only the small message", len(got.Payload))
+	}
+}
