@@ -35,7 +35,9 @@
 // Courier Request by publishing to it), the TTL left becomes the message
 // expiry interval, and expired messages are not sent. A message from
 // another protocol counts as published at QoS 2: it is delivered at the
-// subscription's QoS.
+// subscription's QoS. User properties named courier-… are reserved to the
+// broker: such a publish is refused (0x83), and so is a payload that its
+// format indicator says is UTF-8 and is not (0x99).
 //
 // # Publishing
 //
