@@ -20,9 +20,9 @@ import (
 // response's unknown fields, and the lane's receiver decodes the results
 // one at a time (resultDecoder) into PublishResult and PublishResponse
 // messages it reuses from answer to answer, with google.golang.org/protobuf.
-// A result then costs no allocation but its stream name's. ConsumeResponse
-// and SubscribeResponse are kept raw too, for msgDecoder
-// (message_decode.go).
+// A result then costs no allocation but its stream name's.
+// ConsumeResponse, SubscribeResponse and RequestStreamResponse are kept
+// raw too, for msgDecoder (message_decode.go).
 
 // codecs are the client's codecs: binary protobuf (binaryCodec), then
 // JSON.
@@ -44,6 +44,8 @@ func (c binaryCodec) UnmarshalRead(ctx context.Context, src io.Reader, msg any) 
 	case *courierv1.ConsumeResponse:
 		res = m
 	case *courierv1.SubscribeResponse:
+		res = m
+	case *courierv1.RequestStreamResponse:
 		res = m
 	default:
 		return c.BinaryCodec.UnmarshalRead(ctx, src, msg)

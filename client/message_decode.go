@@ -12,9 +12,9 @@ import (
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 )
 
-// Deliveries and subscription messages are decoded from their raw bytes:
-// binaryCodec keeps a ConsumeResponse's and a SubscribeResponse's bytes as
-// they came (one copy of the whole response), and msgDecoder decodes the
+// Deliveries, subscription messages and request answers are decoded from
+// their raw bytes: binaryCodec keeps a ConsumeResponse's, a
+// SubscribeResponse's and a RequestStreamResponse's bytes as they came (one copy of the whole response), and msgDecoder decodes the
 // messages in them straight into the client's Message. A message's key,
 // payload and binary header values then alias the response's bytes, and
 // its strings are copied, the stream's and a repeated subject's only
@@ -103,6 +103,32 @@ func (d *msgDecoder) subscribed(res *courierv1.SubscribeResponse) (*Message, err
 		return nil, malformed(res, err)
 	}
 	return m, nil
+}
+
+// answer decodes a RequestStreamResponse: its id, and its reply or
+// error.
+func (d *msgDecoder) answer(res *courierv1.RequestStreamResponse) (id uint64, reply *Message, perr *courierv1.Error, err error) {
+	raw := rawOf(res)
+	if len(raw) == 0 {
+		return res.GetId(), messageFromProto(res.GetReply()), res.GetError(), nil
+	}
+	err = eachField(raw, answerFields, func(num protowire.Number, v []byte, x uint64) error {
+		switch num {
+		case 1:
+			id = x
+		case 2:
+			reply = &Message{}
+			return d.message(v, reply)
+		case 3:
+			perr = &courierv1.Error{}
+			return proto.Unmarshal(v, perr)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, nil, malformed(res, err)
+	}
+	return id, reply, perr, nil
 }
 
 // message decodes an encoded courier.v1.Message into m.
@@ -222,6 +248,7 @@ var (
 	messageFields  = fieldTypes{noField, bytesT, bytesT, bytesT, bytesT, bytesT, bytesT, bytesT, bytesT, bytesT, bytesT, varintT, varintT, varintT}
 	headerFields   = fieldTypes{noField, bytesT, bytesT, bytesT}
 	timeFields     = fieldTypes{noField, varintT, varintT} // Timestamp, Duration
+	answerFields   = fieldTypes{noField, varintT, bytesT, bytesT}
 )
 
 // eachField calls fn with each known field of an encoded message (types

@@ -68,8 +68,8 @@ func genMessage(rt *rapid.T) *courierv1.Message {
 }
 
 // The raw decoder gives exactly what the generic decoder and
-// messageFromProto give, for deliveries one at a time, in batches, and
-// for subscription messages.
+// messageFromProto give, for deliveries one at a time, in batches, for
+// subscription messages and for request answers.
 func TestRawDecodeMatchesProtobuf(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		var pds []*courierv1.Delivery
@@ -109,11 +109,17 @@ func TestRawDecodeMatchesProtobuf(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(*m, want[0].Message) {
 			rt.Fatalf("subscribed %+v, %v; want %+v", m, err, want[0].Message)
 		}
+		ans := throughCodec(rt, &courierv1.RequestStreamResponse{Id: 9, Reply: pds[0].GetMessage()}, &courierv1.RequestStreamResponse{})
+		id, reply, failed, err := dec.answer(ans)
+		if err != nil || id != 9 || failed != nil || !reflect.DeepEqual(*reply, want[0].Message) {
+			rt.Fatalf("answer %d %+v %v %v; want 9 %+v", id, reply, failed, err, want[0].Message)
+		}
 	})
 }
 
 // Answers other than deliveries are decoded in place, as the generic
-// decoder would; a subscription answer without a message is nil.
+// decoder would; a subscription answer without a message is nil; a
+// request answer carries its error.
 func TestRawDecodeOtherAnswers(t *testing.T) {
 	var dec msgDecoder
 	joined := throughCodec(t, &courierv1.ConsumeResponse{Response: &courierv1.ConsumeResponse_Joined{Joined: &courierv1.Joined{MaxInFlight: 7}}}, &courierv1.ConsumeResponse{})
@@ -127,6 +133,11 @@ func TestRawDecodeOtherAnswers(t *testing.T) {
 	}
 	if m, err := dec.subscribed(throughCodec(t, &courierv1.SubscribeResponse{}, &courierv1.SubscribeResponse{})); m != nil || err != nil {
 		t.Fatalf("empty subscription answer: %v %v", m, err)
+	}
+	refusal := &courierv1.Error{Reason: "no_responders", Message: "no_responders: nobody"}
+	ans := throughCodec(t, &courierv1.RequestStreamResponse{Id: 4, Error: refusal}, &courierv1.RequestStreamResponse{})
+	if id, reply, failed, err := dec.answer(ans); id != 4 || reply != nil || !proto.Equal(failed, refusal) || err != nil {
+		t.Fatalf("failed request's answer: %d %v %v %v", id, reply, failed, err)
 	}
 }
 

@@ -86,14 +86,8 @@ func (c *Client) Request(ctx context.Context, m *Message) (*Message, error) {
 		defer cancel()
 	}
 	sr := &courierv1.RequestStreamRequest{Message: m.toProto(), Timeout: timeout}
-	if res, ok, err := c.requests.request(ctx, c, sr); ok || err != nil {
-		if err != nil {
-			return nil, err
-		}
-		if e := res.GetError(); e != nil {
-			return nil, requestError(e)
-		}
-		return messageFromProto(res.GetReply()), nil
+	if reply, ok, err := c.requests.request(ctx, c, sr); ok || err != nil {
+		return reply, err
 	}
 	req := &courierv1.RequestRequest{Message: sr.Message, Timeout: timeout}
 	res, err := unary(c, ctx, c.msg.Request, req)

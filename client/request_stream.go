@@ -22,11 +22,12 @@ import (
 // the server lacks RequestStream), Request makes a unary Request call
 // instead, as it would retry one.
 
-// requestAnswer is a request's answer, or why the stream could not give
-// one (broke).
+// requestAnswer is a request's answer (its reply, or why it failed), or
+// why the stream could not give one (broke).
 type requestAnswer struct {
-	res   *courierv1.RequestStreamResponse
-	broke error
+	reply  *Message
+	failed *courierv1.Error
+	broke  error
 }
 
 // requestStream is a client's stream for requests.
@@ -44,19 +45,22 @@ type requestConn struct {
 	cancel context.CancelFunc
 }
 
-// request sends req on the stream and waits for its answer; ok is false
+// request sends req on the stream and waits for its reply; ok is false
 // when the stream could not carry it.
-func (r *requestStream) request(ctx context.Context, c *Client, req *courierv1.RequestStreamRequest) (res *courierv1.RequestStreamResponse, ok bool, err error) {
+func (r *requestStream) request(ctx context.Context, c *Client, req *courierv1.RequestStreamRequest) (reply *Message, ok bool, err error) {
 	id, ch := r.send(c, req)
 	if ch == nil {
 		return nil, false, nil
 	}
 	select {
 	case a := <-ch:
-		if a.broke != nil {
+		switch {
+		case a.broke != nil:
 			return nil, false, nil
+		case a.failed != nil:
+			return nil, true, requestError(a.failed)
 		}
-		return a.res, true, nil
+		return a.reply, true, nil
 	case <-ctx.Done():
 		r.forget(id)
 		return nil, true, ctx.Err()
@@ -108,18 +112,23 @@ func (r *requestStream) open(c *Client) bool {
 // ends the requests left and forgets the stream.
 func (r *requestStream) receive(rc *requestConn) {
 	defer rc.cancel()
+	var dec msgDecoder
 	var err error
 	for {
 		var res *courierv1.RequestStreamResponse
 		if res, err = rc.st.Receive(); err != nil {
 			break
 		}
+		id, reply, failed, derr := dec.answer(res)
+		if err = derr; err != nil {
+			break
+		}
 		r.mu.Lock()
-		ch := r.waiting[res.GetId()]
-		delete(r.waiting, res.GetId())
+		ch := r.waiting[id]
+		delete(r.waiting, id)
 		r.mu.Unlock()
 		if ch != nil {
-			ch <- requestAnswer{res: res}
+			ch <- requestAnswer{reply: reply, failed: failed}
 		}
 	}
 	r.mu.Lock()

@@ -57,6 +57,16 @@ func (e *rawEncoder) subscribed(m *broker.Message) *courierv1.SubscribeResponse 
 	return res
 }
 
+// rawAnswer returns a RequestStreamResponse carrying reply under id, in
+// bytes of its own (answers are made on many goroutines at once).
+func rawAnswer(id uint64, reply *broker.Message) *courierv1.RequestStreamResponse {
+	b := make([]byte, 0, varintSize(id)+sizeField(messageSize(reply)))
+	b = appendMessage(appendVarint(b, 1, id), 2, reply)
+	res := &courierv1.RequestStreamResponse{}
+	res.ProtoReflect().SetUnknown(b)
+	return res
+}
+
 // sizeField is the size of a length-delimited field of n bytes, but its
 // tag's (every tag here is one byte).
 func sizeField(n int) int { return 1 + protowire.SizeVarint(uint64(n)) + n }

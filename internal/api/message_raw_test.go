@@ -43,7 +43,7 @@ func genBrokerMessage(rt *rapid.T) *broker.Message {
 
 // What rawEncoder sends decodes to exactly what fromBroker and the
 // generated encoder would have sent: deliveries one at a time and in
-// batches, and subscription messages; the JSON codec sends the same JSON
+// batches, subscription messages and request answers; the JSON codec sends the same JSON
 // as for the decoded message.
 func TestRawEncodeMatchesFromBroker(t *testing.T) {
 	var enc rawEncoder
@@ -64,6 +64,7 @@ func TestRawEncodeMatchesFromBroker(t *testing.T) {
 		}
 		checkRaw(rt, enc.deliveries(ids, ds), wantRes, &courierv1.ConsumeResponse{})
 		checkRaw(rt, enc.subscribed(&ds[0].Message), &courierv1.SubscribeResponse{Message: want[0].Message}, &courierv1.SubscribeResponse{})
+		checkRaw(rt, rawAnswer(ids[0], &ds[0].Message), &courierv1.RequestStreamResponse{Id: ids[0], Reply: want[0].Message}, &courierv1.RequestStreamResponse{})
 	})
 }
 

@@ -66,13 +66,11 @@ func (h *messaging) readRequests(ctx context.Context, st courierv1connect.Messag
 		inProgress.Add(1)
 		id := req.GetId()
 		h.requestFunc(ctx, req.GetMessage(), req.GetTimeout(), func(reply *broker.Message, err error) {
-			res := &courierv1.RequestStreamResponse{Id: id}
 			if err != nil {
-				res.Error = h.s.batchError(err)
+				a.push(&courierv1.RequestStreamResponse{Id: id, Error: h.s.batchError(err)})
 			} else {
-				res.Reply = fromBroker(reply)
+				a.push(rawAnswer(id, reply))
 			}
-			a.push(res)
 			<-slots
 			inProgress.Done()
 		})
