@@ -20,6 +20,8 @@ echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC'); loadavg before: $(cat /proc/loadavg
 echo "# $(nproc) CPUs; $(uname -r); $(go version); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 go test -run '^$' -bench 'APIAsync|APIPublishAsync' -benchtime="$BENCHTIME" -count="$COUNT" ./bench/api/ | tee "$OUT/api.txt"
 go test -run '^$' -bench 'APIPingPong' -benchtime="$PINGTIME" -count="$COUNT" ./bench/api/ | tee -a "$OUT/api.txt"
+go test -run '^$' -bench 'APIRequestLoop' -benchtime="$PINGTIME" -count="$COUNT" -cpu 1 -benchmem ./bench/api/ | tee -a "$OUT/api.txt"
 (cd bench/peers/nats && go test -run '^$' -bench 'NetJetStream' -benchtime="$BENCHTIME" -count="$COUNT" . && \
-  go test -run '^$' -bench 'NetCorePingPong' -benchtime="$PINGTIME" -count="$COUNT" .) | tee "$OUT/nats.txt"
+  go test -run '^$' -bench 'NetCorePingPong' -benchtime="$PINGTIME" -count="$COUNT" . && \
+  go test -run '^$' -bench 'NetCoreRequestLoop' -benchtime="$PINGTIME" -count="$COUNT" -cpu 1 -benchmem .) | tee "$OUT/nats.txt"
 echo "# loadavg after: $(cat /proc/loadavg)"

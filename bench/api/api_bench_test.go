@@ -70,6 +70,12 @@ func BenchmarkAPIPingPong(b *testing.B) {
 	}
 }
 
+// BenchmarkAPIRequestLoop: requests one after another, each sent as
+// soon as the last is answered: the time (and allocations) of one round
+// trip's whole path, with no pacing. Run it with -cpu 1 to compare the
+// work on the path with BenchmarkNetCoreRequestLoop.
+func BenchmarkAPIRequestLoop(b *testing.B) { pingPong(b, harness.PaceNone, nil) }
+
 func pingPong(b *testing.B, pace harness.Pace, opts []client.Option) {
 	e := start(b, 2, 0, opts...)
 	defer e.stop(b)

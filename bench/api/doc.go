@@ -19,6 +19,9 @@
 //     spinning wait that keeps the rate exact, or sleeps that let the
 //     process idle). Peer: BenchmarkNetCorePingPong (core NATS
 //     request/reply), paced alike.
+//   - BenchmarkAPIRequestLoop: the same requests unpaced, one after
+//     another (harness.PaceNone): the work on one round trip's path. Peer:
+//     BenchmarkNetCoreRequestLoop.
 //
 // Courier fsyncs before every acknowledgement (its default); the peer runs
 // with SyncAlways and with JetStream's default (no fsync before the ack).

@@ -73,9 +73,13 @@ const (
 	// timers wake a millisecond late at best, so the rate is somewhat
 	// lower, and latency is counted from when each request is sent.
 	PaceSleep
+	// PaceNone sends each request as soon as the last is answered (a
+	// closed loop, whatever the rate): each round trip's whole path, one
+	// after another.
+	PaceNone
 )
 
-func (p Pace) String() string { return [...]string{"spin", "sleep"}[p] }
+func (p Pace) String() string { return [...]string{"spin", "sleep", "none"}[p] }
 
 // PingPong makes n requests, one at a time, paced at rate per second, and
 // returns their round-trip latencies.
@@ -85,9 +89,10 @@ func PingPong(n int, rate float64, size int, pace Pace, request RequestFunc) (*R
 	start := time.Now()
 	for j := range n {
 		due := start.Add(time.Duration(float64(j) / rate * 1e9))
-		if pace == PaceSleep {
+		switch pace {
+		case PaceSleep:
 			time.Sleep(time.Until(due))
-		} else {
+		case PaceSpin:
 			waitUntil(due)
 		}
 		t0 := time.Now()

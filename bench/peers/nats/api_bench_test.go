@@ -73,7 +73,13 @@ func BenchmarkNetJetStreamPublishAsync(b *testing.B) {
 // BenchmarkNetCorePingPong: core NATS request/reply over TCP, one
 // requester paced at harness.PingPongRate, one responder echoing.
 // Compared with bench/api's BenchmarkAPIPingPong.
-func BenchmarkNetCorePingPong(b *testing.B) {
+func BenchmarkNetCorePingPong(b *testing.B) { netCorePingPong(b, harness.PingPongPaces) }
+
+// BenchmarkNetCoreRequestLoop is BenchmarkAPIRequestLoop's peer: core
+// NATS requests one after another, unpaced.
+func BenchmarkNetCoreRequestLoop(b *testing.B) { netCorePingPong(b, []harness.Pace{harness.PaceNone}) }
+
+func netCorePingPong(b *testing.B, paces []harness.Pace) {
 	ns := startNetServer(b, false)
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
 	rep, req := dial(b, ns), dial(b, ns)
@@ -85,7 +91,7 @@ func BenchmarkNetCorePingPong(b *testing.B) {
 	if err := rep.Flush(); err != nil {
 		b.Fatal(err)
 	}
-	for _, pace := range harness.PingPongPaces {
+	for _, pace := range paces {
 		b.Run("pace="+pace.String(), func(b *testing.B) {
 			r, _ := harness.Interleave(b, func(n int) (*harness.Run, error) {
 				return harness.PingPong(n, harness.PingPongRate, 128, pace, func(p []byte) error {
