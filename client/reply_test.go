@@ -179,7 +179,9 @@ func TestReplyFallsBackToPublish(t *testing.T) {
 
 // TestReplyAcrossServerRestart: the reply stream breaks when the server
 // restarts; the next Reply gets through (on a new stream, or as a
-// Publish while the server comes back).
+// Publish while the server comes back). Each round has its own inbox, as
+// requests do: a reply not yet answered when the server went away is
+// published again, and would reach a reused inbox twice.
 func TestReplyAcrossServerRestart(t *testing.T) {
 	r := newRestartable(t)
 	ctx := ctxT(t)
@@ -189,12 +191,13 @@ func TestReplyAcrossServerRestart(t *testing.T) {
 	}
 	defer c.Close()
 	for round := range 2 {
-		sub, err := c.Subscribe(ctx, "inbox.r", Start{})
+		inbox := fmt.Sprint("inbox.r", round)
+		sub, err := c.Subscribe(ctx, inbox, Start{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := fmt.Sprintf("round %d", round)
-		if err := c.Reply(ctx, &Message{Subject: "svc", ReplyTo: "inbox.r"}, &Message{Payload: []byte(want)}); err != nil {
+		if err := c.Reply(ctx, &Message{Subject: "svc", ReplyTo: inbox}, &Message{Payload: []byte(want)}); err != nil {
 			t.Fatalf("%s: Reply: %v", want, err)
 		}
 		if m, err := sub.Next(ctx); err != nil || string(m.Payload) != want {
