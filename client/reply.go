@@ -3,6 +3,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -101,9 +103,12 @@ func (r *replyStream) send(ctx context.Context, c *Client, m *Message) (ok bool,
 	kept := *m // the caller may reuse its buffers once Reply returns
 	kept.Key, kept.Payload, kept.Headers = bytes.Clone(m.Key), bytes.Clone(m.Payload), slices.Clone(m.Headers)
 	r.unanswered = append(r.unanswered, sentReply{id: r.nextID, m: &kept})
-	if err := r.cur.st.Send(&courierv1.ReplyStreamRequest{Id: r.nextID, Message: m.toProto()}); err != nil {
-		r.cur.cancel() // the receiver publishes what is unanswered, this one too
+	if err := r.cur.st.Send(&courierv1.ReplyStreamRequest{Id: r.nextID, Message: m.toProto()}); err != nil && !errors.Is(err, io.EOF) {
+		r.cur.cancel()
 	}
+	// When Send failed, the receiver publishes what is unanswered, this
+	// one too, once it learns why the stream ended (a server without
+	// ReplyStream, say: io.EOF from Send, the reason from Receive).
 	return true, nil
 }
 
