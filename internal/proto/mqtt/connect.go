@@ -8,14 +8,19 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/courier-mq/courier/internal/broker"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// will is a connection's will message.
+// will is a connection's will message, ready to publish. A will waiting
+// for its delay is saved in its session's record (Due set), so that a
+// restart publishes it when due.
 type will struct {
-	pk    *packets.Packet // as a PUBLISH
-	delay time.Duration
-	c     *conn
+	Topic  string         `json:"topic"`
+	Retain bool           `json:"retain,omitempty"`
+	Msg    broker.Message `json:"msg"`
+	Due    int64          `json:"due,omitempty"` // Unix ms
+	delay  time.Duration
 }
 
 // handleConnect serves CONNECT: it checks the protocol, the credentials,
@@ -29,12 +34,12 @@ func (c *conn) handleConnect(pk *packets.Packet) error {
 	if err != nil {
 		return err
 	}
+	c.clientID = id
 	if pk.Connect.WillFlag {
 		if err := c.setWill(pk); err != nil {
 			return err
 		}
 	}
-	c.clientID = id
 	c.keepAlive = time.Duration(pk.Connect.Keepalive) * time.Second
 	inflight := c.s.opts.MaxInflight
 	if c.version == 5 && pk.Properties.ReceiveMaximum > 0 {
@@ -171,15 +176,17 @@ func newClientID() string {
 	return "courier-" + hex.EncodeToString(b)
 }
 
-// setWill keeps the CONNECT's will, checking its topic.
+// setWill builds the CONNECT's will message, checking its topic and
+// properties (v5: CONNACK with the reason; 3.1.1: closed).
 func (c *conn) setWill(pk *packets.Packet) error {
 	w := &packets.Packet{ProtocolVersion: c.version, TopicName: pk.Connect.WillTopic, Payload: pk.Connect.WillPayload}
 	w.FixedHeader = packets.FixedHeader{Type: packets.Publish, Qos: pk.Connect.WillQos, Retain: pk.Connect.WillRetain}
 	w.Properties = pk.Connect.WillProperties
-	if _, err := topicToSubject(w.TopicName); err != nil {
-		return failf(packets.ErrTopicNameInvalid, "will topic: %v", err) // v5: CONNACK 0x90; 3.1.1: closed
+	m, code, detail := c.toMessage(w)
+	if code != packets.CodeSuccess {
+		return failf(code, "will: %s", detail)
 	}
-	c.will = &will{pk: w, delay: time.Duration(w.Properties.WillDelayInterval) * time.Second, c: c}
+	c.will = &will{Topic: w.TopicName, Retain: w.FixedHeader.Retain, Msg: *m, delay: time.Duration(w.Properties.WillDelayInterval) * time.Second}
 	return nil
 }
 
@@ -214,36 +221,39 @@ func (c *conn) detach() {
 	}
 	c.omu.Unlock()
 	sendWill := c.will != nil && (!c.normalExit || c.keepWill) && c.s.ctx.Err() == nil && !c.shuttingDown.Load()
-	c.s.sessions.detach(c, c.sess)
-	if !sendWill {
-		return
+	var delay time.Duration
+	if sendWill {
+		delay = c.will.delay
+		if exp := time.Duration(c.sess.expiry) * time.Second; c.sess.expiry != neverExpires && exp < delay {
+			delay = exp // the will goes when the session ends, if sooner [MQTT-3.1.3-9]
+		}
 	}
-	delay := c.will.delay
-	if exp := time.Duration(c.sess.expiry) * time.Second; c.sess.expiry != neverExpires && exp < delay {
-		delay = exp // the will goes when the session ends, if sooner [MQTT-3.1.3-9]
+	var pending *will
+	if sendWill && delay > 0 {
+		c.will.Due = time.Now().Add(delay).UnixMilli()
+		pending = c.will // saved with the session
 	}
-	if delay <= 0 {
-		c.s.publishWill(c.will)
-		return
+	c.s.sessions.detach(c, c.sess, pending)
+	switch {
+	case !sendWill:
+	case delay <= 0:
+		c.s.publishWill(c.clientID, c.will)
+	default:
+		c.s.sessions.scheduleWill(c.sess, c.will)
 	}
-	c.s.sessions.scheduleWill(c.clientID, c.will, delay)
 }
 
 // publishWill publishes a will message.
-func (s *Server) publishWill(w *will) {
-	m, code, detail := w.c.toMessage(w.pk)
-	if code != packets.CodeSuccess {
-		s.log.Info("mqtt: will not published", "client", w.c.clientID, "reason", code.Reason, "detail", detail)
-		return
-	}
-	wait, err := s.publish(m, w.pk.FixedHeader.Retain, w.pk.TopicName)
+func (s *Server) publishWill(clientID string, w *will) {
+	m := w.Msg // a copy: the broker sets its time
+	wait, err := s.publish(&m, w.Retain, w.Topic)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 		defer cancel()
 		err = wait(ctx)
 	}
 	if err != nil {
-		s.log.Warn("mqtt: will not published", "client", w.c.clientID, "err", err)
+		s.log.Warn("mqtt: will not published", "client", clientID, "err", err)
 	}
 }
 

@@ -117,9 +117,10 @@
 // A will is published when a connection ends without DISCONNECT (or
 // with v5 reason 0x04), after the v5 will delay or when the session
 // ends if sooner; a new connection of the client within the delay
-// cancels it. Timers are in memory: a restart forgets pending wills.
-// Close and Shutdown publish no wills (the server went away, not the
-// client).
+// cancels it. A will waiting for its delay is saved in its session's
+// record, so a restarted server publishes it when due (and then drops it
+// from the record). Close and Shutdown publish no wills (the server went
+// away, not the client).
 //
 // # Connections and limits
 //
@@ -146,9 +147,8 @@
 // authentication, AUTH, is refused with 0x8C) and authorization (ACLs); MQTT
 // 3.1 (protocol level 3); server-sent topic aliases; server keep-alive
 // and response information; the v5 request-problem-information flag
-// only hides reason strings. Delayed wills are in memory and do not
-// survive a restart; QoS 2 ids and PUBRELs to resend are saved when a
-// connection ends, so a crash (not a restart) loses them.
+// only hides reason strings. QoS 2 ids and PUBRELs to resend are saved
+// when a connection ends, so a crash (not a restart) loses them.
 //
 // # WebSocket
 //

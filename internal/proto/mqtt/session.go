@@ -37,6 +37,8 @@ type sessionRecord struct {
 	// crash does not).
 	QoS2In []uint16 `json:"qos2in,omitempty"`
 	Pubrel []uint16 `json:"pubrel,omitempty"`
+	// Will is a will waiting for its delay.
+	Will *will `json:"will,omitempty"`
 }
 
 // session is a client's state across its connections. While a
@@ -49,6 +51,10 @@ type session struct {
 	subs   map[string]subSpec
 	pubrel map[uint16]bool // QoS 2 messages sent, PUBREC received, PUBCOMP awaited
 	stored bool            // has a record in the sessions stream
+	// will is the will waiting for its delay (store.mu), and
+	// disconnected when the last connection ended (Unix ms).
+	will         *will
+	disconnected int64
 
 	mu     sync.Mutex
 	qos2in map[uint16]bool // QoS 2 publishes received, PUBREL awaited
@@ -95,6 +101,11 @@ func openSessions(s *Server) (*sessionStore, error) {
 		for _, id := range rec.QoS2In {
 			ss.qos2in[id] = true
 		}
+		ss.disconnected = rec.Disconnected
+		if rec.Will != nil {
+			ss.will = rec.Will
+			st.startWill(ss, rec.Will)
+		}
 		st.m[ss.id] = ss
 		since := now
 		if rec.Disconnected > 0 {
@@ -122,6 +133,9 @@ func (st *sessionStore) attach(c *conn, id string, clean bool, expiry uint32) (*
 		delete(st.wills, id)
 	}
 	ss := st.m[id]
+	if ss != nil {
+		ss.will = nil
+	}
 	present := ss != nil && !clean
 	if ss != nil {
 		if ss.timer != nil {
@@ -145,21 +159,22 @@ func (st *sessionStore) attach(c *conn, id string, clean bool, expiry uint32) (*
 }
 
 // detach lets go of a connection's session: a session with no expiry
-// ends, the others are saved with their disconnection time and expire
-// later.
-func (st *sessionStore) detach(c *conn, ss *session) {
+// ends, the others are saved with their disconnection time (and their
+// will waiting for its delay, if any) and expire later.
+func (st *sessionStore) detach(c *conn, ss *session, pending *will) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if ss.conn != c {
 		return
 	}
-	ss.conn = nil
+	ss.conn, ss.will = nil, pending
 	if !ss.persistent() {
 		st.end(ss)
 		return
 	}
 	now := time.Now()
-	st.save(ss, now.UnixMilli())
+	ss.disconnected = now.UnixMilli()
+	st.save(ss, ss.disconnected)
 	st.startExpiry(ss, now)
 }
 
@@ -210,6 +225,7 @@ func (st *sessionStore) save(ss *session, disconnected int64) {
 		rec.Subs = append(rec.Subs, sp)
 	}
 	if disconnected > 0 {
+		rec.Will = ss.will
 		for id := range ss.pubrel {
 			rec.Pubrel = append(rec.Pubrel, id)
 		}
@@ -236,16 +252,25 @@ func (st *sessionStore) write(id string, payload []byte) {
 	}
 }
 
-// scheduleWill publishes a will after delay, unless the client comes back
-// first.
-func (st *sessionStore) scheduleWill(id string, w *will, delay time.Duration) {
+// scheduleWill publishes a session's will when due, unless the client
+// comes back first.
+func (st *sessionStore) scheduleWill(ss *session, w *will) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if ss.will == w { // else the client came back already
+		st.startWill(ss, w)
+	}
+}
+
+// startWill starts a will's timer. Caller holds mu (or owns st). Once
+// published, the will leaves the session's record.
+func (st *sessionStore) startWill(ss *session, w *will) {
+	id := ss.id
 	if t := st.wills[id]; t != nil {
 		t.Stop()
 	}
 	var t *time.Timer
-	t = time.AfterFunc(delay, func() {
+	t = time.AfterFunc(max(time.Until(time.UnixMilli(w.Due)), 0), func() {
 		st.mu.Lock()
 		mine := st.wills[id] == t
 		if mine {
@@ -253,10 +278,26 @@ func (st *sessionStore) scheduleWill(id string, w *will, delay time.Duration) {
 		}
 		st.mu.Unlock()
 		if mine {
-			st.s.goTracked(func() { st.s.publishWill(w) })
+			st.s.goTracked(func() {
+				st.s.publishWill(id, w)
+				st.forgetWill(ss, w)
+			})
 		}
 	})
 	st.wills[id] = t
+}
+
+// forgetWill drops a published will from its session's record.
+func (st *sessionStore) forgetWill(ss *session, w *will) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if ss.will != w {
+		return
+	}
+	ss.will = nil
+	if st.m[ss.id] == ss && ss.conn == nil && ss.stored {
+		st.save(ss, ss.disconnected)
+	}
 }
 
 // stopTimers stops the expiry and will timers (at Close).

@@ -145,6 +145,7 @@ func TestSessionExpiryV5(t *testing.T) {
 	r.read()
 	r.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
 	r.expectClosed()
+	e.m.init() // a happens-before edge with Serve's init
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		e.m.sessions.mu.Lock()

@@ -109,3 +109,40 @@ func TestWillEmptyPayloadRetained(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // polling with a deadline
 	}
 }
+
+// TestWillDelayAcrossRestart: a will waiting for its delay is kept with
+// its persistent session, so a restarted server publishes it when due.
+func TestWillDelayAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	e := startEnvDir(t, dir, Options{})
+	r := e.raw(t, 5)
+	connectWill(r, "phoenix", 1) // session expiry 60 s, will delay 1 s
+	r.nc.Close()
+	waitConns(t, e, 0)
+	start := time.Now()
+	e.stop() // before the will is due: Close publishes nothing
+
+	e = startEnvDir(t, dir, Options{})
+	in := newInbox()
+	sub := e.v3(t, "watch", true)
+	mustTok(t, sub.Subscribe("wills/+", 1, in.v3handler))
+	got := in.wait(t, 1)
+	if got[0].topic != "wills/phoenix" || got[0].payload != "gone" {
+		t.Fatalf("will %+v", got[0])
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("will after %v, want the 1 s delay", d)
+	}
+	// Published once: the record no longer holds it.
+	e.stop()
+	e = startEnvDir(t, dir, Options{})
+	if err := e.m.init(); err != nil { // waits for Serve's
+		t.Fatal(err)
+	}
+	e.m.sessions.mu.Lock()
+	ss := e.m.sessions.m["phoenix"]
+	e.m.sessions.mu.Unlock()
+	if ss == nil || ss.will != nil {
+		t.Fatalf("session %+v after the will was published", ss)
+	}
+}
