@@ -61,7 +61,7 @@ type conn struct {
 	// Reader only.
 	aliases    map[uint16]string // inbound topic aliases
 	normalExit bool              // the client sent DISCONNECT
-	keepWill   bool              // ... with 0x04: publish the will anyway
+	keepWill   bool              // ... with a v5 reason other than 0x00: publish the will anyway
 
 	// Outbound flow (deliver.go).
 	tokens chan struct{} // one per QoS 1/2 message in flight

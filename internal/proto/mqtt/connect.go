@@ -191,7 +191,8 @@ func (c *conn) setWill(pk *packets.Packet) error {
 }
 
 // handleDisconnect ends the connection as the client asked: without the
-// will, unless a v5 client says 0x04; a v5 client may change the session
+// will, unless a v5 client gives a reason other than 0x00 (0x04 asks for
+// it, an error code implies it); a v5 client may change the session
 // expiry, but not from 0 [MQTT-3.14.2-1].
 func (c *conn) handleDisconnect(pk *packets.Packet) error {
 	if c.version == 5 && pk.Properties.SessionExpiryIntervalFlag {
@@ -201,7 +202,7 @@ func (c *conn) handleDisconnect(pk *packets.Packet) error {
 		c.sess.expiry = pk.Properties.SessionExpiryInterval
 	}
 	c.normalExit = true
-	c.keepWill = c.version == 5 && pk.ReasonCode == packets.CodeDisconnectWillMessage.Code
+	c.keepWill = c.version == 5 && pk.ReasonCode != packets.CodeSuccess.Code // only 0x00 discards the will [MQTT-3.14.4-3]
 	return nil
 }
 

@@ -115,7 +115,7 @@
 // # Wills
 //
 // A will is published when a connection ends without DISCONNECT (or
-// with v5 reason 0x04), after the v5 will delay or when the session
+// with a v5 reason other than 0x00, such as 0x04), after the v5 will delay or when the session
 // ends if sooner; a new connection of the client within the delay
 // cancels it. A will waiting for its delay is saved in its session's
 // record, so a restarted server publishes it when due (and then drops it
