@@ -12,15 +12,16 @@ const mod = "github.com/courier-mq/courier/"
 // forbidden lists, per package, the packages it must never import (even
 // indirectly).
 var forbidden = map[string][]string{
-	"internal/vfs":     {"internal/log", "internal/broker", "internal/meta", "internal/subject", "server", "cmd"},
-	"internal/subject": {"internal/log", "internal/broker", "internal/meta", "internal/vfs", "server", "cmd"},
-	"internal/log":     {"internal/broker", "internal/meta", "internal/subject", "server", "cmd"},
-	"internal/meta":    {"internal/log", "internal/broker", "server", "cmd"},
-	"internal/broker":  {"server", "cmd", "internal/proto", "internal/api", "internal/admin"},
-	"internal/admin":   {"server", "cmd", "internal/proto", "internal/api"},
-	"server":           {"cmd"},
-	"gen/courier/v1":   {"internal", "server", "cmd", "client"},
-	"wire":             {"internal", "server", "cmd", "client", "gen"},
+	"internal/vfs":      {"internal/log", "internal/broker", "internal/meta", "internal/subject", "server", "cmd"},
+	"internal/subject":  {"internal/log", "internal/broker", "internal/meta", "internal/vfs", "server", "cmd"},
+	"internal/log":      {"internal/broker", "internal/meta", "internal/subject", "server", "cmd"},
+	"internal/meta":     {"internal/log", "internal/broker", "server", "cmd"},
+	"internal/broker":   {"server", "cmd", "internal/proto", "internal/api", "internal/admin"},
+	"internal/admin":    {"server", "cmd", "internal/proto", "internal/api"},
+	"server":            {"cmd"},
+	"gen/courier/v1":    {"internal", "server", "cmd", "client"},
+	"wire":              {"internal", "server", "cmd", "client", "gen"},
+	"internal/netserve": {"internal/broker", "internal/log", "internal/proto", "internal/api", "server", "cmd"},
 }
 
 // forbiddenIfPresent applies to packages that may not exist yet.

@@ -142,15 +142,7 @@ func (s *Server) startForwarder(stream, group string) {
 		s.log.Warn("amqp: starting an exchange binding's forwarder", "stream", stream, "group", group, "err", err)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.closed {
-		mem.Leave()
-		return
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	started := s.conns.Go(func() {
 		defer mem.Leave()
 		for {
 			select {
@@ -162,7 +154,10 @@ func (s *Server) startForwarder(stream, group string) {
 				return
 			}
 		}
-	}()
+	})
+	if !started { // the server is closed
+		mem.Leave()
+	}
 }
 
 // forwardOne publishes one message to the forwarder's destination, then

@@ -3,14 +3,13 @@ package amqp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/courier-mq/courier/internal/broker"
+	"github.com/courier-mq/courier/internal/netserve"
 )
 
 // Options configure a Server.
@@ -61,14 +60,7 @@ type Server struct {
 	// forwarders end (e2e.go).
 	fwdCtx    context.Context
 	fwdCancel context.CancelFunc
-	wg        sync.WaitGroup
-
-	mu struct {
-		sync.Mutex
-		closed    bool
-		listeners map[net.Listener]struct{}
-		conns     map[*conn]struct{}
-	}
+	conns     *netserve.Set[*conn]
 }
 
 // ErrServerClosed is returned by Serve after Close or Shutdown.
@@ -103,8 +95,7 @@ func New(b *broker.Broker, o Options) *Server {
 	}
 	s := &Server{b: b, opts: o, log: o.Logger, reg: newRegistry()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.mu.listeners = map[net.Listener]struct{}{}
-	s.mu.conns = map[*conn]struct{}{}
+	s.conns = netserve.New[*conn]("amqp", ErrServerClosed)
 	s.fwdCtx, s.fwdCancel = context.WithCancel(s.ctx)
 	s.startForwarders()
 	return s
@@ -114,113 +105,27 @@ func New(b *broker.Broker, o Options) *Server {
 // returns ErrServerClosed. Temporary accept errors are retried with a
 // growing delay. It closes ln.
 func (s *Server) Serve(ln net.Listener) error {
-	if !s.track(ln) {
-		ln.Close()
-		return ErrServerClosed
-	}
-	defer s.untrack(ln)
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.closed() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return fmt.Errorf("amqp: accept: %w", err)
-		}
-		delay = 0
-		s.serveConn(nc)
-	}
-}
-
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.closed {
-		return false
-	}
-	s.mu.listeners[ln] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(ln net.Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.mu.listeners, ln)
-	ln.Close()
-}
-
-func (s *Server) closed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.mu.closed
+	return s.conns.Serve(ln, s.serveConn)
 }
 
 // serveConn registers a connection and starts its reader and writer.
 func (s *Server) serveConn(nc net.Conn) {
 	c := newConn(s, nc)
-	s.mu.Lock()
-	if s.mu.closed {
-		s.mu.Unlock()
+	if !s.conns.Add(c, c.readLoop, c.writeLoop) {
 		nc.Close()
-		return
 	}
-	s.mu.conns[c] = struct{}{}
-	s.wg.Add(2) // under mu, so that Close's Wait sees it
-	s.mu.Unlock()
-	go func() { defer s.wg.Done(); c.readLoop() }()
-	go func() { defer s.wg.Done(); c.writeLoop() }()
-}
-
-func (s *Server) removeConn(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.mu.conns, c)
 }
 
 // Conns returns how many client connections are open, for metrics.
-func (s *Server) Conns() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return int64(len(s.mu.conns))
-}
-
-// stop stops accepting; with force it also closes every connection at
-// once, otherwise it sends each connection.close (320 CONNECTION_FORCED).
-func (s *Server) stop(force bool) {
-	s.fwdCancel()
-	s.mu.Lock()
-	s.mu.closed = true
-	for ln := range s.mu.listeners {
-		ln.Close()
-	}
-	conns := make([]*conn, 0, len(s.mu.conns))
-	for c := range s.mu.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		if force {
-			c.close()
-		} else {
-			c.shutdown()
-		}
-	}
-}
+func (s *Server) Conns() int64 { return s.conns.Len() }
 
 // Close closes the listeners and every connection at once, and waits for
 // the server's goroutines. Unacknowledged deliveries go back to their
 // queues.
 func (s *Server) Close() error {
-	s.cancel()
-	s.stop(true)
-	s.wg.Wait()
+	s.cancel() // the forwarders' context too
+	s.conns.Stop(true)
+	s.conns.Wait()
 	return nil
 }
 
@@ -228,16 +133,8 @@ func (s *Server) Close() error {
 // with 320 CONNECTION_FORCED), then waits for the connections to end. When
 // ctx ends first it closes everything at once and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stop(false)
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		<-done
-		return fmt.Errorf("amqp: shutdown: %w", ctx.Err())
-	}
+	s.fwdCancel()
+	err := s.conns.Shutdown(ctx, func() { s.Close() })
+	s.cancel()
+	return err
 }

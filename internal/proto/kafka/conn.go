@@ -65,12 +65,16 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return c
 }
 
+// Drain and Abort are how the server stops c (netserve.Conn).
+func (c *conn) Drain() { c.drain() }
+func (c *conn) Abort() { c.close() }
+
 // close closes the connection at once; pending responses are dropped.
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		c.cancel()
 		c.nc.Close()
-		c.s.removeConn(c)
+		c.s.conns.Remove(c)
 	})
 }
 

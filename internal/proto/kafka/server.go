@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/courier-mq/courier/internal/netserve"
 )
 
 // Options configure a Server.
@@ -70,14 +71,7 @@ type Server struct {
 	cancel      context.CancelFunc
 	polls       context.Context // ends at Shutdown: long polls answer at once
 	cancelPolls context.CancelFunc
-	wg          sync.WaitGroup
-
-	mu struct {
-		sync.Mutex
-		closed    bool
-		listeners map[net.Listener]struct{}
-		conns     map[*conn]struct{}
-	}
+	conns       *netserve.Set[*conn]
 }
 
 // ErrServerClosed is returned by Serve after Close or Shutdown.
@@ -109,8 +103,7 @@ func New(b Backend, o Options) *Server {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.polls, s.cancelPolls = context.WithCancel(s.ctx)
 	s.groups = newCoordinator(s)
-	s.mu.listeners = map[net.Listener]struct{}{}
-	s.mu.conns = map[*conn]struct{}{}
+	s.conns = netserve.New[*conn]("kafka", ErrServerClosed)
 	return s
 }
 
@@ -126,120 +119,30 @@ func (s *Server) ListenAndServe() error {
 // Serve accepts connections on ln until Close or Shutdown, and then
 // returns ErrServerClosed. It closes ln.
 func (s *Server) Serve(ln net.Listener) error {
-	if !s.track(ln) {
-		ln.Close()
-		return ErrServerClosed
-	}
-	defer s.untrack(ln)
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.closed() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return fmt.Errorf("kafka: accept: %w", err)
-		}
-		delay = 0
-		s.serveConn(nc)
-	}
-}
-
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.closed {
-		return false
-	}
-	s.mu.listeners[ln] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(ln net.Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.mu.listeners, ln)
-	ln.Close()
+	return s.conns.Serve(ln, s.serveConn)
 }
 
 // authRequired reports whether connections must authenticate (SASL).
 func (s *Server) authRequired() bool { return s.opts.Users != nil }
 
-func (s *Server) closed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.mu.closed
-}
-
 // serveConn registers a connection and starts its goroutines.
 func (s *Server) serveConn(nc net.Conn) {
 	c := newConn(s, nc)
-	s.mu.Lock()
-	if s.mu.closed {
-		s.mu.Unlock()
+	if !s.conns.Add(c, c.readLoop, c.writeLoop) {
 		nc.Close()
-		return
 	}
-	s.mu.conns[c] = struct{}{}
-	s.wg.Add(2) // under mu, so that Close's Wait sees it
-	s.mu.Unlock()
-	go func() { defer s.wg.Done(); c.readLoop() }()
-	go func() { defer s.wg.Done(); c.writeLoop() }()
-}
-
-func (s *Server) removeConn(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.mu.conns, c)
 }
 
 // goTracked runs fn on a goroutine that Close waits for. It reports false
 // (and does not run fn) once the server is closed.
-func (s *Server) goTracked(fn func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.closed {
-		return false
-	}
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); fn() }()
-	return true
-}
-
-// stop stops accepting; with force it also closes every connection,
-// otherwise it asks each to finish its current request and close.
-func (s *Server) stop(force bool) {
-	s.mu.Lock()
-	s.mu.closed = true
-	for ln := range s.mu.listeners {
-		ln.Close()
-	}
-	conns := make([]*conn, 0, len(s.mu.conns))
-	for c := range s.mu.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		if force {
-			c.close()
-		} else {
-			c.drain()
-		}
-	}
-}
+func (s *Server) goTracked(fn func()) bool { return s.conns.Go(fn) }
 
 // Close closes the listeners and every connection at once, ends long
 // polls, and waits for the server's goroutines.
 func (s *Server) Close() error {
 	s.cancel()
-	s.stop(true)
-	s.wg.Wait()
+	s.conns.Stop(true)
+	s.conns.Wait()
 	return nil
 }
 
@@ -249,16 +152,7 @@ func (s *Server) Close() error {
 // it closes everything at once (as Close) and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancelPolls()
-	s.stop(false)
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		<-done
-		return fmt.Errorf("kafka: shutdown: %w", ctx.Err())
-	}
+	err := s.conns.Shutdown(ctx, func() { s.Close() })
+	s.cancel()
+	return err
 }

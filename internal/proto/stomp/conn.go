@@ -99,7 +99,7 @@ func (c *conn) serve() {
 	c.abort()
 	c.endSubs()
 	c.wg.Wait()
-	c.s.removeConn(c)
+	c.s.conns.Remove(c)
 }
 
 // goSafe runs fn on a goroutine that serve waits for; a panic in it
@@ -119,6 +119,10 @@ func (c *conn) goSafe(fn func()) {
 }
 
 // abort closes the connection at once; queued frames are dropped.
+// Drain and Abort are how the server stops c (netserve.Conn).
+func (c *conn) Drain() { c.drain() }
+func (c *conn) Abort() { c.abort() }
+
 func (c *conn) abort() {
 	c.closeOnce.Do(func() {
 		c.cancel()

@@ -3,14 +3,13 @@ package stomp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/courier-mq/courier/internal/broker"
+	"github.com/courier-mq/courier/internal/netserve"
 )
 
 // Options configure a Server. Zero values take the defaults below.
@@ -118,14 +117,7 @@ type Server struct {
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu struct {
-		sync.Mutex
-		closed    bool
-		listeners map[net.Listener]struct{}
-		conns     map[*conn]struct{}
-	}
+	conns  *netserve.Set[*conn]
 }
 
 // ErrServerClosed is returned by Serve after Close or Shutdown.
@@ -139,8 +131,7 @@ func New(b *broker.Broker, o Options) *Server {
 	}
 	s := &Server{b: b, opts: o, log: o.Logger}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.mu.listeners = map[net.Listener]struct{}{}
-	s.mu.conns = map[*conn]struct{}{}
+	s.conns = netserve.New[*conn]("stomp", ErrServerClosed)
 	return s
 }
 
@@ -148,29 +139,7 @@ func New(b *broker.Broker, o Options) *Server {
 // returns ErrServerClosed. It closes ln. A temporary Accept error is
 // retried after a growing pause.
 func (s *Server) Serve(ln net.Listener) error {
-	if !s.track(ln) {
-		ln.Close()
-		return ErrServerClosed
-	}
-	defer s.untrack(ln)
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.closed() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return fmt.Errorf("stomp: accept: %w", err)
-		}
-		delay = 0
-		s.ServeConn(nc)
-	}
+	return s.conns.Serve(ln, func(nc net.Conn) { s.serveConn(nc) })
 }
 
 // ServeConn serves one connection (a WebSocket's, say) on goroutines of
@@ -181,84 +150,22 @@ func (s *Server) ServeConn(nc net.Conn) { s.serveConn(nc) }
 // nc) when the server is closed.
 func (s *Server) serveConn(nc net.Conn) *conn {
 	c := newConn(s, nc)
-	s.mu.Lock()
-	if s.mu.closed {
-		s.mu.Unlock()
+	if !s.conns.Add(c, c.serve) {
 		nc.Close()
 		return nil
 	}
-	s.mu.conns[c] = struct{}{}
-	s.wg.Add(1) // under mu, so that Close's Wait sees it
-	s.mu.Unlock()
-	go func() { defer s.wg.Done(); c.serve() }()
 	return c
 }
 
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.closed {
-		return false
-	}
-	s.mu.listeners[ln] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(ln net.Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.mu.listeners, ln)
-	ln.Close()
-}
-
-func (s *Server) closed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.mu.closed
-}
-
-func (s *Server) removeConn(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.mu.conns, c)
-}
-
 // Conns returns how many client connections are open, for metrics.
-func (s *Server) Conns() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return int64(len(s.mu.conns))
-}
-
-// stop stops accepting; with force it also closes every connection,
-// otherwise it asks each to stop reading, finish what it has queued
-// and close.
-func (s *Server) stop(force bool) {
-	s.mu.Lock()
-	s.mu.closed = true
-	for ln := range s.mu.listeners {
-		ln.Close()
-	}
-	conns := make([]*conn, 0, len(s.mu.conns))
-	for c := range s.mu.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		if force {
-			c.abort()
-		} else {
-			c.drain()
-		}
-	}
-}
+func (s *Server) Conns() int64 { return s.conns.Len() }
 
 // Close closes the listeners and every connection at once and waits
 // for the server's goroutines.
 func (s *Server) Close() error {
 	s.cancel()
-	s.stop(true)
-	s.wg.Wait()
+	s.conns.Stop(true)
+	s.conns.Wait()
 	return nil
 }
 
@@ -268,16 +175,7 @@ func (s *Server) Close() error {
 // ctx ends first it closes everything at once (as Close) and returns
 // ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stop(false)
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		<-done
-		return fmt.Errorf("stomp: shutdown: %w", ctx.Err())
-	}
+	err := s.conns.Shutdown(ctx, func() { s.Close() })
+	s.cancel()
+	return err
 }
