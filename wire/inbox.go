@@ -119,44 +119,63 @@ func (q *inbox) consumed(n int) int {
 // codec may not keep what it decodes from. Buffers up to msgPoolBytes
 // share one pool; larger ones, up to maxPooledBytes, a pool per power of
 // two (a new large buffer costs clearing it as well as allocating it).
+// The pools hold *[]byte, and the holders themselves are pooled
+// (bufHolders), so that giving a buffer back allocates nothing.
 const msgPoolBytes = 64 << 10
 
 var (
-	msgBufs   = sync.Pool{New: func() any { return new([]byte) }}
-	largeBufs [24]sync.Pool // by log2 of the capacity
+	msgBufs    sync.Pool     // *[]byte
+	largeBufs  [24]sync.Pool // *[]byte, by log2 of the capacity
+	bufHolders = sync.Pool{New: func() any { return new([]byte) }}
 )
 
 // getMsgBuf returns a buffer of n bytes.
 func getMsgBuf(n int) []byte {
 	switch {
 	case n <= msgPoolBytes:
-		b := *msgBufs.Get().(*[]byte)
-		if cap(b) < n {
-			b = make([]byte, n, max(n, 1<<10))
+		if b := takeBuf(&msgBufs); cap(b) >= n {
+			return b[:n]
 		}
-		return b[:n]
+		return make([]byte, n, max(n, 1<<10))
 	case n <= maxPooledBytes:
 		k := bits.Len(uint(n - 1))
-		if b, ok := largeBufs[k].Get().(*[]byte); ok {
-			return (*b)[:n]
+		if b := takeBuf(&largeBufs[k]); b != nil {
+			return b[:n]
 		}
 		return make([]byte, n, 1<<k)
 	}
 	return make([]byte, n)
 }
 
+// takeBuf takes a buffer from pool, nil if it has none.
+func takeBuf(pool *sync.Pool) []byte {
+	h, _ := pool.Get().(*[]byte)
+	if h == nil {
+		return nil
+	}
+	b := *h
+	*h = nil
+	bufHolders.Put(h)
+	return b
+}
+
 // putMsgBuf gives b back once nothing refers to it.
 func putMsgBuf(b []byte) {
 	c := cap(b)
+	var pool *sync.Pool
 	switch {
 	case c == 0:
+		return
 	case c <= msgPoolBytes:
-		b = b[:0]
-		msgBufs.Put(&b)
+		pool = &msgBufs
 	case c <= maxPooledBytes && c&(c-1) == 0:
-		b = b[:0]
-		largeBufs[bits.Len(uint(c-1))].Put(&b)
+		pool = &largeBufs[bits.Len(uint(c-1))]
+	default:
+		return
 	}
+	h := bufHolders.Get().(*[]byte)
+	*h = b[:0]
+	pool.Put(h)
 }
 
 // readMsg reads a message of n bytes. A large one is read into a buffer

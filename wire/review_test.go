@@ -155,6 +155,20 @@ func TestMsgBufSizes(t *testing.T) {
 	}
 }
 
+// A buffer taken from the pool and given back costs no allocation, small
+// or large.
+func TestMsgBufReuseAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop buffers")
+	}
+	for _, n := range []int{100, msgPoolBytes, 1 << 20} {
+		putMsgBuf(getMsgBuf(n))
+		if a := testing.AllocsPerRun(100, func() { putMsgBuf(getMsgBuf(n)) }); a != 0 {
+			t.Errorf("%d bytes: %.1f allocations per reuse", n, a)
+		}
+	}
+}
+
 // Streams are numbered as they open, not as they are made: one made
 // first and opened second is still in order for the server.
 func TestStreamsOpenInAnyOrder(t *testing.T) {
