@@ -153,8 +153,9 @@ func (s *Set[C]) Stopped() bool {
 }
 
 // Stop closes the listeners, refuses new connections and goroutines, and
-// drains every connection or, with force, aborts it.
-func (s *Set[C]) Stop(force bool) {
+// drains every connection or, with force, aborts it. It returns the
+// connections it stopped.
+func (s *Set[C]) Stop(force bool) []C {
 	s.mu.Lock()
 	s.stopped = true
 	for ln := range s.listeners {
@@ -172,6 +173,7 @@ func (s *Set[C]) Stop(force bool) {
 			c.Drain()
 		}
 	}
+	return conns
 }
 
 // Wait waits for every goroutine started by Add and Go.

@@ -86,6 +86,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return c
 }
 
+// Drain and Abort are how the server stops c (netserve.Conn).
+func (c *conn) Drain() { c.shutdown() }
+func (c *conn) Abort() { c.close() }
+
 // close closes the connection at once; queued packets are dropped.
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
@@ -195,7 +199,7 @@ func (c *conn) end() {
 	if c.connected {
 		c.detach()
 	}
-	c.s.removeConn(c)
+	c.s.conns.Remove(c)
 	close(c.done)
 }
 

@@ -8,10 +8,10 @@ import (
 	"maps"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/courier-mq/courier/internal/broker"
+	"github.com/courier-mq/courier/internal/netserve"
 )
 
 // Options configure a Server.
@@ -73,20 +73,12 @@ type Server struct {
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	nconns atomic.Int64
+	conns  *netserve.Set[*conn]
 
 	initOnce sync.Once
 	initErr  error
 	retained *retainStore
 	sessions *sessionStore
-
-	mu struct {
-		sync.Mutex
-		closed    bool
-		listeners map[net.Listener]struct{}
-		conns     map[*conn]struct{}
-	}
 }
 
 // New returns a Server over b.
@@ -123,8 +115,7 @@ func New(b *broker.Broker, o Options) *Server {
 	o.Users = maps.Clone(o.Users)
 	s := &Server{b: b, opts: o, log: o.Logger}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.mu.listeners = map[net.Listener]struct{}{}
-	s.mu.conns = map[*conn]struct{}{}
+	s.conns = netserve.New[*conn]("mqtt", ErrServerClosed)
 	return s
 }
 
@@ -149,29 +140,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return err
 	}
-	if !s.track(ln) {
-		ln.Close()
-		return ErrServerClosed
-	}
-	defer s.untrack(ln)
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.closed() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return fmt.Errorf("mqtt: accept: %w", err)
-		}
-		delay = 0
-		s.serveConn(nc)
-	}
+	return s.conns.Serve(ln, s.ServeConn)
 }
 
 // ServeConn serves one connection (from Serve, or a WebSocket adapted to
@@ -186,96 +155,30 @@ func (s *Server) serveConn(nc net.Conn) *conn {
 		return nil
 	}
 	c := newConn(s, nc)
-	s.mu.Lock()
-	if s.mu.closed {
-		s.mu.Unlock()
+	if !s.conns.Add(c, c.readLoop, c.writeLoop) {
 		nc.Close()
 		return nil
 	}
-	s.mu.conns[c] = struct{}{}
-	s.wg.Add(2) // under mu, so that Close's Wait sees it
-	s.mu.Unlock()
-	s.nconns.Add(1)
-	go func() { defer s.wg.Done(); c.readLoop() }()
-	go func() { defer s.wg.Done(); c.writeLoop() }()
 	return c
 }
 
 // Conns returns the number of open connections.
-func (s *Server) Conns() int64 { return s.nconns.Load() }
-
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.closed {
-		return false
-	}
-	s.mu.listeners[ln] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(ln net.Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.mu.listeners, ln)
-	ln.Close()
-}
-
-func (s *Server) closed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.mu.closed
-}
-
-func (s *Server) removeConn(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.mu.conns[c]; ok {
-		delete(s.mu.conns, c)
-		s.nconns.Add(-1)
-	}
-}
+func (s *Server) Conns() int64 { return s.conns.Len() }
 
 // goTracked runs fn on a goroutine that Close waits for. It reports false
 // (and does not run fn) once the server is closed.
-func (s *Server) goTracked(fn func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.closed {
-		return false
-	}
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); fn() }()
-	return true
-}
-
-// stop stops accepting and returns the open connections.
-func (s *Server) stop() []*conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.mu.closed = true
-	for ln := range s.mu.listeners {
-		ln.Close()
-	}
-	conns := make([]*conn, 0, len(s.mu.conns))
-	for c := range s.mu.conns {
-		conns = append(conns, c)
-	}
-	return conns
-}
+func (s *Server) goTracked(fn func()) bool { return s.conns.Go(fn) }
 
 // Close closes the listeners and every connection at once (without
 // publishing their wills: the server, not the client, went away), stops
 // timers, and waits for the server's goroutines.
 func (s *Server) Close() error {
 	s.cancel()
-	for _, c := range s.stop() {
-		c.close()
-	}
+	s.conns.Stop(true)
 	if s.sessions != nil {
 		s.sessions.stopTimers()
 	}
-	s.wg.Wait()
+	s.conns.Wait()
 	return nil
 }
 
@@ -284,10 +187,7 @@ func (s *Server) Close() error {
 // When ctx ends first it closes everything at once (as Close) and returns
 // ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	conns := s.stop()
-	for _, c := range conns {
-		c.shutdown()
-	}
+	conns := s.conns.Stop(false)
 	defer s.Close()
 	for _, c := range conns {
 		select {
