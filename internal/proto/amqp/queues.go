@@ -206,43 +206,39 @@ func (ch *channel) checkOwner(q string) error {
 }
 
 func (ch *channel) queueBind(m *QueueBind) error {
-	s := ch.c.s
-	if err := s.queueExists(m.Queue); err != nil {
+	if err := ch.eachBindTarget(m.Queue, m.Exchange, m.RoutingKey, ch.c.s.addFilter); err != nil {
 		return err
-	}
-	if err := ch.checkOwner(m.Queue); err != nil {
-		return err
-	}
-	targets, err := s.bindTargets(m.Exchange, m.RoutingKey)
-	if err != nil {
-		return err
-	}
-	for _, t := range targets {
-		if err := s.addFilter(m.Queue, t.stream, t.filter); err != nil {
-			return err
-		}
 	}
 	return ch.ok(m.NoWait, &QueueBindOk{})
 }
 
 func (ch *channel) queueUnbind(m *QueueUnbind) error {
+	if err := ch.eachBindTarget(m.Queue, m.Exchange, m.RoutingKey, ch.c.s.removeFilter); err != nil {
+		return err
+	}
+	return ch.ok(false, &QueueUnbindOk{})
+}
+
+// eachBindTarget checks that this connection may bind queue q, and calls
+// fn with each stream and filter of the binding of q to exchange by key.
+func (ch *channel) eachBindTarget(q, exchange, key string, fn func(q, stream, filter string) error) error {
 	s := ch.c.s
-	if err := s.queueExists(m.Queue); err != nil {
+	if err := s.queueExists(q); err != nil {
 		return err
 	}
-	if err := ch.checkOwner(m.Queue); err != nil {
+	if err := ch.checkOwner(q); err != nil {
 		return err
 	}
-	targets, err := s.bindTargets(m.Exchange, m.RoutingKey)
+	targets, err := s.bindTargets(exchange, key)
 	if err != nil {
 		return err
 	}
 	for _, t := range targets {
-		if err := s.removeFilter(m.Queue, t.stream, t.filter); err != nil {
+		if err := fn(q, t.stream, t.filter); err != nil {
 			return err
 		}
 	}
-	return ch.ok(false, &QueueUnbindOk{})
+	return nil
 }
 
 // bindTarget is one filter of a binding on one stream.
