@@ -3,10 +3,10 @@ package amqp
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
+	"github.com/courier-mq/courier/internal/servertest"
 	"github.com/courier-mq/courier/server"
 	amqp091 "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/goleak"
@@ -27,28 +27,10 @@ func startEnvB(b *testing.B) *testEnv { return startEnvTB(b, Options{}) }
 
 func startEnvTB(t testing.TB, o Options) *testEnv {
 	t.Helper()
-	srv, err := server.New(server.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := servertest.Start(t, t.TempDir())
 	s := New(srv.Broker, o)
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-served; err != ErrServerClosed {
-			t.Errorf("Serve returned %v", err)
-		}
-		srv.Shutdown(context.Background())
-	})
-	return &testEnv{srv: srv, s: s, addr: ln.Addr().String()}
+	addr, _ := servertest.Serve(t, srv, s, ErrServerClosed)
+	return &testEnv{srv: srv, s: s, addr: addr}
 }
 
 // dial connects with guest/guest; the connection closes at cleanup.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courier-mq/courier/internal/servertest"
 	"github.com/courier-mq/courier/server"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
@@ -25,28 +26,10 @@ type testEnv struct {
 
 func startEnv(t *testing.T, o Options) *testEnv {
 	t.Helper()
-	srv, err := server.New(server.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := servertest.Start(t, t.TempDir())
 	k := New(srv, o)
-	served := make(chan error, 1)
-	go func() { served <- k.Serve(ln) }()
-	t.Cleanup(func() {
-		k.Close()
-		if err := <-served; err != ErrServerClosed {
-			t.Errorf("Serve returned %v", err)
-		}
-		srv.Shutdown(context.Background())
-	})
-	return &testEnv{srv: srv, k: k, addr: ln.Addr().String()}
+	addr, _ := servertest.Serve(t, srv, k, ErrServerClosed)
+	return &testEnv{srv: srv, k: k, addr: addr}
 }
 
 // client returns a kgo client for the env, closed at cleanup.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courier-mq/courier/internal/servertest"
 	"github.com/courier-mq/courier/server"
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
@@ -37,32 +38,9 @@ func startEnv(t *testing.T, o Options) *testEnv {
 // test can start another on the same folder.
 func startEnvDir(t *testing.T, dir string, o Options) *testEnv {
 	t.Helper()
-	srv, err := server.New(server.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &testEnv{srv: srv, m: New(srv.Broker, o), addr: ln.Addr().String(), dir: dir}
-	served := make(chan error, 1)
-	go func() { served <- e.m.Serve(ln) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			e.m.Close()
-			if err := <-served; err != ErrServerClosed {
-				t.Errorf("Serve returned %v", err)
-			}
-			srv.Shutdown(context.Background())
-		})
-	}
-	t.Cleanup(stop)
-	e.stopFn = stop
+	srv := servertest.Start(t, dir)
+	e := &testEnv{srv: srv, m: New(srv.Broker, o), dir: dir}
+	e.addr, e.stopFn = servertest.Serve(t, srv, e.m, ErrServerClosed)
 	return e
 }
 

@@ -2,13 +2,13 @@ package stomp
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/courier-mq/courier/internal/servertest"
 	"github.com/courier-mq/courier/server"
 	"github.com/go-stomp/stomp/v3"
 	"go.uber.org/goleak"
@@ -27,28 +27,10 @@ type testEnv struct {
 
 func startEnv(t *testing.T, o Options) *testEnv {
 	t.Helper()
-	srv, err := server.New(server.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := servertest.Start(t, t.TempDir())
 	st := New(srv.Broker, o)
-	served := make(chan error, 1)
-	go func() { served <- st.Serve(ln) }()
-	t.Cleanup(func() {
-		st.Close()
-		if err := <-served; err != ErrServerClosed {
-			t.Errorf("Serve returned %v", err)
-		}
-		srv.Shutdown(context.Background())
-	})
-	return &testEnv{srv: srv, st: st, addr: ln.Addr().String()}
+	addr, _ := servertest.Serve(t, srv, st, ErrServerClosed)
+	return &testEnv{srv: srv, st: st, addr: addr}
 }
 
 // dial connects a go-stomp client, disconnected at cleanup.
