@@ -184,33 +184,28 @@ func header(b []byte) (h Header, err error) {
 }
 
 func timestamp(b []byte, t *time.Time) error {
-	var ts timestamppb.Timestamp
-	err := eachField(b, timeFields, func(num protowire.Number, _ []byte, x uint64) error {
-		switch num {
-		case 1:
-			ts.Seconds = int64(x)
-		case 2:
-			ts.Nanos = int32(x)
-		}
-		return nil
-	})
-	*t = ts.AsTime()
+	secs, nanos, err := secondsNanos(b)
+	*t = (&timestamppb.Timestamp{Seconds: secs, Nanos: nanos}).AsTime()
 	return err
 }
 
 func duration(b []byte, d *time.Duration) error {
-	var du durationpb.Duration
-	err := eachField(b, timeFields, func(num protowire.Number, _ []byte, x uint64) error {
-		switch num {
-		case 1:
-			du.Seconds = int64(x)
-		case 2:
-			du.Nanos = int32(x)
+	secs, nanos, err := secondsNanos(b)
+	*d = (&durationpb.Duration{Seconds: secs, Nanos: nanos}).AsDuration()
+	return err
+}
+
+// secondsNanos decodes a Timestamp's or a Duration's two fields.
+func secondsNanos(b []byte) (secs int64, nanos int32, err error) {
+	err = eachField(b, timeFields, func(num protowire.Number, _ []byte, x uint64) error {
+		if num == 1 {
+			secs = int64(x)
+		} else {
+			nanos = int32(x)
 		}
 		return nil
 	})
-	*d = du.AsDuration()
-	return err
+	return secs, nanos, err
 }
 
 // alias returns v, or nil when it is empty (as the generic decoder does).
