@@ -287,3 +287,31 @@ func TestStreamPurgeSubject(t *testing.T) {
 		t.Fatalf("purged subject's last offset should be gone: %v", err)
 	}
 }
+
+// A stream of everything (">") does not take the system subjects ('$'
+// first): a stream of "$sys.>" is created beside it and captures them,
+// and a subscriber of everything does not see them.
+func TestStreamOfEverythingLeavesSystemSubjects(t *testing.T) {
+	e := newEnv(t)
+	e.stream(StreamConfig{Name: "all", Subjects: []string{">"}})
+	e.stream(StreamConfig{Name: "sys", Subjects: []string{"$sys.>"}})
+	sub, err := e.b.Subscribe(">", Start{Kind: StartLatest}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for _, subj := range []string{"$sys.state", "orders.new"} {
+		ack, err := e.b.Publish(context.Background(), &Message{Subject: subj, Payload: []byte(subj)}, Expect{})
+		if want := map[string]string{"$sys.state": "sys", "orders.new": "all"}[subj]; err != nil || ack.Stream != want {
+			t.Fatalf("publish %s: %+v %v, want stream %s", subj, ack, err, want)
+		}
+	}
+	select {
+	case m := <-sub.Messages():
+		if m.Subject != "orders.new" {
+			t.Fatalf("the subscriber of everything got %s", m.Subject)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing delivered")
+	}
+}

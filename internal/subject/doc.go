@@ -13,6 +13,12 @@
 //     "orders.>" matches "orders.eu" and "orders.eu.created" but not
 //     "orders".
 //
+// A wildcard in the first token does not match a first token that starts
+// with '$': "$mqtt.retained" matches "$mqtt.>" but not ">" nor "*.retained".
+// Such subjects belong to the system (the MQTT front-end keeps its state
+// under them, as MQTT keeps $-topics from '#'), so that a stream or a
+// subscriber of everything does not take them.
+//
 // A subject is the special case of a pattern without wildcards (a literal
 // pattern). The subject space is global: protocol front-ends map their
 // topics, routing keys and destinations onto it before calling this package.

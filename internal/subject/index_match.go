@@ -40,7 +40,14 @@ func (x *Index[T]) Match(subject string, dst []T) []T {
 // The caller holds mu, at least for reading.
 func (x *Index[T]) match(subject string, dst []T) []T {
 	c := collector[T]{dst: dst, start: len(dst)}
-	c.matchLevel(&x.root, subject)
+	if system(subject) { // no wildcard at the root matches it
+		tok, rest, more := strings.Cut(subject, ".")
+		if n := x.root.lits[tok]; n != nil {
+			c.matchNode(n, rest, more)
+		}
+	} else {
+		c.matchLevel(&x.root, subject)
+	}
 	if c.nodes > 1 {
 		c.dedup()
 	}

@@ -12,6 +12,9 @@ func Match(pattern, subject string) bool {
 	if pattern == subject {
 		return true // by the token rules, whatever the tokens
 	}
+	if system(subject) && wildcardAt(pattern, 0) != 0 {
+		return false
+	}
 	i, j := 0, 0 // the starts of the current tokens
 	for {
 		var ok bool
@@ -31,6 +34,10 @@ func Match(pattern, subject string) bool {
 		i, j = i+1, j+1 // both at a dot
 	}
 }
+
+// system reports whether p's first token starts with '$', which no
+// wildcard matches.
+func system(p string) bool { return p != "" && p[0] == '$' }
 
 // wildcardAt returns '*' or '>' if the token of p that starts at i is that
 // wildcard, and 0 otherwise. A '>' that is not last (an invalid pattern)

@@ -9,6 +9,9 @@ func Overlaps(p1, p2 string) bool {
 	if p1 == "" || p2 == "" {
 		return false
 	}
+	if system(p1) && wildcardAt(p2, 0) != 0 || system(p2) && wildcardAt(p1, 0) != 0 {
+		return false
+	}
 	for {
 		t1, r1, more1 := strings.Cut(p1, ".")
 		t2, r2, more2 := strings.Cut(p2, ".")
@@ -29,6 +32,9 @@ func Overlaps(p1, p2 string) bool {
 // valid patterns.
 func Subsumes(p1, p2 string) bool {
 	if p1 == "" || p2 == "" {
+		return false
+	}
+	if system(p2) && wildcardAt(p1, 0) != 0 {
 		return false
 	}
 	for {

@@ -27,6 +27,10 @@ func TestSubjectOverlapsTable(t *testing.T) {
 		{"a.*.c", "a.b.>", true, false},
 		{"a.*.c", "b.>", false, false},
 		{"", "a", false, false},
+		{">", "$mqtt.retained", false, false},
+		{"$mqtt.retained", ">", false, false},
+		{"*.>", "$mqtt.>", false, false},
+		{"$mqtt.>", "$mqtt.retained", true, true},
 	}
 	for _, c := range cases {
 		if got := Overlaps(c.p1, c.p2); got != c.overlaps {
@@ -82,20 +86,21 @@ func bruteForce(matches1, matches2 []bool) (overlaps, subsumes bool) {
 	return overlaps, subsumes
 }
 
-// patternsUpTo returns the valid patterns of 1 to n tokens over {a, b, *, >}.
+// patternsUpTo returns the valid patterns of 1 to n tokens over {a, $s,
+// *, >} ($s: a system token, which first-token wildcards do not match).
 func patternsUpTo(n int) []string {
 	var out []string
-	for _, prefix := range joinAll([]string{"a", "b", Star}, n-1) {
-		for _, last := range []string{"a", "b", Star, Full} {
+	for _, prefix := range joinAll([]string{"a", "$s", Star}, n-1) {
+		for _, last := range []string{"a", "$s", Star, Full} {
 			out = append(out, strings.TrimPrefix(prefix+"."+last, "."))
 		}
 	}
 	return out
 }
 
-// subjectsUpTo returns the subjects of 1 to n tokens over {a, b, c}.
+// subjectsUpTo returns the subjects of 1 to n tokens over {a, $s, c}.
 func subjectsUpTo(n int) []string {
-	return joinAll([]string{"a", "b", "c"}, n)[1:]
+	return joinAll([]string{"a", "$s", "c"}, n)[1:]
 }
 
 // joinAll returns every dot-joined sequence of 0 to n tokens, "" first.

@@ -110,7 +110,9 @@
 // retained messages with the retain flag (not a shared one). A retained
 // message's expiry is kept in the mqtt-expires-at header. Serve fails if
 // the internal streams cannot be created, for example when another
-// stream already captures "$mqtt.retained".
+// stream already captures "$mqtt.retained" (one with a pattern starting
+// "$mqtt"; a wildcard in a first token never matches a '$' subject, so a
+// stream of everything, ">", does not).
 //
 // # Wills
 //

@@ -6,6 +6,9 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/courier-mq/courier/internal/servertest"
+	"github.com/courier-mq/courier/server"
 )
 
 // TestRetained: the newest retained message per topic goes to new
@@ -92,4 +95,27 @@ func TestRetainedLiveAndHandling(t *testing.T) {
 		t.Fatalf("unexpected %s %s", packets.PacketNames[pk.FixedHeader.Type], pk.TopicName)
 	}
 	_ = paho.Connect{}
+}
+
+// TestRetainedBesideAStreamOfEverything: a stream of every subject (">")
+// made before the MQTT listener starts does not stop it, since wildcards
+// leave the '$' subjects of its own streams alone; retained messages
+// work, and the stream of everything stores the MQTT publish.
+func TestRetainedBesideAStreamOfEverything(t *testing.T) {
+	dir := t.TempDir()
+	srv := servertest.Start(t, dir)
+	if _, err := srv.CreateStream(server.StreamConfig{Name: "all", Subjects: []string{">"}}); err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{srv: srv, m: New(srv.Broker, Options{}), dir: dir}
+	e.addr, e.stopFn = servertest.Serve(t, srv, e.m, ErrServerClosed)
+	mustTok(t, e.v3(t, "pub", true).Publish("st/a", 1, true, []byte("kept")))
+	in := newInbox()
+	mustTok(t, e.v3(t, "sub", true).Subscribe("st/+", 1, in.v3handler))
+	if got := in.wait(t, 1); got[0].payload != "kept" || !got[0].retain {
+		t.Fatalf("retained %+v", got)
+	}
+	if info, err := srv.StreamInfo("all"); err != nil || info.Partitions[0].Messages != 1 {
+		t.Fatalf("stream of everything: %+v %v", info, err)
+	}
 }
