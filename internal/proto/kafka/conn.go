@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/courier-mq/courier/internal/netserve"
 )
 
 // conn is one client connection: the reader parses and handles requests
@@ -162,25 +164,7 @@ func (c *conn) readFrame() ([]byte, error) {
 	if n < lo || int64(n) > int64(hi) {
 		return nil, fmt.Errorf("frame of %d bytes: must be %d to %d", n, lo, hi)
 	}
-	return readGrowing(c.nc, int(n))
-}
-
-// readGrowing reads exactly n bytes, growing its buffer by at most 1 MiB
-// ahead of what has arrived.
-func readGrowing(r io.Reader, n int) ([]byte, error) {
-	const step = 1 << 20
-	buf := make([]byte, 0, min(n, step))
-	for len(buf) < n {
-		if len(buf) == cap(buf) {
-			buf = append(buf, make([]byte, min(n-len(buf), max(len(buf), step)))...)[:len(buf)]
-		}
-		m, err := io.ReadFull(r, buf[len(buf):min(n, cap(buf))])
-		buf = buf[:len(buf)+m]
-		if err != nil {
-			return nil, err
-		}
-	}
-	return buf, nil
+	return netserve.ReadGrowing(c.nc, int(n), readStep)
 }
 
 // request is a parsed request with its header.
@@ -318,3 +302,6 @@ func encodeResponse(key int16, corr int32, resp kmsg.Response) []byte {
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
 	return b
 }
+
+// readStep: a declared length is read in steps of at most this much.
+const readStep = 1 << 20

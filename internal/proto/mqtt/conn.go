@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/courier-mq/courier/internal/netserve"
 )
 
 // outboundQueue bounds the packets queued for a connection's writer;
@@ -234,7 +236,7 @@ func readPacket(br *bufio.Reader, max int, version byte, connected bool) (*packe
 	if total := 1 + bu + n; total > max {
 		return nil, failf(packets.ErrPacketTooLarge, "packet of %d bytes, limit %d", total, max)
 	}
-	body, err := readGrowing(br, n)
+	body, err := netserve.ReadGrowing(br, n, readStep)
 	if err != nil {
 		return nil, err
 	}
@@ -263,27 +265,6 @@ func (c *conn) setReadDeadline() {
 	if c.shuttingDown.Load() || c.takenOver.Load() {
 		c.nc.SetReadDeadline(time.Now())
 	}
-}
-
-// readGrowing reads exactly n bytes, growing its buffer by at most 64 KiB
-// ahead of what has arrived.
-func readGrowing(r io.Reader, n int) ([]byte, error) {
-	const step = 64 << 10
-	buf := make([]byte, 0, min(n, step))
-	for len(buf) < n {
-		if len(buf) == cap(buf) {
-			buf = append(buf, make([]byte, min(n-len(buf), max(len(buf), step)))...)[:len(buf)]
-		}
-		m, err := io.ReadFull(r, buf[len(buf):min(n, cap(buf))])
-		buf = buf[:len(buf)+m]
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-	}
-	return buf, nil
 }
 
 // handle serves one packet.
@@ -352,3 +333,6 @@ func (c *conn) queueDisconnect(code packets.Code) {
 	}
 	c.queue(encode(pk))
 }
+
+// readStep: a declared length is read in steps of at most this much.
+const readStep = 64 << 10

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/courier-mq/courier/internal/netserve"
 )
 
 // limits bound what a frame may hold; each is checked before the bytes
@@ -211,7 +213,7 @@ func (r *frameReader) readBody(f *Frame) ([]byte, error) {
 	if int(n) > r.lim.body {
 		return nil, protoErr("body too large", "content-length %d is over the limit of %d bytes", n, r.lim.body)
 	}
-	body, err := readGrowing(r.br, int(n))
+	body, err := netserve.ReadGrowing(r.br, int(n), readStep)
 	if err != nil {
 		return nil, unexpectedEOF(err)
 	}
@@ -245,25 +247,6 @@ func (r *frameReader) readToNUL() ([]byte, error) {
 	}
 }
 
-// readGrowing reads exactly n bytes, growing its buffer by at most
-// 64 KiB ahead of what has arrived, so that a large content-length
-// claimed by a client that sends little costs little.
-func readGrowing(r io.Reader, n int) ([]byte, error) {
-	const step = 64 << 10
-	buf := make([]byte, 0, min(n, step))
-	for len(buf) < n {
-		if len(buf) == cap(buf) {
-			buf = append(buf, make([]byte, min(n-len(buf), max(len(buf), step)))...)[:len(buf)]
-		}
-		m, err := io.ReadFull(r, buf[len(buf):min(n, cap(buf))])
-		buf = buf[:len(buf)+m]
-		if err != nil {
-			return nil, err
-		}
-	}
-	return buf, nil
-}
-
 func unexpectedEOF(err error) error {
 	if err == io.EOF {
 		return io.ErrUnexpectedEOF
@@ -279,3 +262,6 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
+
+// readStep: a declared length is read in steps of at most this much.
+const readStep = 64 << 10
