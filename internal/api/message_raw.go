@@ -24,26 +24,31 @@ import (
 // its fields first, since JSON has no unknown fields.
 
 // rawEncoder encodes responses into a buffer it reuses: the bytes it
-// returns hold until its next call.
-type rawEncoder struct{ buf []byte }
+// returns hold until its next call. Each message's size is worked out
+// once, before its length prefix is written.
+type rawEncoder struct {
+	buf   []byte
+	sizes []int // of the messages of one response
+}
 
 // deliveries returns a ConsumeResponse carrying ds (one Delivery, or
 // Deliveries), each under its id.
 func (e *rawEncoder) deliveries(ids []uint64, ds []*broker.Delivery) *courierv1.ConsumeResponse {
-	b := e.buf[:0]
+	b, sizes := e.buf[:0], e.sizes[:0]
 	if len(ds) == 1 {
-		b = appendDelivery(b, 2, ids[0], &ds[0].Message)
+		b = appendDelivery(b, 2, ids[0], &ds[0].Message, messageSize(&ds[0].Message))
 	} else {
-		size := 0
+		total := 0
 		for i, d := range ds {
-			size += sizeField(deliverySize(ids[i], &d.Message))
+			sizes = append(sizes, messageSize(&d.Message))
+			total += sizeField(deliverySize(ids[i], sizes[i]))
 		}
-		b = protowire.AppendVarint(protowire.AppendTag(b, 4, protowire.BytesType), uint64(size))
+		b = protowire.AppendVarint(protowire.AppendTag(b, 4, protowire.BytesType), uint64(total))
 		for i, d := range ds {
-			b = appendDelivery(b, 1, ids[i], &d.Message)
+			b = appendDelivery(b, 1, ids[i], &d.Message, sizes[i])
 		}
 	}
-	e.buf = b
+	e.buf, e.sizes = b, sizes
 	res := &courierv1.ConsumeResponse{}
 	res.ProtoReflect().SetUnknown(b)
 	return res
@@ -51,7 +56,7 @@ func (e *rawEncoder) deliveries(ids []uint64, ds []*broker.Delivery) *courierv1.
 
 // subscribed returns a SubscribeResponse carrying m.
 func (e *rawEncoder) subscribed(m *broker.Message) *courierv1.SubscribeResponse {
-	e.buf = appendMessage(e.buf[:0], 1, m)
+	e.buf = appendMessage(e.buf[:0], 1, m, messageSize(m))
 	res := &courierv1.SubscribeResponse{}
 	res.ProtoReflect().SetUnknown(e.buf)
 	return res
@@ -60,33 +65,36 @@ func (e *rawEncoder) subscribed(m *broker.Message) *courierv1.SubscribeResponse 
 // rawAnswer returns a RequestStreamResponse carrying reply under id, in
 // bytes of its own (answers are made on many goroutines at once).
 func rawAnswer(id uint64, reply *broker.Message) *courierv1.RequestStreamResponse {
-	b := make([]byte, 0, varintSize(id)+sizeField(messageSize(reply)))
-	b = appendMessage(appendVarint(b, 1, id), 2, reply)
+	size := messageSize(reply)
+	b := make([]byte, 0, varintSize(id)+sizeField(size))
+	b = appendMessage(appendVarint(b, 1, id), 2, reply, size)
 	res := &courierv1.RequestStreamResponse{}
 	res.ProtoReflect().SetUnknown(b)
 	return res
 }
 
-// sizeField is the size of a length-delimited field of n bytes, but its
-// tag's (every tag here is one byte).
+// sizeField is the size of a length-delimited field of n bytes, its tag
+// included (every tag here is one byte).
 func sizeField(n int) int { return 1 + protowire.SizeVarint(uint64(n)) + n }
 
-func deliverySize(id uint64, m *broker.Message) int {
-	n := sizeField(messageSize(m))
+// deliverySize is the size of a Delivery whose message has msize bytes.
+func deliverySize(id uint64, msize int) int {
+	n := sizeField(msize)
 	if id != 0 {
 		n += 1 + protowire.SizeVarint(id)
 	}
 	return n
 }
 
-// appendDelivery appends a Delivery as field num.
-func appendDelivery(b []byte, num protowire.Number, id uint64, m *broker.Message) []byte {
+// appendDelivery appends a Delivery as field num; msize is
+// messageSize(m).
+func appendDelivery(b []byte, num protowire.Number, id uint64, m *broker.Message, msize int) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(deliverySize(id, m)))
+	b = protowire.AppendVarint(b, uint64(deliverySize(id, msize)))
 	if id != 0 {
 		b = protowire.AppendVarint(protowire.AppendTag(b, 1, protowire.VarintType), id)
 	}
-	return appendMessage(b, 2, m)
+	return appendMessage(b, 2, m, msize)
 }
 
 // messageSize is the size of m encoded as fromBroker's Message.
@@ -112,10 +120,10 @@ func messageSize(m *broker.Message) int {
 }
 
 // appendMessage appends m as field num: the fields fromBroker sets, in
-// field order.
-func appendMessage(b []byte, num protowire.Number, m *broker.Message) []byte {
+// field order; size is messageSize(m).
+func appendMessage(b []byte, num protowire.Number, m *broker.Message, size int) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(messageSize(m)))
+	b = protowire.AppendVarint(b, uint64(size))
 	b = appendStr(b, 1, m.Subject)
 	b = appendStr(b, 2, m.Key)
 	for _, h := range m.Headers {
