@@ -11,6 +11,9 @@
 // closes the listeners and drains every connection; Stop(true) aborts
 // them; Shutdown drains and, when its context ends first, calls the
 // front-end's Close.
+//
+// ReadGrowing reads a length a client declared without taking that much
+// memory before the bytes arrive.
 package netserve
 
 import (
