@@ -50,6 +50,9 @@ type options struct {
 	linger      time.Duration
 	lanes       int
 	log         *slog.Logger
+	// authorization is the Authorization header of every call
+	// (WithCredentials; auth.go).
+	authorization string
 }
 
 // Option configures Connect.

@@ -36,7 +36,7 @@ func (c *Client) transport(ctx context.Context) (*connect.Client, error) {
 		cancel()
 		if err == nil {
 			c.wire = tr
-			return connect.NewClient(tr), nil
+			return connect.NewClient(tr, c.o.interceptors()...), nil
 		}
 		tr.Close()
 		if !errors.Is(err, wire.ErrNotWire) {
@@ -48,7 +48,8 @@ func (c *Client) transport(ctx context.Context) (*connect.Client, error) {
 	}
 	// No compression: on the networks a broker runs on, gzip costs more
 	// CPU than the bytes it saves.
-	return connect.NewClient(connecthttp.NewTransport(withNotify(c.hc), baseURL(c.addr), connecthttp.WithCompressors(), codecs())), nil
+	return connect.NewClient(connecthttp.NewTransport(withNotify(c.hc), baseURL(c.addr), connecthttp.WithCompressors(), codecs()),
+		c.o.interceptors()...), nil
 }
 
 // withTimeout bounds ctx by the client's timeout unless it has a

@@ -89,6 +89,7 @@
 //	ErrStorage            internal             500   storage_failed
 //	(server shutdown)     unavailable          503   shutting_down
 //	(unknown session)     not_found            404   session_not_found
+//	(no or wrong login)   unauthenticated      401   unauthenticated
 //	(undecodable request) invalid_argument     400   invalid_argument
 //	(over the read bound) resource_exhausted   429   request_too_large
 //	(anything else)       internal             500   internal

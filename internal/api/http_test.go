@@ -17,11 +17,20 @@ type jsonAnswer struct {
 	status int
 	body   map[string]any
 	reused bool // sent on a connection an earlier request used
+	// challenge is the WWW-Authenticate header.
+	challenge string
 }
 
 // postJSON posts body to path with Content-Type application/json over
 // HTTP/1.1, like `curl -H 'Content-Type: application/json' -d body`.
 func (e *testEnv) postJSON(t *testing.T, path, body string) jsonAnswer {
+	t.Helper()
+	return e.postJSONAuth(t, path, body, "")
+}
+
+// postJSONAuth is postJSON with an Authorization header (none when
+// authorization is empty), like curl -u.
+func (e *testEnv) postJSONAuth(t *testing.T, path, body, authorization string) jsonAnswer {
 	t.Helper()
 	var a jsonAnswer
 	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { a.reused = i.Reused }}
@@ -30,6 +39,9 @@ func (e *testEnv) postJSON(t *testing.T, path, body string) jsonAnswer {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
 	res, err := e.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +51,7 @@ func (e *testEnv) postJSON(t *testing.T, path, body string) jsonAnswer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.status = res.StatusCode
+	a.status, a.challenge = res.StatusCode, res.Header.Get("WWW-Authenticate")
 	if err := json.Unmarshal(raw, &a.body); err != nil {
 		t.Fatalf("%s answered %d with %q: not JSON: %v", path, res.StatusCode, raw, err)
 	}

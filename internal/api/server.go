@@ -36,6 +36,10 @@ type Options struct {
 	// Routes are extra handlers on the same port, by mux pattern
 	// ("/healthz", "/readyz", "/metrics").
 	Routes map[string]http.Handler
+	// Users, when not empty, maps each user to its password: every RPC
+	// must then carry HTTP Basic credentials of one of them (auth.go).
+	// The extra Routes stay open.
+	Users map[string]string
 	// MaxMessageBytes bounds one request message before it is read
 	// (default 8 MiB); a larger one fails with resource_exhausted
 	// (reason request_too_large).
@@ -54,6 +58,7 @@ type Server struct {
 	b     *broker.Broker
 	log   *slog.Logger
 	opts  Options
+	creds credentials // nil: no authentication (auth.go)
 	http  *http.Server
 	conns atomic.Int64
 
@@ -74,8 +79,8 @@ func New(b *broker.Broker, o Options) *Server {
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = DefaultMaxMessageBytes
 	}
-	s := &Server{b: b, log: o.Logger, opts: o, quit: make(chan struct{})}
-	cs := connect.NewServer(s.recoverPanics, s.explainReceiveErrors)
+	s := &Server{b: b, log: o.Logger, opts: o, creds: newCredentials(o.Users), quit: make(chan struct{})}
+	cs := connect.NewServer(s.recoverPanics, s.authenticate, s.explainReceiveErrors)
 	courierv1connect.RegisterMessagingServiceHandler(cs, &messaging{s: s})
 	courierv1connect.RegisterAdminServiceHandler(cs, &admin{s: s})
 	s.wire = wire.NewServer(cs, wire.ServerOptions{Codec: newBinaryCodec(), MaxMessageBytes: o.MaxMessageBytes, Logger: o.Logger})
