@@ -28,6 +28,7 @@ type fileConfig struct {
 	KafkaAdvertisedAddr *string `yaml:"kafka-advertised-addr"`
 	KafkaAutoCreate     *bool   `yaml:"kafka-auto-create"`
 	KafkaUsersFile      *string `yaml:"kafka-users-file"`
+	UsersFile           *string `yaml:"users-file"`
 	AMQPAddr            *string `yaml:"amqp-addr"`
 	MQTTAddr            *string `yaml:"mqtt-addr"`
 	STOMPAddr           *string `yaml:"stomp-addr"`
@@ -54,6 +55,7 @@ func (f *fileConfig) values() map[string]string {
 		v["kafka-auto-create"] = fmt.Sprint(*f.KafkaAutoCreate)
 	}
 	put("kafka-users-file", f.KafkaUsersFile)
+	put("users-file", f.UsersFile)
 	put("amqp-addr", f.AMQPAddr)
 	put("mqtt-addr", f.MQTTAddr)
 	put("stomp-addr", f.STOMPAddr)

@@ -5,7 +5,8 @@
 // folder and every listener that exists on its default port (the native
 // API with /healthz, /readyz and /metrics on :7070, Kafka on :9092), each
 // movable or turned off by flag, COURIER_* environment variable or YAML
-// file (serve.go, config.go, listeners.go). It prints where each listener
+// file (serve.go, config.go, listeners.go), with logins from a users file
+// (users.go). It prints where each listener
 // is, logs through slog, and shuts down cleanly on SIGINT or SIGTERM.
 //
 // The client commands talk to a server through the Go client (package

@@ -137,15 +137,22 @@ func TestCLIConfigErrors(t *testing.T) {
 func TestCLIReadUsers(t *testing.T) {
 	path := t.TempDir() + "/users"
 	os.WriteFile(path, []byte("# users\nalice:s3cret\n\nbob:pa:ss\n"), 0o600)
-	u, err := readUsers(path)
+	u, err := readUsers("--users-file", path)
 	if err != nil || len(u) != 2 || u["alice"] != "s3cret" || u["bob"] != "pa:ss" {
 		t.Fatalf("%v %v", u, err)
 	}
 	os.WriteFile(path, []byte("nocolon\n"), 0o600)
-	if _, err := readUsers(path); err == nil || !strings.Contains(err.Error(), "line 1") {
+	if _, err := readUsers("--users-file", path); err == nil || !strings.Contains(err.Error(), "--users-file: "+path+" line 1") {
 		t.Fatalf("bad line: %v", err)
 	}
-	if u, err := readUsers(""); u != nil || err != nil {
+	os.WriteFile(path, []byte("# nobody yet\n\n"), 0o600)
+	if _, err := readUsers("--users-file", path); err == nil || !strings.Contains(err.Error(), "no user:password line") {
+		t.Fatalf("no users: %v", err)
+	}
+	if _, err := readUsers("--kafka-users-file", path+".missing"); err == nil || !strings.HasPrefix(err.Error(), "--kafka-users-file: ") {
+		t.Fatalf("missing file: %v", err)
+	}
+	if u, err := readUsers("--users-file", ""); u != nil || err != nil {
 		t.Fatalf("no file: %v %v", u, err)
 	}
 }

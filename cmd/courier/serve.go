@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/courier-mq/courier/internal/admin"
@@ -31,6 +30,7 @@ type serveConfig struct {
 	KafkaAdvertisedAddr string
 	KafkaAutoCreate     bool
 	KafkaUsersFile      string
+	UsersFile           string
 	AMQPAddr            string
 	MQTTAddr            string
 	STOMPAddr           string
@@ -47,7 +47,7 @@ var listenerNames = []string{"api", "kafka", "amqp", "mqtt", "stomp", "mqtt-ws",
 
 // layered lists the flags that the environment and the config file may set.
 var layered = []string{"data", "api-addr", "kafka-addr", "kafka-advertised-addr", "kafka-auto-create",
-	"kafka-users-file", "amqp-addr", "mqtt-addr", "stomp-addr", "mqtt-ws-addr", "stomp-ws-addr", "log-format", "log-level", "ack-commit-interval"}
+	"kafka-users-file", "users-file", "amqp-addr", "mqtt-addr", "stomp-addr", "mqtt-ws-addr", "stomp-ws-addr", "log-format", "log-level", "ack-commit-interval"}
 
 func newServeCmd() *cobra.Command {
 	var c serveConfig
@@ -79,7 +79,8 @@ func addServeFlags(f *pflag.FlagSet, c *serveConfig) {
 	f.StringVar(&c.KafkaAddr, "kafka-addr", ":9092", "Kafka listener: host:port, :0 for any port, or off")
 	f.StringVar(&c.KafkaAdvertisedAddr, "kafka-advertised-addr", "", "host:port given to Kafka clients (default: the address they connected to)")
 	f.BoolVar(&c.KafkaAutoCreate, "kafka-auto-create", false, "create a topic (one partition) when a Kafka client asks for an unknown one")
-	f.StringVar(&c.KafkaUsersFile, "kafka-users-file", "", "file of user:password lines; Kafka clients must then authenticate (SASL PLAIN)")
+	f.StringVar(&c.UsersFile, "users-file", "", "file of user:password lines; every listener then requires one of these logins (Kafka SASL PLAIN, AMQP, MQTT, STOMP, native API HTTP Basic)")
+	f.StringVar(&c.KafkaUsersFile, "kafka-users-file", "", "file of user:password lines for Kafka alone (SASL PLAIN); with --users-file, Kafka uses this one instead")
 	f.StringVar(&c.AMQPAddr, "amqp-addr", ":5672", "AMQP 0-9-1 listener: host:port, :0 for any port, or off")
 	f.StringVar(&c.MQTTAddr, "mqtt-addr", ":1883", "MQTT 3.1.1 and 5.0 listener: host:port, :0 for any port, or off")
 	f.StringVar(&c.STOMPAddr, "stomp-addr", ":61613", "STOMP 1.0-1.2 listener: host:port, :0 for any port, or off")
@@ -128,10 +129,11 @@ func serve(ctx context.Context, c serveConfig, out, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	users, err := readUsers(c.KafkaUsersFile)
+	users, err := readLogins(c)
 	if err != nil {
 		return err
 	}
+	users.warn(log)
 	srv, err := server.New(server.Options{DataDir: c.Data, Logger: log, AckCommitInterval: c.AckCommitInterval})
 	if err != nil {
 		return err
@@ -173,12 +175,12 @@ func webSocket(h http.Handler) *http.Server {
 // startListeners starts every listener in listenerNames' order: the
 // native API (with /healthz, /readyz and /metrics on its port, which
 // count every listener's connections), then each protocol's.
-func startListeners(srv *server.Server, c serveConfig, users map[string]string, ls *listeners, log *slog.Logger) error {
-	k := kafka.New(srv, kafka.Options{AdvertisedAddr: c.KafkaAdvertisedAddr, Users: users,
+func startListeners(srv *server.Server, c serveConfig, users logins, ls *listeners, log *slog.Logger) error {
+	k := kafka.New(srv, kafka.Options{AdvertisedAddr: c.KafkaAdvertisedAddr, Users: users.kafka,
 		AutoCreateTopics: c.KafkaAutoCreate, Logger: log})
-	am := amqp.New(srv.Broker, amqp.Options{Logger: log})
-	mq := mqtt.New(srv.Broker, mqtt.Options{Logger: log})
-	st := stomp.New(srv.Broker, stomp.Options{Logger: log})
+	am := amqp.New(srv.Broker, amqp.Options{Logger: log, Users: users.all})
+	mq := mqtt.New(srv.Broker, mqtt.Options{Logger: log, Users: users.all})
+	st := stomp.New(srv.Broker, stomp.Options{Logger: log, Users: users.all})
 	fronts := []frontEnd{{"kafka", c.KafkaAddr, k, k.Conns}, {"amqp", c.AMQPAddr, am, am.Conns},
 		{"mqtt", c.MQTTAddr, mq, mq.Conns}, {"stomp", c.STOMPAddr, st, st.Conns},
 		{"mqtt-ws", c.MQTTWSAddr, webSocket(mq.WebSocketHandler()), nil},
@@ -190,7 +192,7 @@ func startListeners(srv *server.Server, c serveConfig, users map[string]string, 
 		}
 	}
 	routes := admin.Routes(admin.Options{Broker: srv.Broker, Ready: ls.ready, Conns: conns})
-	a := api.New(srv.Broker, api.Options{Logger: log, Routes: routes})
+	a := api.New(srv.Broker, api.Options{Logger: log, Routes: routes, Users: users.all})
 	conns["api"] = a.Conns
 	for _, f := range append([]frontEnd{{"api", c.APIAddr, a, a.Conns}}, fronts...) {
 		if err := ls.start(f.name, f.addr, f.l); err != nil {
@@ -212,29 +214,4 @@ func report(srv *server.Server, w io.Writer) {
 		fmt.Fprintf(w, "  %s: %d partitions, %d messages, %d bytes, %d groups\n",
 			s.Config.Name, len(s.Partitions), msgs, bytes, len(srv.Groups(s.Config.Name)))
 	}
-}
-
-// readUsers reads user:password lines (blank lines and # comments
-// skipped); no file means no authentication.
-func readUsers(path string) (map[string]string, error) {
-	if path == "" {
-		return nil, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("kafka users: %w", err)
-	}
-	users := map[string]string{}
-	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		u, p, ok := strings.Cut(line, ":")
-		if !ok || u == "" {
-			return nil, fmt.Errorf("kafka users: %s line %d: want user:password", path, i+1)
-		}
-		users[u] = p
-	}
-	return users, nil
 }
