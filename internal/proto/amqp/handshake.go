@@ -2,6 +2,8 @@ package amqp
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"strings"
@@ -116,13 +118,19 @@ func (c *conn) authenticate(so *ConnectionStartOk) error {
 	default:
 		return newErr(codeAccessRefused, "unsupported mechanism %q: use PLAIN or AMQPLAIN", so.Mechanism)
 	}
-	if c.s.opts.Users != nil {
-		if want, ok := c.s.opts.Users[user]; !ok || want != pass {
-			return newErr(codeAccessRefused, "Login was refused using authentication mechanism %s", so.Mechanism)
-		}
+	if c.s.opts.Users != nil && !checkPassword(c.s.opts.Users, user, pass) {
+		return newErr(codeAccessRefused, "Login was refused using authentication mechanism %s", so.Mechanism)
 	}
 	c.user = user
 	return nil
+}
+
+// checkPassword compares in constant time: digests of equal length are
+// compared, and an unknown user costs the same as a wrong password.
+func checkPassword(users map[string]string, user, pass string) bool {
+	want, ok := users[user]
+	w, g := sha256.Sum256([]byte(want)), sha256.Sum256([]byte(pass))
+	return subtle.ConstantTimeCompare(w[:], g[:]) == 1 && ok
 }
 
 // tune applies the client's tune-ok: its frame-max may lower ours (0
