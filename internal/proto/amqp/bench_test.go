@@ -10,7 +10,7 @@ import (
 func BenchmarkAMQPCodec(b *testing.B) {
 	p := &Properties{Flags: flagContentType | flagHeaders, ContentType: "text/plain", Headers: Table{"k": "v"}}
 	body := make([]byte, 256)
-	m := &BasicDeliver{ConsumerTag: "ctag", DeliveryTag: 1, Exchange: "x", RoutingKey: "a.b"}
+	m := &basicDeliver{ConsumerTag: "ctag", DeliveryTag: 1, Exchange: "x", RoutingKey: "a.b"}
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {

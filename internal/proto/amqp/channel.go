@@ -49,10 +49,10 @@ func newChannel(c *conn, id uint16) *channel {
 }
 
 // send queues a method on the channel.
-func (ch *channel) send(m Method) bool { return ch.c.send(appendMethod(nil, ch.id, m)) }
+func (ch *channel) send(m method) bool { return ch.c.send(appendMethod(nil, ch.id, m)) }
 
 // ok sends a synchronous reply unless the request said no-wait.
-func (ch *channel) ok(noWait bool, m Method) error {
+func (ch *channel) ok(noWait bool, m method) error {
 	if !noWait {
 		ch.send(m)
 	}
@@ -88,13 +88,13 @@ func (c *conn) dispatch(f frame) error {
 }
 
 // connMethod handles a method on channel 0.
-func (c *conn) connMethod(m Method) error {
+func (c *conn) connMethod(m method) error {
 	switch m := m.(type) {
-	case *ConnectionClose:
-		c.send(appendMethod(nil, 0, &ConnectionCloseOk{}))
+	case *connectionClose:
+		c.send(appendMethod(nil, 0, &connectionCloseOk{}))
 		return errConnClosed
-	case *ConnectionUpdateSecret:
-		c.send(appendMethod(nil, 0, &ConnectionUpdateSecretOk{}))
+	case *connectionUpdateSecret:
+		c.send(appendMethod(nil, 0, &connectionUpdateSecretOk{}))
 		return nil
 	default:
 		return newErr(codeCommandInvalid, "%s is not valid on channel 0 now", m.Name())
@@ -102,9 +102,9 @@ func (c *conn) connMethod(m Method) error {
 }
 
 // channelMethod handles a method on channel id.
-func (c *conn) channelMethod(id uint16, m Method) error {
+func (c *conn) channelMethod(id uint16, m method) error {
 	ch := c.chans[id]
-	if _, ok := m.(*ChannelOpen); ok {
+	if _, ok := m.(*channelOpen); ok {
 		if ch != nil {
 			return newErr(codeChannelError, "second 'channel.open' seen on channel %d", id)
 		}
@@ -112,7 +112,7 @@ func (c *conn) channelMethod(id uint16, m Method) error {
 			return newErr(codeChannelError, "channel %d is above channel-max %d", id, c.channelMax)
 		}
 		c.chans[id] = newChannel(c, id)
-		c.send(appendMethod(nil, id, &ChannelOpenOk{}))
+		c.send(appendMethod(nil, id, &channelOpenOk{}))
 		return nil
 	}
 	if ch == nil {
@@ -120,10 +120,10 @@ func (c *conn) channelMethod(id uint16, m Method) error {
 	}
 	if ch.closing {
 		switch m.(type) {
-		case *ChannelCloseOk:
+		case *channelCloseOk:
 			delete(c.chans, id)
-		case *ChannelClose: // both sides closed at once: each close answers the other
-			ch.send(&ChannelCloseOk{})
+		case *channelClose: // both sides closed at once: each close answers the other
+			ch.send(&channelCloseOk{})
 			delete(c.chans, id)
 		}
 		return nil // spec 4.2.6: other frames are discarded
@@ -136,7 +136,7 @@ func (c *conn) channelMethod(id uint16, m Method) error {
 
 // check turns a handler's error into a channel close (soft codes) or
 // returns it to close the connection (hard codes).
-func (ch *channel) check(err error, m Method) error {
+func (ch *channel) check(err error, m method) error {
 	if err == nil {
 		return nil
 	}
@@ -153,69 +153,69 @@ func (ch *channel) check(err error, m Method) error {
 	ch.c.s.log.Debug("amqp: closing channel", "remote", ch.c.nc.RemoteAddr(), "channel", ch.id, "code", ae.code, "text", ae.text)
 	ch.teardown()
 	ch.closing = true
-	ch.send(&ChannelClose{ReplyCode: ae.code, ReplyText: ae.text, ClassId: ae.class, MethodId: ae.meth})
+	ch.send(&channelClose{ReplyCode: ae.code, ReplyText: ae.text, ClassId: ae.class, MethodId: ae.meth})
 	return nil
 }
 
 // handle runs one method of an open channel.
-func (ch *channel) handle(m Method) error {
+func (ch *channel) handle(m method) error {
 	switch m := m.(type) {
-	case *ChannelClose:
+	case *channelClose:
 		ch.teardown()
 		delete(ch.c.chans, ch.id)
-		ch.send(&ChannelCloseOk{})
+		ch.send(&channelCloseOk{})
 		return nil
-	case *ChannelFlow:
+	case *channelFlow:
 		ch.setFlow(m.Active)
-		ch.send(&ChannelFlowOk{Active: m.Active})
+		ch.send(&channelFlowOk{Active: m.Active})
 		return nil
-	case *ChannelFlowOk:
+	case *channelFlowOk:
 		return nil
-	case *ExchangeDeclare:
+	case *exchangeDeclare:
 		return ch.exchangeDeclare(m)
-	case *ExchangeDelete:
+	case *exchangeDelete:
 		return ch.exchangeDelete(m)
-	case *QueueDeclare:
+	case *queueDeclare:
 		return ch.queueDeclare(m)
-	case *QueueBind:
+	case *queueBind:
 		return ch.queueBind(m)
-	case *QueueUnbind:
+	case *queueUnbind:
 		return ch.queueUnbind(m)
-	case *QueuePurge:
+	case *queuePurge:
 		return ch.queuePurge(m)
-	case *QueueDelete:
+	case *queueDelete:
 		return ch.queueDelete(m)
-	case *BasicQos:
+	case *basicQos:
 		return ch.basicQos(m)
-	case *BasicConsume:
+	case *basicConsume:
 		return ch.basicConsume(m)
-	case *BasicCancel:
+	case *basicCancel:
 		return ch.basicCancel(m)
-	case *BasicPublish:
+	case *basicPublish:
 		return ch.basicPublish(m)
-	case *BasicGet:
+	case *basicGet:
 		return ch.basicGet(m)
-	case *BasicAck:
+	case *basicAck:
 		return ch.settleOrHold(m.DeliveryTag, m.Multiple, broker.Settlement{Outcome: broker.OutcomeAck})
-	case *BasicNack:
+	case *basicNack:
 		return ch.settleOrHold(m.DeliveryTag, m.Multiple, requeueOutcome(m.Requeue))
-	case *BasicReject:
+	case *basicReject:
 		return ch.settleOrHold(m.DeliveryTag, false, requeueOutcome(m.Requeue))
-	case *BasicRecover:
+	case *basicRecover:
 		return ch.recover(m.Requeue, true)
-	case *BasicRecoverAsync:
+	case *basicRecoverAsync:
 		return ch.recover(m.Requeue, false)
-	case *ConfirmSelect:
+	case *confirmSelect:
 		return ch.confirmSelect(m)
-	case *TxSelect:
+	case *txSelect:
 		return ch.txSelect()
-	case *TxCommit:
+	case *txCommit:
 		return ch.txCommit()
-	case *TxRollback:
+	case *txRollback:
 		return ch.txRollback()
-	case *ExchangeBind:
+	case *exchangeBind:
 		return ch.exchangeBind(m)
-	case *ExchangeUnbind:
+	case *exchangeUnbind:
 		return ch.exchangeUnbind(m)
 	}
 	return newErr(codeCommandInvalid, "%s is not valid on channel %d", m.Name(), ch.id)

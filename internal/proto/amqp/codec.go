@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// Method is one AMQP method; methods_gen.go has one struct per method of
-// the spec.
-type Method interface {
-	ID() (class, method uint16)
+// method is one AMQP method's arguments; methods_gen.go has one
+// unexported struct per method of the spec (basicPublish, ...).
+type method interface {
+	ID() (class, id uint16)
 	Name() string
 	HasContent() bool
 	read(r *reader)

@@ -86,7 +86,7 @@ func (c *conn) shutdown() {
 		return
 	}
 	if c.closing.CompareAndSwap(false, true) {
-		cl := &ConnectionClose{ReplyCode: codeConnectionForced, ReplyText: "CONNECTION_FORCED - broker shutting down"}
+		cl := &connectionClose{ReplyCode: codeConnectionForced, ReplyText: "CONNECTION_FORCED - broker shutting down"}
 		c.send(appendMethod(nil, 0, cl))
 		c.nc.SetReadDeadline(time.Now().Add(closeWait))
 	}
@@ -171,7 +171,7 @@ func (c *conn) fail(err error) {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
-	cl := &ConnectionClose{ReplyCode: ae.code, ReplyText: ae.text, ClassId: ae.class, MethodId: ae.meth}
+	cl := &connectionClose{ReplyCode: ae.code, ReplyText: ae.text, ClassId: ae.class, MethodId: ae.meth}
 	if !c.send(appendMethod(nil, 0, cl)) {
 		return
 	}
@@ -195,10 +195,10 @@ func (c *conn) closeFrame(f frame) bool {
 		return true
 	}
 	switch m.(type) {
-	case *ConnectionCloseOk:
+	case *connectionCloseOk:
 		return true
-	case *ConnectionClose:
-		c.send(appendMethod(nil, 0, &ConnectionCloseOk{}))
+	case *connectionClose:
+		c.send(appendMethod(nil, 0, &connectionCloseOk{}))
 		return true
 	}
 	return false

@@ -39,20 +39,20 @@ type consumer struct {
 // takeBatch bounds one Take when the credit is unlimited.
 const takeBatch = 64
 
-func (ch *channel) basicQos(m *BasicQos) error {
+func (ch *channel) basicQos(m *basicQos) error {
 	if m.PrefetchSize != 0 {
 		return newErr(codeNotImplemented, "prefetch_size!=0 (%d)", m.PrefetchSize)
 	}
 	if !m.Global {
 		ch.prefetch = int(m.PrefetchCount) // for consumers started from now
-		ch.send(&BasicQosOk{})
+		ch.send(&basicQosOk{})
 		return nil
 	}
 	ch.mu.Lock()
 	ch.global = int(m.PrefetchCount) // shared by the channel's consumers, now
 	ch.mu.Unlock()
 	ch.pokeAll()
-	ch.send(&BasicQosOk{})
+	ch.send(&basicQosOk{})
 	return nil
 }
 
@@ -69,7 +69,7 @@ func (ch *channel) pokeAll() {
 	}
 }
 
-func (ch *channel) basicConsume(m *BasicConsume) error {
+func (ch *channel) basicConsume(m *basicConsume) error {
 	s := ch.c.s
 	if err := s.queueExists(m.Queue); err != nil {
 		return err
@@ -103,7 +103,7 @@ func (ch *channel) basicConsume(m *BasicConsume) error {
 	ch.consumers[tag] = cs
 	ch.mu.Unlock()
 	if !m.NoWait {
-		ch.send(&BasicConsumeOk{ConsumerTag: tag})
+		ch.send(&basicConsumeOk{ConsumerTag: tag})
 	}
 	ch.c.wg.Add(1)
 	go cs.run()
@@ -310,7 +310,7 @@ func (cs *consumer) deliver(d *broker.Delivery) bool {
 	}
 	ch.mu.Unlock()
 	ex, key := ch.c.s.origin(&d.Message)
-	m := &BasicDeliver{ConsumerTag: cs.tag, DeliveryTag: tag, Redelivered: d.Deliveries > 1, Exchange: ex, RoutingKey: key}
+	m := &basicDeliver{ConsumerTag: cs.tag, DeliveryTag: tag, Redelivered: d.Deliveries > 1, Exchange: ex, RoutingKey: key}
 	props := fromMessage(&d.Message)
 	if !ch.c.send(appendContent(nil, ch.id, m, &props, d.Payload, ch.c.frameMax.Load())) {
 		return false
@@ -332,13 +332,13 @@ func (cs *consumer) serverCancel() {
 	}
 	ch.mu.Unlock()
 	if own {
-		ch.send(&BasicCancel{ConsumerTag: cs.tag, NoWait: true})
+		ch.send(&basicCancel{ConsumerTag: cs.tag, NoWait: true})
 		ch.c.wg.Add(1)                                 // the pump holds one, so Wait has not returned
 		go func() { defer ch.c.wg.Done(); cs.end() }() // end waits for the pump
 	}
 }
 
-func (ch *channel) basicCancel(m *BasicCancel) error {
+func (ch *channel) basicCancel(m *basicCancel) error {
 	ch.mu.Lock()
 	cs := ch.consumers[m.ConsumerTag]
 	ch.mu.Unlock()
@@ -358,7 +358,7 @@ func (ch *channel) basicCancel(m *BasicCancel) error {
 			cs.end()
 		}
 	}
-	return ch.ok(m.NoWait, &BasicCancelOk{ConsumerTag: m.ConsumerTag})
+	return ch.ok(m.NoWait, &basicCancelOk{ConsumerTag: m.ConsumerTag})
 }
 
 // cancelledKey keeps a cancelled consumer with unsettled deliveries among
@@ -441,7 +441,7 @@ func (ch *channel) recover(requeue, reply bool) error {
 		return err
 	}
 	if reply {
-		ch.send(&BasicRecoverOk{})
+		ch.send(&basicRecoverOk{})
 	}
 	return nil
 }
@@ -450,7 +450,7 @@ func (ch *channel) recover(requeue, reply bool) error {
 // has not read from the log yet.
 const getWait = 200 * time.Millisecond
 
-func (ch *channel) basicGet(m *BasicGet) error {
+func (ch *channel) basicGet(m *basicGet) error {
 	s := ch.c.s
 	if err := s.queueExists(m.Queue); err != nil {
 		return err
@@ -475,7 +475,7 @@ func (ch *channel) basicGet(m *BasicGet) error {
 		ch.mu.Unlock()
 		msgs, _ := s.queueCounts(m.Queue)
 		ex, key := s.origin(&d.Message)
-		ok := &BasicGetOk{DeliveryTag: tag, Redelivered: d.Deliveries > 1, Exchange: ex, RoutingKey: key, MessageCount: msgs}
+		ok := &basicGetOk{DeliveryTag: tag, Redelivered: d.Deliveries > 1, Exchange: ex, RoutingKey: key, MessageCount: msgs}
 		props := fromMessage(&d.Message)
 		ch.c.send(appendContent(nil, ch.id, ok, &props, d.Payload, ch.c.frameMax.Load()))
 		if m.NoAck {
@@ -483,7 +483,7 @@ func (ch *channel) basicGet(m *BasicGet) error {
 		}
 		return nil
 	}
-	ch.send(&BasicGetEmpty{})
+	ch.send(&basicGetEmpty{})
 	return nil
 }
 

@@ -64,7 +64,7 @@ func (s *Server) bindExchanges(dstName, srcName string) (src, dst *exchange, err
 	return src, dst, nil
 }
 
-func (ch *channel) exchangeBind(m *ExchangeBind) error {
+func (ch *channel) exchangeBind(m *exchangeBind) error {
 	s := ch.c.s
 	src, dst, err := s.bindExchanges(m.Destination, m.Source)
 	if err != nil {
@@ -87,7 +87,7 @@ func (ch *channel) exchangeBind(m *ExchangeBind) error {
 		if err != nil {
 			return brokerErr(err, "exchange binding")
 		}
-		return ch.ok(m.NoWait, &ExchangeBindOk{})
+		return ch.ok(m.NoWait, &exchangeBindOk{})
 	}
 	_, err = s.b.CreateGroup(broker.GroupConfig{Name: name, Stream: src.stream, Mode: broker.Shared,
 		Start: broker.Start{Kind: broker.StartLatest}, Filters: filters})
@@ -95,10 +95,10 @@ func (ch *channel) exchangeBind(m *ExchangeBind) error {
 		return brokerErr(err, "exchange binding")
 	}
 	s.startForwarder(src.stream, name)
-	return ch.ok(m.NoWait, &ExchangeBindOk{})
+	return ch.ok(m.NoWait, &exchangeBindOk{})
 }
 
-func (ch *channel) exchangeUnbind(m *ExchangeUnbind) error {
+func (ch *channel) exchangeUnbind(m *exchangeUnbind) error {
 	s := ch.c.s
 	src, dst, err := s.bindExchanges(m.Destination, m.Source)
 	if err != nil {
@@ -111,7 +111,7 @@ func (ch *channel) exchangeUnbind(m *ExchangeUnbind) error {
 	name := fwdGroup(dst)
 	gi, err := s.b.GroupInfo(src.stream, name)
 	if err != nil {
-		return ch.ok(m.NoWait, &ExchangeUnbindOk{})
+		return ch.ok(m.NoWait, &exchangeUnbindOk{})
 	}
 	rest := slices.DeleteFunc(slices.Clone(gi.Config.Filters), func(f string) bool { return slices.Contains(filters, f) })
 	if len(rest) > 0 {
@@ -122,7 +122,7 @@ func (ch *channel) exchangeUnbind(m *ExchangeUnbind) error {
 	if err != nil && !errors.Is(err, broker.ErrGroupNotFound) {
 		return brokerErr(err, "exchange binding")
 	}
-	return ch.ok(m.NoWait, &ExchangeUnbindOk{})
+	return ch.ok(m.NoWait, &exchangeUnbindOk{})
 }
 
 // startForwarders starts a forwarder for each forwarder group.

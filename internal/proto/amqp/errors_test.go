@@ -105,7 +105,7 @@ func (r *rawConn) write(b []byte) {
 }
 
 // method reads frames until a method, skipping heartbeats.
-func (r *rawConn) method() Method {
+func (r *rawConn) method() method {
 	r.t.Helper()
 	for {
 		f, err := r.fr.read()
@@ -127,17 +127,17 @@ func (r *rawConn) method() Method {
 func (r *rawConn) open(heartbeat uint16) {
 	r.t.Helper()
 	r.write(protocolHeader)
-	if _, ok := r.method().(*ConnectionStart); !ok {
+	if _, ok := r.method().(*connectionStart); !ok {
 		r.t.Fatal("no connection.start")
 	}
-	r.write(appendMethod(nil, 0, &ConnectionStartOk{Mechanism: "PLAIN", Response: "\x00guest\x00guest", Locale: "en_US"}))
-	tune, ok := r.method().(*ConnectionTune)
+	r.write(appendMethod(nil, 0, &connectionStartOk{Mechanism: "PLAIN", Response: "\x00guest\x00guest", Locale: "en_US"}))
+	tune, ok := r.method().(*connectionTune)
 	if !ok {
 		r.t.Fatal("no connection.tune")
 	}
-	r.write(appendMethod(nil, 0, &ConnectionTuneOk{ChannelMax: tune.ChannelMax, FrameMax: tune.FrameMax, Heartbeat: heartbeat}))
-	r.write(appendMethod(nil, 0, &ConnectionOpen{VirtualHost: "/"}))
-	if _, ok := r.method().(*ConnectionOpenOk); !ok {
+	r.write(appendMethod(nil, 0, &connectionTuneOk{ChannelMax: tune.ChannelMax, FrameMax: tune.FrameMax, Heartbeat: heartbeat}))
+	r.write(appendMethod(nil, 0, &connectionOpen{VirtualHost: "/"}))
+	if _, ok := r.method().(*connectionOpenOk); !ok {
 		r.t.Fatal("no connection.open-ok")
 	}
 }
@@ -146,14 +146,14 @@ func (r *rawConn) open(heartbeat uint16) {
 func (r *rawConn) expectClose(code uint16) {
 	r.t.Helper()
 	m := r.method()
-	cl, ok := m.(*ConnectionClose)
+	cl, ok := m.(*connectionClose)
 	if !ok {
 		r.t.Fatalf("got %s, want connection.close", m.Name())
 	}
 	if cl.ReplyCode != code {
 		r.t.Fatalf("connection.close %d %q, want %d", cl.ReplyCode, cl.ReplyText, code)
 	}
-	r.write(appendMethod(nil, 0, &ConnectionCloseOk{}))
+	r.write(appendMethod(nil, 0, &connectionCloseOk{}))
 }
 
 // A wrong protocol header is answered with AMQP 0-9-1's, then closed.
@@ -183,15 +183,15 @@ func TestAMQPRawMalformed(t *testing.T) {
 		{"unknown frame type", rawFrame(9, 0, nil), codeFrameError},
 		{"unknown method", rawFrame(frameMethod, 0, []byte{0, 99, 0, 1}), codeCommandInvalid},
 		{"truncated arguments", rawFrame(frameMethod, 1, []byte{0, 50, 0, 10, 0}), codeSyntaxError},
-		{"channel not open", appendMethod(nil, 7, &QueueDeclare{Queue: "x"}), codeChannelError},
+		{"channel not open", appendMethod(nil, 7, &queueDeclare{Queue: "x"}), codeChannelError},
 		{"body without publish", rawFrame(frameBody, 1, []byte("x")), codeUnexpectedFrame},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := dialRaw(t, e)
 			r.open(0)
-			r.write(appendMethod(nil, 1, &ChannelOpen{}))
-			if _, ok := r.method().(*ChannelOpenOk); !ok {
+			r.write(appendMethod(nil, 1, &channelOpen{}))
+			if _, ok := r.method().(*channelOpenOk); !ok {
 				t.Fatal("no channel.open-ok")
 			}
 			r.write(c.frame)

@@ -106,11 +106,11 @@ func (s *Server) ensureStream(ex *exchange) error {
 	return nil
 }
 
-func (ch *channel) exchangeDeclare(m *ExchangeDeclare) error {
+func (ch *channel) exchangeDeclare(m *exchangeDeclare) error {
 	s := ch.c.s
 	if ex := s.lookupExchange(m.Exchange); ex != nil {
 		if m.Passive {
-			return ch.ok(m.NoWait, &ExchangeDeclareOk{})
+			return ch.ok(m.NoWait, &exchangeDeclareOk{})
 		}
 		if err := s.checkType(ex, m.Type); err != nil {
 			return err
@@ -118,7 +118,7 @@ func (ch *channel) exchangeDeclare(m *ExchangeDeclare) error {
 		if err := s.ensureStream(ex); err != nil {
 			return err
 		}
-		return ch.ok(m.NoWait, &ExchangeDeclareOk{})
+		return ch.ok(m.NoWait, &exchangeDeclareOk{})
 	}
 	if m.Passive {
 		return newErr(codeNotFound, "no exchange '%s' in vhost '/'", m.Exchange)
@@ -142,7 +142,7 @@ func (ch *channel) exchangeDeclare(m *ExchangeDeclare) error {
 	s.reg.mu.Lock()
 	s.reg.exchanges[ex.name] = ex
 	s.reg.mu.Unlock()
-	return ch.ok(m.NoWait, &ExchangeDeclareOk{})
+	return ch.ok(m.NoWait, &exchangeDeclareOk{})
 }
 
 func checkExchangeType(t string) error {
@@ -172,14 +172,14 @@ func (s *Server) checkType(ex *exchange, t string) error {
 	return nil
 }
 
-func (ch *channel) exchangeDelete(m *ExchangeDelete) error {
+func (ch *channel) exchangeDelete(m *exchangeDelete) error {
 	s := ch.c.s
 	if m.Exchange == "" || strings.HasPrefix(m.Exchange, "amq.") {
 		return newErr(codeAccessRefused, "operation not permitted on the default exchange or an amq.* exchange")
 	}
 	ex := s.lookupExchange(m.Exchange)
 	if ex == nil {
-		return ch.ok(m.NoWait, &ExchangeDeleteOk{})
+		return ch.ok(m.NoWait, &exchangeDeleteOk{})
 	}
 	si, err := s.b.StreamInfo(ex.stream)
 	if err != nil {
@@ -211,7 +211,7 @@ func (ch *channel) exchangeDelete(m *ExchangeDelete) error {
 	delete(s.reg.exchanges, ex.name)
 	delete(s.reg.ensured, ex.stream)
 	s.reg.mu.Unlock()
-	return ch.ok(m.NoWait, &ExchangeDeleteOk{})
+	return ch.ok(m.NoWait, &exchangeDeleteOk{})
 }
 
 // publishSubject maps an exchange and routing key to a subject; ok is

@@ -64,7 +64,7 @@ func (fr *frameReader) read() (frame, error) {
 }
 
 // decodeMethod decodes a method frame's payload.
-func decodeMethod(p []byte) (Method, error) {
+func decodeMethod(p []byte) (method, error) {
 	if len(p) < 4 {
 		return nil, frameErr(codeFrameError, "FRAME_ERROR - method frame of %d bytes", len(p))
 	}
@@ -95,7 +95,7 @@ func appendFrame(b []byte, typ uint8, ch uint16, fn func(w *writer)) []byte {
 }
 
 // appendMethod appends a method frame.
-func appendMethod(b []byte, ch uint16, m Method) []byte {
+func appendMethod(b []byte, ch uint16, m method) []byte {
 	return appendFrame(b, frameMethod, ch, func(w *writer) {
 		class, id := m.ID()
 		w.short(class)
@@ -106,7 +106,7 @@ func appendMethod(b []byte, ch uint16, m Method) []byte {
 
 // appendContent appends a method with content: the method frame, the
 // content header and the body in frames of at most frameMax bytes.
-func appendContent(b []byte, ch uint16, m Method, p *Properties, body []byte, frameMax uint32) []byte {
+func appendContent(b []byte, ch uint16, m method, p *Properties, body []byte, frameMax uint32) []byte {
 	b = appendMethod(b, ch, m)
 	b = appendFrame(b, frameHeader, ch, func(w *writer) {
 		w.short(classBasic)

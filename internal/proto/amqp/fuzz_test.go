@@ -34,10 +34,10 @@ func fuzzSeeds() [][]byte {
 	p := &Properties{Flags: flagContentType | flagHeaders | flagTimestamp, ContentType: "text/plain",
 		Headers: Table{"a": int32(1), "b": []any{"x", true}, "c": Table{"d": Decimal{2, 314}}}, Timestamp: 7}
 	return [][]byte{
-		appendMethod(nil, 0, &ConnectionStartOk{ClientProperties: Table{"product": "fuzz"}, Mechanism: "PLAIN", Response: "\x00guest\x00guest"}),
-		appendMethod(nil, 1, &QueueDeclare{Queue: "q", Durable: true, Arguments: Table{"x-message-ttl": int32(1000)}}),
-		appendMethod(nil, 1, &BasicAck{DeliveryTag: 3, Multiple: true}),
-		appendContent(nil, 1, &BasicPublish{RoutingKey: "q", Mandatory: true}, p, []byte("hello"), frameMinSize),
+		appendMethod(nil, 0, &connectionStartOk{ClientProperties: Table{"product": "fuzz"}, Mechanism: "PLAIN", Response: "\x00guest\x00guest"}),
+		appendMethod(nil, 1, &queueDeclare{Queue: "q", Durable: true, Arguments: Table{"x-message-ttl": int32(1000)}}),
+		appendMethod(nil, 1, &basicAck{DeliveryTag: 3, Multiple: true}),
+		appendContent(nil, 1, &basicPublish{RoutingKey: "q", Mandatory: true}, p, []byte("hello"), frameMinSize),
 		heartbeatFrame,
 	}
 }
@@ -100,10 +100,10 @@ func FuzzAMQPConn(f *testing.F) {
 	defer s.Close()
 	var pre []byte
 	pre = append(pre, protocolHeader...)
-	pre = appendMethod(pre, 0, &ConnectionStartOk{Mechanism: "PLAIN", Response: "\x00guest\x00guest"})
-	pre = appendMethod(pre, 0, &ConnectionTuneOk{ChannelMax: 8, FrameMax: frameMinSize})
-	pre = appendMethod(pre, 0, &ConnectionOpen{VirtualHost: "/"})
-	pre = appendMethod(pre, 1, &ChannelOpen{})
+	pre = appendMethod(pre, 0, &connectionStartOk{Mechanism: "PLAIN", Response: "\x00guest\x00guest"})
+	pre = appendMethod(pre, 0, &connectionTuneOk{ChannelMax: 8, FrameMax: frameMinSize})
+	pre = appendMethod(pre, 0, &connectionOpen{VirtualHost: "/"})
+	pre = appendMethod(pre, 1, &channelOpen{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, b := net.Pipe()
 		s.serveConn(a)

@@ -22,25 +22,25 @@ func (c *conn) handshake() error {
 		c.send(protocolHeader)
 		return fmt.Errorf("bad protocol header %q", hdr[:])
 	}
-	c.send(appendMethod(nil, 0, &ConnectionStart{VersionMajor: 0, VersionMinor: 9,
+	c.send(appendMethod(nil, 0, &connectionStart{VersionMajor: 0, VersionMinor: 9,
 		ServerProperties: serverProperties(), Mechanisms: "PLAIN AMQPLAIN", Locales: "en_US"}))
-	var so ConnectionStartOk
+	var so connectionStartOk
 	if err := c.expect(&so); err != nil {
 		return err
 	}
 	if err := c.authenticate(&so); err != nil {
 		return err
 	}
-	c.send(appendMethod(nil, 0, &ConnectionTune{ChannelMax: c.s.opts.ChannelMax,
+	c.send(appendMethod(nil, 0, &connectionTune{ChannelMax: c.s.opts.ChannelMax,
 		FrameMax: c.s.opts.FrameMax, Heartbeat: uint16(c.s.opts.Heartbeat / time.Second)}))
-	var to ConnectionTuneOk
+	var to connectionTuneOk
 	if err := c.expect(&to); err != nil {
 		return err
 	}
 	if err := c.tune(&to); err != nil {
 		return err
 	}
-	var op ConnectionOpen
+	var op connectionOpen
 	if err := c.expect(&op); err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (c *conn) handshake() error {
 		return newErr(codeNotAllowed, "vhost '%s' not found: Courier has one namespace, vhost '/'", op.VirtualHost)
 	}
 	c.opened.Store(true) // before open-ok: a client that has it may be sent connection.close
-	c.send(appendMethod(nil, 0, &ConnectionOpenOk{}))
+	c.send(appendMethod(nil, 0, &connectionOpenOk{}))
 	return nil
 }
 
@@ -65,7 +65,7 @@ func serverProperties() Table {
 
 // expect reads the next method on channel 0 into m; another method is an
 // error (spec: during the handshake only the expected method may come).
-func (c *conn) expect(m Method) error {
+func (c *conn) expect(m method) error {
 	for {
 		f, err := c.fr.read()
 		if err != nil {
@@ -82,8 +82,8 @@ func (c *conn) expect(m Method) error {
 			return err
 		}
 		if got.Name() != m.Name() {
-			if _, ok := got.(*ConnectionClose); ok {
-				c.send(appendMethod(nil, 0, &ConnectionCloseOk{}))
+			if _, ok := got.(*connectionClose); ok {
+				c.send(appendMethod(nil, 0, &connectionCloseOk{}))
 				return errConnClosed
 			}
 			return newErr(codeCommandInvalid, "expected %s, got %s", m.Name(), got.Name())
@@ -96,7 +96,7 @@ func (c *conn) expect(m Method) error {
 
 // authenticate checks PLAIN ("\0user\0pass") or AMQPLAIN (a table with
 // LOGIN and PASSWORD, without its size) credentials.
-func (c *conn) authenticate(so *ConnectionStartOk) error {
+func (c *conn) authenticate(so *connectionStartOk) error {
 	var user, pass string
 	switch so.Mechanism {
 	case "PLAIN":
@@ -135,7 +135,7 @@ func checkPassword(users map[string]string, user, pass string) bool {
 
 // tune applies the client's tune-ok: its frame-max may lower ours (0
 // means no limit of its own), its heartbeat decides.
-func (c *conn) tune(to *ConnectionTuneOk) error {
+func (c *conn) tune(to *connectionTuneOk) error {
 	fm := c.s.opts.FrameMax
 	if to.FrameMax != 0 {
 		if to.FrameMax < frameMinSize {

@@ -2,8 +2,8 @@
 
 package amqp
 
-// ConnectionStart is connection.start (class 10, method 10).
-type ConnectionStart struct {
+// connectionStart is connection.start (class 10, method 10).
+type connectionStart struct {
 	VersionMajor     uint8
 	VersionMinor     uint8
 	ServerProperties Table
@@ -11,11 +11,11 @@ type ConnectionStart struct {
 	Locales          string
 }
 
-func (*ConnectionStart) ID() (uint16, uint16) { return 10, 10 }
-func (*ConnectionStart) Name() string         { return "connection.start" }
-func (*ConnectionStart) HasContent() bool     { return false }
+func (*connectionStart) ID() (uint16, uint16) { return 10, 10 }
+func (*connectionStart) Name() string         { return "connection.start" }
+func (*connectionStart) HasContent() bool     { return false }
 
-func (m *ConnectionStart) read(r *reader) {
+func (m *connectionStart) read(r *reader) {
 	m.VersionMajor = r.octet()
 	m.VersionMinor = r.octet()
 	m.ServerProperties = r.table()
@@ -23,7 +23,7 @@ func (m *ConnectionStart) read(r *reader) {
 	m.Locales = r.longstr()
 }
 
-func (m *ConnectionStart) write(w *writer) {
+func (m *connectionStart) write(w *writer) {
 	w.octet(m.VersionMajor)
 	w.octet(m.VersionMinor)
 	w.table(m.ServerProperties)
@@ -31,124 +31,124 @@ func (m *ConnectionStart) write(w *writer) {
 	w.longstr(m.Locales)
 }
 
-// ConnectionStartOk is connection.start-ok (class 10, method 11).
-type ConnectionStartOk struct {
+// connectionStartOk is connection.start-ok (class 10, method 11).
+type connectionStartOk struct {
 	ClientProperties Table
 	Mechanism        string
 	Response         string
 	Locale           string
 }
 
-func (*ConnectionStartOk) ID() (uint16, uint16) { return 10, 11 }
-func (*ConnectionStartOk) Name() string         { return "connection.start-ok" }
-func (*ConnectionStartOk) HasContent() bool     { return false }
+func (*connectionStartOk) ID() (uint16, uint16) { return 10, 11 }
+func (*connectionStartOk) Name() string         { return "connection.start-ok" }
+func (*connectionStartOk) HasContent() bool     { return false }
 
-func (m *ConnectionStartOk) read(r *reader) {
+func (m *connectionStartOk) read(r *reader) {
 	m.ClientProperties = r.table()
 	m.Mechanism = r.shortstr()
 	m.Response = r.longstr()
 	m.Locale = r.shortstr()
 }
 
-func (m *ConnectionStartOk) write(w *writer) {
+func (m *connectionStartOk) write(w *writer) {
 	w.table(m.ClientProperties)
 	w.shortstr(m.Mechanism)
 	w.longstr(m.Response)
 	w.shortstr(m.Locale)
 }
 
-// ConnectionSecure is connection.secure (class 10, method 20).
-type ConnectionSecure struct {
+// connectionSecure is connection.secure (class 10, method 20).
+type connectionSecure struct {
 	Challenge string
 }
 
-func (*ConnectionSecure) ID() (uint16, uint16) { return 10, 20 }
-func (*ConnectionSecure) Name() string         { return "connection.secure" }
-func (*ConnectionSecure) HasContent() bool     { return false }
+func (*connectionSecure) ID() (uint16, uint16) { return 10, 20 }
+func (*connectionSecure) Name() string         { return "connection.secure" }
+func (*connectionSecure) HasContent() bool     { return false }
 
-func (m *ConnectionSecure) read(r *reader) {
+func (m *connectionSecure) read(r *reader) {
 	m.Challenge = r.longstr()
 }
 
-func (m *ConnectionSecure) write(w *writer) {
+func (m *connectionSecure) write(w *writer) {
 	w.longstr(m.Challenge)
 }
 
-// ConnectionSecureOk is connection.secure-ok (class 10, method 21).
-type ConnectionSecureOk struct {
+// connectionSecureOk is connection.secure-ok (class 10, method 21).
+type connectionSecureOk struct {
 	Response string
 }
 
-func (*ConnectionSecureOk) ID() (uint16, uint16) { return 10, 21 }
-func (*ConnectionSecureOk) Name() string         { return "connection.secure-ok" }
-func (*ConnectionSecureOk) HasContent() bool     { return false }
+func (*connectionSecureOk) ID() (uint16, uint16) { return 10, 21 }
+func (*connectionSecureOk) Name() string         { return "connection.secure-ok" }
+func (*connectionSecureOk) HasContent() bool     { return false }
 
-func (m *ConnectionSecureOk) read(r *reader) {
+func (m *connectionSecureOk) read(r *reader) {
 	m.Response = r.longstr()
 }
 
-func (m *ConnectionSecureOk) write(w *writer) {
+func (m *connectionSecureOk) write(w *writer) {
 	w.longstr(m.Response)
 }
 
-// ConnectionTune is connection.tune (class 10, method 30).
-type ConnectionTune struct {
+// connectionTune is connection.tune (class 10, method 30).
+type connectionTune struct {
 	ChannelMax uint16
 	FrameMax   uint32
 	Heartbeat  uint16
 }
 
-func (*ConnectionTune) ID() (uint16, uint16) { return 10, 30 }
-func (*ConnectionTune) Name() string         { return "connection.tune" }
-func (*ConnectionTune) HasContent() bool     { return false }
+func (*connectionTune) ID() (uint16, uint16) { return 10, 30 }
+func (*connectionTune) Name() string         { return "connection.tune" }
+func (*connectionTune) HasContent() bool     { return false }
 
-func (m *ConnectionTune) read(r *reader) {
+func (m *connectionTune) read(r *reader) {
 	m.ChannelMax = r.short()
 	m.FrameMax = r.long()
 	m.Heartbeat = r.short()
 }
 
-func (m *ConnectionTune) write(w *writer) {
+func (m *connectionTune) write(w *writer) {
 	w.short(m.ChannelMax)
 	w.long(m.FrameMax)
 	w.short(m.Heartbeat)
 }
 
-// ConnectionTuneOk is connection.tune-ok (class 10, method 31).
-type ConnectionTuneOk struct {
+// connectionTuneOk is connection.tune-ok (class 10, method 31).
+type connectionTuneOk struct {
 	ChannelMax uint16
 	FrameMax   uint32
 	Heartbeat  uint16
 }
 
-func (*ConnectionTuneOk) ID() (uint16, uint16) { return 10, 31 }
-func (*ConnectionTuneOk) Name() string         { return "connection.tune-ok" }
-func (*ConnectionTuneOk) HasContent() bool     { return false }
+func (*connectionTuneOk) ID() (uint16, uint16) { return 10, 31 }
+func (*connectionTuneOk) Name() string         { return "connection.tune-ok" }
+func (*connectionTuneOk) HasContent() bool     { return false }
 
-func (m *ConnectionTuneOk) read(r *reader) {
+func (m *connectionTuneOk) read(r *reader) {
 	m.ChannelMax = r.short()
 	m.FrameMax = r.long()
 	m.Heartbeat = r.short()
 }
 
-func (m *ConnectionTuneOk) write(w *writer) {
+func (m *connectionTuneOk) write(w *writer) {
 	w.short(m.ChannelMax)
 	w.long(m.FrameMax)
 	w.short(m.Heartbeat)
 }
 
-// ConnectionOpen is connection.open (class 10, method 40).
-type ConnectionOpen struct {
+// connectionOpen is connection.open (class 10, method 40).
+type connectionOpen struct {
 	VirtualHost string
 	Reserved1   string
 	Reserved2   bool
 }
 
-func (*ConnectionOpen) ID() (uint16, uint16) { return 10, 40 }
-func (*ConnectionOpen) Name() string         { return "connection.open" }
-func (*ConnectionOpen) HasContent() bool     { return false }
+func (*connectionOpen) ID() (uint16, uint16) { return 10, 40 }
+func (*connectionOpen) Name() string         { return "connection.open" }
+func (*connectionOpen) HasContent() bool     { return false }
 
-func (m *ConnectionOpen) read(r *reader) {
+func (m *connectionOpen) read(r *reader) {
 	m.VirtualHost = r.shortstr()
 	m.Reserved1 = r.shortstr()
 	{
@@ -157,7 +157,7 @@ func (m *ConnectionOpen) read(r *reader) {
 	}
 }
 
-func (m *ConnectionOpen) write(w *writer) {
+func (m *connectionOpen) write(w *writer) {
 	w.shortstr(m.VirtualHost)
 	w.shortstr(m.Reserved1)
 	{
@@ -169,179 +169,179 @@ func (m *ConnectionOpen) write(w *writer) {
 	}
 }
 
-// ConnectionOpenOk is connection.open-ok (class 10, method 41).
-type ConnectionOpenOk struct {
+// connectionOpenOk is connection.open-ok (class 10, method 41).
+type connectionOpenOk struct {
 	Reserved1 string
 }
 
-func (*ConnectionOpenOk) ID() (uint16, uint16) { return 10, 41 }
-func (*ConnectionOpenOk) Name() string         { return "connection.open-ok" }
-func (*ConnectionOpenOk) HasContent() bool     { return false }
+func (*connectionOpenOk) ID() (uint16, uint16) { return 10, 41 }
+func (*connectionOpenOk) Name() string         { return "connection.open-ok" }
+func (*connectionOpenOk) HasContent() bool     { return false }
 
-func (m *ConnectionOpenOk) read(r *reader) {
+func (m *connectionOpenOk) read(r *reader) {
 	m.Reserved1 = r.shortstr()
 }
 
-func (m *ConnectionOpenOk) write(w *writer) {
+func (m *connectionOpenOk) write(w *writer) {
 	w.shortstr(m.Reserved1)
 }
 
-// ConnectionClose is connection.close (class 10, method 50).
-type ConnectionClose struct {
+// connectionClose is connection.close (class 10, method 50).
+type connectionClose struct {
 	ReplyCode uint16
 	ReplyText string
 	ClassId   uint16
 	MethodId  uint16
 }
 
-func (*ConnectionClose) ID() (uint16, uint16) { return 10, 50 }
-func (*ConnectionClose) Name() string         { return "connection.close" }
-func (*ConnectionClose) HasContent() bool     { return false }
+func (*connectionClose) ID() (uint16, uint16) { return 10, 50 }
+func (*connectionClose) Name() string         { return "connection.close" }
+func (*connectionClose) HasContent() bool     { return false }
 
-func (m *ConnectionClose) read(r *reader) {
+func (m *connectionClose) read(r *reader) {
 	m.ReplyCode = r.short()
 	m.ReplyText = r.shortstr()
 	m.ClassId = r.short()
 	m.MethodId = r.short()
 }
 
-func (m *ConnectionClose) write(w *writer) {
+func (m *connectionClose) write(w *writer) {
 	w.short(m.ReplyCode)
 	w.shortstr(m.ReplyText)
 	w.short(m.ClassId)
 	w.short(m.MethodId)
 }
 
-// ConnectionCloseOk is connection.close-ok (class 10, method 51).
-type ConnectionCloseOk struct {
+// connectionCloseOk is connection.close-ok (class 10, method 51).
+type connectionCloseOk struct {
 }
 
-func (*ConnectionCloseOk) ID() (uint16, uint16) { return 10, 51 }
-func (*ConnectionCloseOk) Name() string         { return "connection.close-ok" }
-func (*ConnectionCloseOk) HasContent() bool     { return false }
+func (*connectionCloseOk) ID() (uint16, uint16) { return 10, 51 }
+func (*connectionCloseOk) Name() string         { return "connection.close-ok" }
+func (*connectionCloseOk) HasContent() bool     { return false }
 
-func (m *ConnectionCloseOk) read(r *reader) {
+func (m *connectionCloseOk) read(r *reader) {
 }
 
-func (m *ConnectionCloseOk) write(w *writer) {
+func (m *connectionCloseOk) write(w *writer) {
 }
 
-// ConnectionBlocked is connection.blocked (class 10, method 60).
-type ConnectionBlocked struct {
+// connectionBlocked is connection.blocked (class 10, method 60).
+type connectionBlocked struct {
 	Reason string
 }
 
-func (*ConnectionBlocked) ID() (uint16, uint16) { return 10, 60 }
-func (*ConnectionBlocked) Name() string         { return "connection.blocked" }
-func (*ConnectionBlocked) HasContent() bool     { return false }
+func (*connectionBlocked) ID() (uint16, uint16) { return 10, 60 }
+func (*connectionBlocked) Name() string         { return "connection.blocked" }
+func (*connectionBlocked) HasContent() bool     { return false }
 
-func (m *ConnectionBlocked) read(r *reader) {
+func (m *connectionBlocked) read(r *reader) {
 	m.Reason = r.shortstr()
 }
 
-func (m *ConnectionBlocked) write(w *writer) {
+func (m *connectionBlocked) write(w *writer) {
 	w.shortstr(m.Reason)
 }
 
-// ConnectionUnblocked is connection.unblocked (class 10, method 61).
-type ConnectionUnblocked struct {
+// connectionUnblocked is connection.unblocked (class 10, method 61).
+type connectionUnblocked struct {
 }
 
-func (*ConnectionUnblocked) ID() (uint16, uint16) { return 10, 61 }
-func (*ConnectionUnblocked) Name() string         { return "connection.unblocked" }
-func (*ConnectionUnblocked) HasContent() bool     { return false }
+func (*connectionUnblocked) ID() (uint16, uint16) { return 10, 61 }
+func (*connectionUnblocked) Name() string         { return "connection.unblocked" }
+func (*connectionUnblocked) HasContent() bool     { return false }
 
-func (m *ConnectionUnblocked) read(r *reader) {
+func (m *connectionUnblocked) read(r *reader) {
 }
 
-func (m *ConnectionUnblocked) write(w *writer) {
+func (m *connectionUnblocked) write(w *writer) {
 }
 
-// ConnectionUpdateSecret is connection.update-secret (class 10, method 70).
-type ConnectionUpdateSecret struct {
+// connectionUpdateSecret is connection.update-secret (class 10, method 70).
+type connectionUpdateSecret struct {
 	NewSecret string
 	Reason    string
 }
 
-func (*ConnectionUpdateSecret) ID() (uint16, uint16) { return 10, 70 }
-func (*ConnectionUpdateSecret) Name() string         { return "connection.update-secret" }
-func (*ConnectionUpdateSecret) HasContent() bool     { return false }
+func (*connectionUpdateSecret) ID() (uint16, uint16) { return 10, 70 }
+func (*connectionUpdateSecret) Name() string         { return "connection.update-secret" }
+func (*connectionUpdateSecret) HasContent() bool     { return false }
 
-func (m *ConnectionUpdateSecret) read(r *reader) {
+func (m *connectionUpdateSecret) read(r *reader) {
 	m.NewSecret = r.longstr()
 	m.Reason = r.shortstr()
 }
 
-func (m *ConnectionUpdateSecret) write(w *writer) {
+func (m *connectionUpdateSecret) write(w *writer) {
 	w.longstr(m.NewSecret)
 	w.shortstr(m.Reason)
 }
 
-// ConnectionUpdateSecretOk is connection.update-secret-ok (class 10, method 71).
-type ConnectionUpdateSecretOk struct {
+// connectionUpdateSecretOk is connection.update-secret-ok (class 10, method 71).
+type connectionUpdateSecretOk struct {
 }
 
-func (*ConnectionUpdateSecretOk) ID() (uint16, uint16) { return 10, 71 }
-func (*ConnectionUpdateSecretOk) Name() string         { return "connection.update-secret-ok" }
-func (*ConnectionUpdateSecretOk) HasContent() bool     { return false }
+func (*connectionUpdateSecretOk) ID() (uint16, uint16) { return 10, 71 }
+func (*connectionUpdateSecretOk) Name() string         { return "connection.update-secret-ok" }
+func (*connectionUpdateSecretOk) HasContent() bool     { return false }
 
-func (m *ConnectionUpdateSecretOk) read(r *reader) {
+func (m *connectionUpdateSecretOk) read(r *reader) {
 }
 
-func (m *ConnectionUpdateSecretOk) write(w *writer) {
+func (m *connectionUpdateSecretOk) write(w *writer) {
 }
 
-// ChannelOpen is channel.open (class 20, method 10).
-type ChannelOpen struct {
+// channelOpen is channel.open (class 20, method 10).
+type channelOpen struct {
 	Reserved1 string
 }
 
-func (*ChannelOpen) ID() (uint16, uint16) { return 20, 10 }
-func (*ChannelOpen) Name() string         { return "channel.open" }
-func (*ChannelOpen) HasContent() bool     { return false }
+func (*channelOpen) ID() (uint16, uint16) { return 20, 10 }
+func (*channelOpen) Name() string         { return "channel.open" }
+func (*channelOpen) HasContent() bool     { return false }
 
-func (m *ChannelOpen) read(r *reader) {
+func (m *channelOpen) read(r *reader) {
 	m.Reserved1 = r.shortstr()
 }
 
-func (m *ChannelOpen) write(w *writer) {
+func (m *channelOpen) write(w *writer) {
 	w.shortstr(m.Reserved1)
 }
 
-// ChannelOpenOk is channel.open-ok (class 20, method 11).
-type ChannelOpenOk struct {
+// channelOpenOk is channel.open-ok (class 20, method 11).
+type channelOpenOk struct {
 	Reserved1 string
 }
 
-func (*ChannelOpenOk) ID() (uint16, uint16) { return 20, 11 }
-func (*ChannelOpenOk) Name() string         { return "channel.open-ok" }
-func (*ChannelOpenOk) HasContent() bool     { return false }
+func (*channelOpenOk) ID() (uint16, uint16) { return 20, 11 }
+func (*channelOpenOk) Name() string         { return "channel.open-ok" }
+func (*channelOpenOk) HasContent() bool     { return false }
 
-func (m *ChannelOpenOk) read(r *reader) {
+func (m *channelOpenOk) read(r *reader) {
 	m.Reserved1 = r.longstr()
 }
 
-func (m *ChannelOpenOk) write(w *writer) {
+func (m *channelOpenOk) write(w *writer) {
 	w.longstr(m.Reserved1)
 }
 
-// ChannelFlow is channel.flow (class 20, method 20).
-type ChannelFlow struct {
+// channelFlow is channel.flow (class 20, method 20).
+type channelFlow struct {
 	Active bool
 }
 
-func (*ChannelFlow) ID() (uint16, uint16) { return 20, 20 }
-func (*ChannelFlow) Name() string         { return "channel.flow" }
-func (*ChannelFlow) HasContent() bool     { return false }
+func (*channelFlow) ID() (uint16, uint16) { return 20, 20 }
+func (*channelFlow) Name() string         { return "channel.flow" }
+func (*channelFlow) HasContent() bool     { return false }
 
-func (m *ChannelFlow) read(r *reader) {
+func (m *channelFlow) read(r *reader) {
 	{
 		bits := r.octet()
 		m.Active = bits&(1<<0) != 0
 	}
 }
 
-func (m *ChannelFlow) write(w *writer) {
+func (m *channelFlow) write(w *writer) {
 	{
 		var bits uint8
 		if m.Active {
@@ -351,23 +351,23 @@ func (m *ChannelFlow) write(w *writer) {
 	}
 }
 
-// ChannelFlowOk is channel.flow-ok (class 20, method 21).
-type ChannelFlowOk struct {
+// channelFlowOk is channel.flow-ok (class 20, method 21).
+type channelFlowOk struct {
 	Active bool
 }
 
-func (*ChannelFlowOk) ID() (uint16, uint16) { return 20, 21 }
-func (*ChannelFlowOk) Name() string         { return "channel.flow-ok" }
-func (*ChannelFlowOk) HasContent() bool     { return false }
+func (*channelFlowOk) ID() (uint16, uint16) { return 20, 21 }
+func (*channelFlowOk) Name() string         { return "channel.flow-ok" }
+func (*channelFlowOk) HasContent() bool     { return false }
 
-func (m *ChannelFlowOk) read(r *reader) {
+func (m *channelFlowOk) read(r *reader) {
 	{
 		bits := r.octet()
 		m.Active = bits&(1<<0) != 0
 	}
 }
 
-func (m *ChannelFlowOk) write(w *writer) {
+func (m *channelFlowOk) write(w *writer) {
 	{
 		var bits uint8
 		if m.Active {
@@ -377,48 +377,48 @@ func (m *ChannelFlowOk) write(w *writer) {
 	}
 }
 
-// ChannelClose is channel.close (class 20, method 40).
-type ChannelClose struct {
+// channelClose is channel.close (class 20, method 40).
+type channelClose struct {
 	ReplyCode uint16
 	ReplyText string
 	ClassId   uint16
 	MethodId  uint16
 }
 
-func (*ChannelClose) ID() (uint16, uint16) { return 20, 40 }
-func (*ChannelClose) Name() string         { return "channel.close" }
-func (*ChannelClose) HasContent() bool     { return false }
+func (*channelClose) ID() (uint16, uint16) { return 20, 40 }
+func (*channelClose) Name() string         { return "channel.close" }
+func (*channelClose) HasContent() bool     { return false }
 
-func (m *ChannelClose) read(r *reader) {
+func (m *channelClose) read(r *reader) {
 	m.ReplyCode = r.short()
 	m.ReplyText = r.shortstr()
 	m.ClassId = r.short()
 	m.MethodId = r.short()
 }
 
-func (m *ChannelClose) write(w *writer) {
+func (m *channelClose) write(w *writer) {
 	w.short(m.ReplyCode)
 	w.shortstr(m.ReplyText)
 	w.short(m.ClassId)
 	w.short(m.MethodId)
 }
 
-// ChannelCloseOk is channel.close-ok (class 20, method 41).
-type ChannelCloseOk struct {
+// channelCloseOk is channel.close-ok (class 20, method 41).
+type channelCloseOk struct {
 }
 
-func (*ChannelCloseOk) ID() (uint16, uint16) { return 20, 41 }
-func (*ChannelCloseOk) Name() string         { return "channel.close-ok" }
-func (*ChannelCloseOk) HasContent() bool     { return false }
+func (*channelCloseOk) ID() (uint16, uint16) { return 20, 41 }
+func (*channelCloseOk) Name() string         { return "channel.close-ok" }
+func (*channelCloseOk) HasContent() bool     { return false }
 
-func (m *ChannelCloseOk) read(r *reader) {
+func (m *channelCloseOk) read(r *reader) {
 }
 
-func (m *ChannelCloseOk) write(w *writer) {
+func (m *channelCloseOk) write(w *writer) {
 }
 
-// ExchangeDeclare is exchange.declare (class 40, method 10).
-type ExchangeDeclare struct {
+// exchangeDeclare is exchange.declare (class 40, method 10).
+type exchangeDeclare struct {
 	Reserved1  uint16
 	Exchange   string
 	Type       string
@@ -430,11 +430,11 @@ type ExchangeDeclare struct {
 	Arguments  Table
 }
 
-func (*ExchangeDeclare) ID() (uint16, uint16) { return 40, 10 }
-func (*ExchangeDeclare) Name() string         { return "exchange.declare" }
-func (*ExchangeDeclare) HasContent() bool     { return false }
+func (*exchangeDeclare) ID() (uint16, uint16) { return 40, 10 }
+func (*exchangeDeclare) Name() string         { return "exchange.declare" }
+func (*exchangeDeclare) HasContent() bool     { return false }
 
-func (m *ExchangeDeclare) read(r *reader) {
+func (m *exchangeDeclare) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Exchange = r.shortstr()
 	m.Type = r.shortstr()
@@ -449,7 +449,7 @@ func (m *ExchangeDeclare) read(r *reader) {
 	m.Arguments = r.table()
 }
 
-func (m *ExchangeDeclare) write(w *writer) {
+func (m *exchangeDeclare) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Exchange)
 	w.shortstr(m.Type)
@@ -475,33 +475,33 @@ func (m *ExchangeDeclare) write(w *writer) {
 	w.table(m.Arguments)
 }
 
-// ExchangeDeclareOk is exchange.declare-ok (class 40, method 11).
-type ExchangeDeclareOk struct {
+// exchangeDeclareOk is exchange.declare-ok (class 40, method 11).
+type exchangeDeclareOk struct {
 }
 
-func (*ExchangeDeclareOk) ID() (uint16, uint16) { return 40, 11 }
-func (*ExchangeDeclareOk) Name() string         { return "exchange.declare-ok" }
-func (*ExchangeDeclareOk) HasContent() bool     { return false }
+func (*exchangeDeclareOk) ID() (uint16, uint16) { return 40, 11 }
+func (*exchangeDeclareOk) Name() string         { return "exchange.declare-ok" }
+func (*exchangeDeclareOk) HasContent() bool     { return false }
 
-func (m *ExchangeDeclareOk) read(r *reader) {
+func (m *exchangeDeclareOk) read(r *reader) {
 }
 
-func (m *ExchangeDeclareOk) write(w *writer) {
+func (m *exchangeDeclareOk) write(w *writer) {
 }
 
-// ExchangeDelete is exchange.delete (class 40, method 20).
-type ExchangeDelete struct {
+// exchangeDelete is exchange.delete (class 40, method 20).
+type exchangeDelete struct {
 	Reserved1 uint16
 	Exchange  string
 	IfUnused  bool
 	NoWait    bool
 }
 
-func (*ExchangeDelete) ID() (uint16, uint16) { return 40, 20 }
-func (*ExchangeDelete) Name() string         { return "exchange.delete" }
-func (*ExchangeDelete) HasContent() bool     { return false }
+func (*exchangeDelete) ID() (uint16, uint16) { return 40, 20 }
+func (*exchangeDelete) Name() string         { return "exchange.delete" }
+func (*exchangeDelete) HasContent() bool     { return false }
 
-func (m *ExchangeDelete) read(r *reader) {
+func (m *exchangeDelete) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Exchange = r.shortstr()
 	{
@@ -511,7 +511,7 @@ func (m *ExchangeDelete) read(r *reader) {
 	}
 }
 
-func (m *ExchangeDelete) write(w *writer) {
+func (m *exchangeDelete) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Exchange)
 	{
@@ -526,22 +526,22 @@ func (m *ExchangeDelete) write(w *writer) {
 	}
 }
 
-// ExchangeDeleteOk is exchange.delete-ok (class 40, method 21).
-type ExchangeDeleteOk struct {
+// exchangeDeleteOk is exchange.delete-ok (class 40, method 21).
+type exchangeDeleteOk struct {
 }
 
-func (*ExchangeDeleteOk) ID() (uint16, uint16) { return 40, 21 }
-func (*ExchangeDeleteOk) Name() string         { return "exchange.delete-ok" }
-func (*ExchangeDeleteOk) HasContent() bool     { return false }
+func (*exchangeDeleteOk) ID() (uint16, uint16) { return 40, 21 }
+func (*exchangeDeleteOk) Name() string         { return "exchange.delete-ok" }
+func (*exchangeDeleteOk) HasContent() bool     { return false }
 
-func (m *ExchangeDeleteOk) read(r *reader) {
+func (m *exchangeDeleteOk) read(r *reader) {
 }
 
-func (m *ExchangeDeleteOk) write(w *writer) {
+func (m *exchangeDeleteOk) write(w *writer) {
 }
 
-// ExchangeBind is exchange.bind (class 40, method 30).
-type ExchangeBind struct {
+// exchangeBind is exchange.bind (class 40, method 30).
+type exchangeBind struct {
 	Reserved1   uint16
 	Destination string
 	Source      string
@@ -550,11 +550,11 @@ type ExchangeBind struct {
 	Arguments   Table
 }
 
-func (*ExchangeBind) ID() (uint16, uint16) { return 40, 30 }
-func (*ExchangeBind) Name() string         { return "exchange.bind" }
-func (*ExchangeBind) HasContent() bool     { return false }
+func (*exchangeBind) ID() (uint16, uint16) { return 40, 30 }
+func (*exchangeBind) Name() string         { return "exchange.bind" }
+func (*exchangeBind) HasContent() bool     { return false }
 
-func (m *ExchangeBind) read(r *reader) {
+func (m *exchangeBind) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Destination = r.shortstr()
 	m.Source = r.shortstr()
@@ -566,7 +566,7 @@ func (m *ExchangeBind) read(r *reader) {
 	m.Arguments = r.table()
 }
 
-func (m *ExchangeBind) write(w *writer) {
+func (m *exchangeBind) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Destination)
 	w.shortstr(m.Source)
@@ -581,22 +581,22 @@ func (m *ExchangeBind) write(w *writer) {
 	w.table(m.Arguments)
 }
 
-// ExchangeBindOk is exchange.bind-ok (class 40, method 31).
-type ExchangeBindOk struct {
+// exchangeBindOk is exchange.bind-ok (class 40, method 31).
+type exchangeBindOk struct {
 }
 
-func (*ExchangeBindOk) ID() (uint16, uint16) { return 40, 31 }
-func (*ExchangeBindOk) Name() string         { return "exchange.bind-ok" }
-func (*ExchangeBindOk) HasContent() bool     { return false }
+func (*exchangeBindOk) ID() (uint16, uint16) { return 40, 31 }
+func (*exchangeBindOk) Name() string         { return "exchange.bind-ok" }
+func (*exchangeBindOk) HasContent() bool     { return false }
 
-func (m *ExchangeBindOk) read(r *reader) {
+func (m *exchangeBindOk) read(r *reader) {
 }
 
-func (m *ExchangeBindOk) write(w *writer) {
+func (m *exchangeBindOk) write(w *writer) {
 }
 
-// ExchangeUnbind is exchange.unbind (class 40, method 40).
-type ExchangeUnbind struct {
+// exchangeUnbind is exchange.unbind (class 40, method 40).
+type exchangeUnbind struct {
 	Reserved1   uint16
 	Destination string
 	Source      string
@@ -605,11 +605,11 @@ type ExchangeUnbind struct {
 	Arguments   Table
 }
 
-func (*ExchangeUnbind) ID() (uint16, uint16) { return 40, 40 }
-func (*ExchangeUnbind) Name() string         { return "exchange.unbind" }
-func (*ExchangeUnbind) HasContent() bool     { return false }
+func (*exchangeUnbind) ID() (uint16, uint16) { return 40, 40 }
+func (*exchangeUnbind) Name() string         { return "exchange.unbind" }
+func (*exchangeUnbind) HasContent() bool     { return false }
 
-func (m *ExchangeUnbind) read(r *reader) {
+func (m *exchangeUnbind) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Destination = r.shortstr()
 	m.Source = r.shortstr()
@@ -621,7 +621,7 @@ func (m *ExchangeUnbind) read(r *reader) {
 	m.Arguments = r.table()
 }
 
-func (m *ExchangeUnbind) write(w *writer) {
+func (m *exchangeUnbind) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Destination)
 	w.shortstr(m.Source)
@@ -636,22 +636,22 @@ func (m *ExchangeUnbind) write(w *writer) {
 	w.table(m.Arguments)
 }
 
-// ExchangeUnbindOk is exchange.unbind-ok (class 40, method 51).
-type ExchangeUnbindOk struct {
+// exchangeUnbindOk is exchange.unbind-ok (class 40, method 51).
+type exchangeUnbindOk struct {
 }
 
-func (*ExchangeUnbindOk) ID() (uint16, uint16) { return 40, 51 }
-func (*ExchangeUnbindOk) Name() string         { return "exchange.unbind-ok" }
-func (*ExchangeUnbindOk) HasContent() bool     { return false }
+func (*exchangeUnbindOk) ID() (uint16, uint16) { return 40, 51 }
+func (*exchangeUnbindOk) Name() string         { return "exchange.unbind-ok" }
+func (*exchangeUnbindOk) HasContent() bool     { return false }
 
-func (m *ExchangeUnbindOk) read(r *reader) {
+func (m *exchangeUnbindOk) read(r *reader) {
 }
 
-func (m *ExchangeUnbindOk) write(w *writer) {
+func (m *exchangeUnbindOk) write(w *writer) {
 }
 
-// QueueDeclare is queue.declare (class 50, method 10).
-type QueueDeclare struct {
+// queueDeclare is queue.declare (class 50, method 10).
+type queueDeclare struct {
 	Reserved1  uint16
 	Queue      string
 	Passive    bool
@@ -662,11 +662,11 @@ type QueueDeclare struct {
 	Arguments  Table
 }
 
-func (*QueueDeclare) ID() (uint16, uint16) { return 50, 10 }
-func (*QueueDeclare) Name() string         { return "queue.declare" }
-func (*QueueDeclare) HasContent() bool     { return false }
+func (*queueDeclare) ID() (uint16, uint16) { return 50, 10 }
+func (*queueDeclare) Name() string         { return "queue.declare" }
+func (*queueDeclare) HasContent() bool     { return false }
 
-func (m *QueueDeclare) read(r *reader) {
+func (m *queueDeclare) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Queue = r.shortstr()
 	{
@@ -680,7 +680,7 @@ func (m *QueueDeclare) read(r *reader) {
 	m.Arguments = r.table()
 }
 
-func (m *QueueDeclare) write(w *writer) {
+func (m *queueDeclare) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Queue)
 	{
@@ -705,31 +705,31 @@ func (m *QueueDeclare) write(w *writer) {
 	w.table(m.Arguments)
 }
 
-// QueueDeclareOk is queue.declare-ok (class 50, method 11).
-type QueueDeclareOk struct {
+// queueDeclareOk is queue.declare-ok (class 50, method 11).
+type queueDeclareOk struct {
 	Queue         string
 	MessageCount  uint32
 	ConsumerCount uint32
 }
 
-func (*QueueDeclareOk) ID() (uint16, uint16) { return 50, 11 }
-func (*QueueDeclareOk) Name() string         { return "queue.declare-ok" }
-func (*QueueDeclareOk) HasContent() bool     { return false }
+func (*queueDeclareOk) ID() (uint16, uint16) { return 50, 11 }
+func (*queueDeclareOk) Name() string         { return "queue.declare-ok" }
+func (*queueDeclareOk) HasContent() bool     { return false }
 
-func (m *QueueDeclareOk) read(r *reader) {
+func (m *queueDeclareOk) read(r *reader) {
 	m.Queue = r.shortstr()
 	m.MessageCount = r.long()
 	m.ConsumerCount = r.long()
 }
 
-func (m *QueueDeclareOk) write(w *writer) {
+func (m *queueDeclareOk) write(w *writer) {
 	w.shortstr(m.Queue)
 	w.long(m.MessageCount)
 	w.long(m.ConsumerCount)
 }
 
-// QueueBind is queue.bind (class 50, method 20).
-type QueueBind struct {
+// queueBind is queue.bind (class 50, method 20).
+type queueBind struct {
 	Reserved1  uint16
 	Queue      string
 	Exchange   string
@@ -738,11 +738,11 @@ type QueueBind struct {
 	Arguments  Table
 }
 
-func (*QueueBind) ID() (uint16, uint16) { return 50, 20 }
-func (*QueueBind) Name() string         { return "queue.bind" }
-func (*QueueBind) HasContent() bool     { return false }
+func (*queueBind) ID() (uint16, uint16) { return 50, 20 }
+func (*queueBind) Name() string         { return "queue.bind" }
+func (*queueBind) HasContent() bool     { return false }
 
-func (m *QueueBind) read(r *reader) {
+func (m *queueBind) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Queue = r.shortstr()
 	m.Exchange = r.shortstr()
@@ -754,7 +754,7 @@ func (m *QueueBind) read(r *reader) {
 	m.Arguments = r.table()
 }
 
-func (m *QueueBind) write(w *writer) {
+func (m *queueBind) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Queue)
 	w.shortstr(m.Exchange)
@@ -769,22 +769,22 @@ func (m *QueueBind) write(w *writer) {
 	w.table(m.Arguments)
 }
 
-// QueueBindOk is queue.bind-ok (class 50, method 21).
-type QueueBindOk struct {
+// queueBindOk is queue.bind-ok (class 50, method 21).
+type queueBindOk struct {
 }
 
-func (*QueueBindOk) ID() (uint16, uint16) { return 50, 21 }
-func (*QueueBindOk) Name() string         { return "queue.bind-ok" }
-func (*QueueBindOk) HasContent() bool     { return false }
+func (*queueBindOk) ID() (uint16, uint16) { return 50, 21 }
+func (*queueBindOk) Name() string         { return "queue.bind-ok" }
+func (*queueBindOk) HasContent() bool     { return false }
 
-func (m *QueueBindOk) read(r *reader) {
+func (m *queueBindOk) read(r *reader) {
 }
 
-func (m *QueueBindOk) write(w *writer) {
+func (m *queueBindOk) write(w *writer) {
 }
 
-// QueueUnbind is queue.unbind (class 50, method 50).
-type QueueUnbind struct {
+// queueUnbind is queue.unbind (class 50, method 50).
+type queueUnbind struct {
 	Reserved1  uint16
 	Queue      string
 	Exchange   string
@@ -792,11 +792,11 @@ type QueueUnbind struct {
 	Arguments  Table
 }
 
-func (*QueueUnbind) ID() (uint16, uint16) { return 50, 50 }
-func (*QueueUnbind) Name() string         { return "queue.unbind" }
-func (*QueueUnbind) HasContent() bool     { return false }
+func (*queueUnbind) ID() (uint16, uint16) { return 50, 50 }
+func (*queueUnbind) Name() string         { return "queue.unbind" }
+func (*queueUnbind) HasContent() bool     { return false }
 
-func (m *QueueUnbind) read(r *reader) {
+func (m *queueUnbind) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Queue = r.shortstr()
 	m.Exchange = r.shortstr()
@@ -804,7 +804,7 @@ func (m *QueueUnbind) read(r *reader) {
 	m.Arguments = r.table()
 }
 
-func (m *QueueUnbind) write(w *writer) {
+func (m *queueUnbind) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Queue)
 	w.shortstr(m.Exchange)
@@ -812,32 +812,32 @@ func (m *QueueUnbind) write(w *writer) {
 	w.table(m.Arguments)
 }
 
-// QueueUnbindOk is queue.unbind-ok (class 50, method 51).
-type QueueUnbindOk struct {
+// queueUnbindOk is queue.unbind-ok (class 50, method 51).
+type queueUnbindOk struct {
 }
 
-func (*QueueUnbindOk) ID() (uint16, uint16) { return 50, 51 }
-func (*QueueUnbindOk) Name() string         { return "queue.unbind-ok" }
-func (*QueueUnbindOk) HasContent() bool     { return false }
+func (*queueUnbindOk) ID() (uint16, uint16) { return 50, 51 }
+func (*queueUnbindOk) Name() string         { return "queue.unbind-ok" }
+func (*queueUnbindOk) HasContent() bool     { return false }
 
-func (m *QueueUnbindOk) read(r *reader) {
+func (m *queueUnbindOk) read(r *reader) {
 }
 
-func (m *QueueUnbindOk) write(w *writer) {
+func (m *queueUnbindOk) write(w *writer) {
 }
 
-// QueuePurge is queue.purge (class 50, method 30).
-type QueuePurge struct {
+// queuePurge is queue.purge (class 50, method 30).
+type queuePurge struct {
 	Reserved1 uint16
 	Queue     string
 	NoWait    bool
 }
 
-func (*QueuePurge) ID() (uint16, uint16) { return 50, 30 }
-func (*QueuePurge) Name() string         { return "queue.purge" }
-func (*QueuePurge) HasContent() bool     { return false }
+func (*queuePurge) ID() (uint16, uint16) { return 50, 30 }
+func (*queuePurge) Name() string         { return "queue.purge" }
+func (*queuePurge) HasContent() bool     { return false }
 
-func (m *QueuePurge) read(r *reader) {
+func (m *queuePurge) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Queue = r.shortstr()
 	{
@@ -846,7 +846,7 @@ func (m *QueuePurge) read(r *reader) {
 	}
 }
 
-func (m *QueuePurge) write(w *writer) {
+func (m *queuePurge) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Queue)
 	{
@@ -858,25 +858,25 @@ func (m *QueuePurge) write(w *writer) {
 	}
 }
 
-// QueuePurgeOk is queue.purge-ok (class 50, method 31).
-type QueuePurgeOk struct {
+// queuePurgeOk is queue.purge-ok (class 50, method 31).
+type queuePurgeOk struct {
 	MessageCount uint32
 }
 
-func (*QueuePurgeOk) ID() (uint16, uint16) { return 50, 31 }
-func (*QueuePurgeOk) Name() string         { return "queue.purge-ok" }
-func (*QueuePurgeOk) HasContent() bool     { return false }
+func (*queuePurgeOk) ID() (uint16, uint16) { return 50, 31 }
+func (*queuePurgeOk) Name() string         { return "queue.purge-ok" }
+func (*queuePurgeOk) HasContent() bool     { return false }
 
-func (m *QueuePurgeOk) read(r *reader) {
+func (m *queuePurgeOk) read(r *reader) {
 	m.MessageCount = r.long()
 }
 
-func (m *QueuePurgeOk) write(w *writer) {
+func (m *queuePurgeOk) write(w *writer) {
 	w.long(m.MessageCount)
 }
 
-// QueueDelete is queue.delete (class 50, method 40).
-type QueueDelete struct {
+// queueDelete is queue.delete (class 50, method 40).
+type queueDelete struct {
 	Reserved1 uint16
 	Queue     string
 	IfUnused  bool
@@ -884,11 +884,11 @@ type QueueDelete struct {
 	NoWait    bool
 }
 
-func (*QueueDelete) ID() (uint16, uint16) { return 50, 40 }
-func (*QueueDelete) Name() string         { return "queue.delete" }
-func (*QueueDelete) HasContent() bool     { return false }
+func (*queueDelete) ID() (uint16, uint16) { return 50, 40 }
+func (*queueDelete) Name() string         { return "queue.delete" }
+func (*queueDelete) HasContent() bool     { return false }
 
-func (m *QueueDelete) read(r *reader) {
+func (m *queueDelete) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Queue = r.shortstr()
 	{
@@ -899,7 +899,7 @@ func (m *QueueDelete) read(r *reader) {
 	}
 }
 
-func (m *QueueDelete) write(w *writer) {
+func (m *queueDelete) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Queue)
 	{
@@ -917,35 +917,35 @@ func (m *QueueDelete) write(w *writer) {
 	}
 }
 
-// QueueDeleteOk is queue.delete-ok (class 50, method 41).
-type QueueDeleteOk struct {
+// queueDeleteOk is queue.delete-ok (class 50, method 41).
+type queueDeleteOk struct {
 	MessageCount uint32
 }
 
-func (*QueueDeleteOk) ID() (uint16, uint16) { return 50, 41 }
-func (*QueueDeleteOk) Name() string         { return "queue.delete-ok" }
-func (*QueueDeleteOk) HasContent() bool     { return false }
+func (*queueDeleteOk) ID() (uint16, uint16) { return 50, 41 }
+func (*queueDeleteOk) Name() string         { return "queue.delete-ok" }
+func (*queueDeleteOk) HasContent() bool     { return false }
 
-func (m *QueueDeleteOk) read(r *reader) {
+func (m *queueDeleteOk) read(r *reader) {
 	m.MessageCount = r.long()
 }
 
-func (m *QueueDeleteOk) write(w *writer) {
+func (m *queueDeleteOk) write(w *writer) {
 	w.long(m.MessageCount)
 }
 
-// BasicQos is basic.qos (class 60, method 10).
-type BasicQos struct {
+// basicQos is basic.qos (class 60, method 10).
+type basicQos struct {
 	PrefetchSize  uint32
 	PrefetchCount uint16
 	Global        bool
 }
 
-func (*BasicQos) ID() (uint16, uint16) { return 60, 10 }
-func (*BasicQos) Name() string         { return "basic.qos" }
-func (*BasicQos) HasContent() bool     { return false }
+func (*basicQos) ID() (uint16, uint16) { return 60, 10 }
+func (*basicQos) Name() string         { return "basic.qos" }
+func (*basicQos) HasContent() bool     { return false }
 
-func (m *BasicQos) read(r *reader) {
+func (m *basicQos) read(r *reader) {
 	m.PrefetchSize = r.long()
 	m.PrefetchCount = r.short()
 	{
@@ -954,7 +954,7 @@ func (m *BasicQos) read(r *reader) {
 	}
 }
 
-func (m *BasicQos) write(w *writer) {
+func (m *basicQos) write(w *writer) {
 	w.long(m.PrefetchSize)
 	w.short(m.PrefetchCount)
 	{
@@ -966,22 +966,22 @@ func (m *BasicQos) write(w *writer) {
 	}
 }
 
-// BasicQosOk is basic.qos-ok (class 60, method 11).
-type BasicQosOk struct {
+// basicQosOk is basic.qos-ok (class 60, method 11).
+type basicQosOk struct {
 }
 
-func (*BasicQosOk) ID() (uint16, uint16) { return 60, 11 }
-func (*BasicQosOk) Name() string         { return "basic.qos-ok" }
-func (*BasicQosOk) HasContent() bool     { return false }
+func (*basicQosOk) ID() (uint16, uint16) { return 60, 11 }
+func (*basicQosOk) Name() string         { return "basic.qos-ok" }
+func (*basicQosOk) HasContent() bool     { return false }
 
-func (m *BasicQosOk) read(r *reader) {
+func (m *basicQosOk) read(r *reader) {
 }
 
-func (m *BasicQosOk) write(w *writer) {
+func (m *basicQosOk) write(w *writer) {
 }
 
-// BasicConsume is basic.consume (class 60, method 20).
-type BasicConsume struct {
+// basicConsume is basic.consume (class 60, method 20).
+type basicConsume struct {
 	Reserved1   uint16
 	Queue       string
 	ConsumerTag string
@@ -992,11 +992,11 @@ type BasicConsume struct {
 	Arguments   Table
 }
 
-func (*BasicConsume) ID() (uint16, uint16) { return 60, 20 }
-func (*BasicConsume) Name() string         { return "basic.consume" }
-func (*BasicConsume) HasContent() bool     { return false }
+func (*basicConsume) ID() (uint16, uint16) { return 60, 20 }
+func (*basicConsume) Name() string         { return "basic.consume" }
+func (*basicConsume) HasContent() bool     { return false }
 
-func (m *BasicConsume) read(r *reader) {
+func (m *basicConsume) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Queue = r.shortstr()
 	m.ConsumerTag = r.shortstr()
@@ -1010,7 +1010,7 @@ func (m *BasicConsume) read(r *reader) {
 	m.Arguments = r.table()
 }
 
-func (m *BasicConsume) write(w *writer) {
+func (m *basicConsume) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Queue)
 	w.shortstr(m.ConsumerTag)
@@ -1033,34 +1033,34 @@ func (m *BasicConsume) write(w *writer) {
 	w.table(m.Arguments)
 }
 
-// BasicConsumeOk is basic.consume-ok (class 60, method 21).
-type BasicConsumeOk struct {
+// basicConsumeOk is basic.consume-ok (class 60, method 21).
+type basicConsumeOk struct {
 	ConsumerTag string
 }
 
-func (*BasicConsumeOk) ID() (uint16, uint16) { return 60, 21 }
-func (*BasicConsumeOk) Name() string         { return "basic.consume-ok" }
-func (*BasicConsumeOk) HasContent() bool     { return false }
+func (*basicConsumeOk) ID() (uint16, uint16) { return 60, 21 }
+func (*basicConsumeOk) Name() string         { return "basic.consume-ok" }
+func (*basicConsumeOk) HasContent() bool     { return false }
 
-func (m *BasicConsumeOk) read(r *reader) {
+func (m *basicConsumeOk) read(r *reader) {
 	m.ConsumerTag = r.shortstr()
 }
 
-func (m *BasicConsumeOk) write(w *writer) {
+func (m *basicConsumeOk) write(w *writer) {
 	w.shortstr(m.ConsumerTag)
 }
 
-// BasicCancel is basic.cancel (class 60, method 30).
-type BasicCancel struct {
+// basicCancel is basic.cancel (class 60, method 30).
+type basicCancel struct {
 	ConsumerTag string
 	NoWait      bool
 }
 
-func (*BasicCancel) ID() (uint16, uint16) { return 60, 30 }
-func (*BasicCancel) Name() string         { return "basic.cancel" }
-func (*BasicCancel) HasContent() bool     { return false }
+func (*basicCancel) ID() (uint16, uint16) { return 60, 30 }
+func (*basicCancel) Name() string         { return "basic.cancel" }
+func (*basicCancel) HasContent() bool     { return false }
 
-func (m *BasicCancel) read(r *reader) {
+func (m *basicCancel) read(r *reader) {
 	m.ConsumerTag = r.shortstr()
 	{
 		bits := r.octet()
@@ -1068,7 +1068,7 @@ func (m *BasicCancel) read(r *reader) {
 	}
 }
 
-func (m *BasicCancel) write(w *writer) {
+func (m *basicCancel) write(w *writer) {
 	w.shortstr(m.ConsumerTag)
 	{
 		var bits uint8
@@ -1079,25 +1079,25 @@ func (m *BasicCancel) write(w *writer) {
 	}
 }
 
-// BasicCancelOk is basic.cancel-ok (class 60, method 31).
-type BasicCancelOk struct {
+// basicCancelOk is basic.cancel-ok (class 60, method 31).
+type basicCancelOk struct {
 	ConsumerTag string
 }
 
-func (*BasicCancelOk) ID() (uint16, uint16) { return 60, 31 }
-func (*BasicCancelOk) Name() string         { return "basic.cancel-ok" }
-func (*BasicCancelOk) HasContent() bool     { return false }
+func (*basicCancelOk) ID() (uint16, uint16) { return 60, 31 }
+func (*basicCancelOk) Name() string         { return "basic.cancel-ok" }
+func (*basicCancelOk) HasContent() bool     { return false }
 
-func (m *BasicCancelOk) read(r *reader) {
+func (m *basicCancelOk) read(r *reader) {
 	m.ConsumerTag = r.shortstr()
 }
 
-func (m *BasicCancelOk) write(w *writer) {
+func (m *basicCancelOk) write(w *writer) {
 	w.shortstr(m.ConsumerTag)
 }
 
-// BasicPublish is basic.publish (class 60, method 40).
-type BasicPublish struct {
+// basicPublish is basic.publish (class 60, method 40).
+type basicPublish struct {
 	Reserved1  uint16
 	Exchange   string
 	RoutingKey string
@@ -1105,11 +1105,11 @@ type BasicPublish struct {
 	Immediate  bool
 }
 
-func (*BasicPublish) ID() (uint16, uint16) { return 60, 40 }
-func (*BasicPublish) Name() string         { return "basic.publish" }
-func (*BasicPublish) HasContent() bool     { return true }
+func (*basicPublish) ID() (uint16, uint16) { return 60, 40 }
+func (*basicPublish) Name() string         { return "basic.publish" }
+func (*basicPublish) HasContent() bool     { return true }
 
-func (m *BasicPublish) read(r *reader) {
+func (m *basicPublish) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Exchange = r.shortstr()
 	m.RoutingKey = r.shortstr()
@@ -1120,7 +1120,7 @@ func (m *BasicPublish) read(r *reader) {
 	}
 }
 
-func (m *BasicPublish) write(w *writer) {
+func (m *basicPublish) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Exchange)
 	w.shortstr(m.RoutingKey)
@@ -1136,34 +1136,34 @@ func (m *BasicPublish) write(w *writer) {
 	}
 }
 
-// BasicReturn is basic.return (class 60, method 50).
-type BasicReturn struct {
+// basicReturn is basic.return (class 60, method 50).
+type basicReturn struct {
 	ReplyCode  uint16
 	ReplyText  string
 	Exchange   string
 	RoutingKey string
 }
 
-func (*BasicReturn) ID() (uint16, uint16) { return 60, 50 }
-func (*BasicReturn) Name() string         { return "basic.return" }
-func (*BasicReturn) HasContent() bool     { return true }
+func (*basicReturn) ID() (uint16, uint16) { return 60, 50 }
+func (*basicReturn) Name() string         { return "basic.return" }
+func (*basicReturn) HasContent() bool     { return true }
 
-func (m *BasicReturn) read(r *reader) {
+func (m *basicReturn) read(r *reader) {
 	m.ReplyCode = r.short()
 	m.ReplyText = r.shortstr()
 	m.Exchange = r.shortstr()
 	m.RoutingKey = r.shortstr()
 }
 
-func (m *BasicReturn) write(w *writer) {
+func (m *basicReturn) write(w *writer) {
 	w.short(m.ReplyCode)
 	w.shortstr(m.ReplyText)
 	w.shortstr(m.Exchange)
 	w.shortstr(m.RoutingKey)
 }
 
-// BasicDeliver is basic.deliver (class 60, method 60).
-type BasicDeliver struct {
+// basicDeliver is basic.deliver (class 60, method 60).
+type basicDeliver struct {
 	ConsumerTag string
 	DeliveryTag uint64
 	Redelivered bool
@@ -1171,11 +1171,11 @@ type BasicDeliver struct {
 	RoutingKey  string
 }
 
-func (*BasicDeliver) ID() (uint16, uint16) { return 60, 60 }
-func (*BasicDeliver) Name() string         { return "basic.deliver" }
-func (*BasicDeliver) HasContent() bool     { return true }
+func (*basicDeliver) ID() (uint16, uint16) { return 60, 60 }
+func (*basicDeliver) Name() string         { return "basic.deliver" }
+func (*basicDeliver) HasContent() bool     { return true }
 
-func (m *BasicDeliver) read(r *reader) {
+func (m *basicDeliver) read(r *reader) {
 	m.ConsumerTag = r.shortstr()
 	m.DeliveryTag = r.longlong()
 	{
@@ -1186,7 +1186,7 @@ func (m *BasicDeliver) read(r *reader) {
 	m.RoutingKey = r.shortstr()
 }
 
-func (m *BasicDeliver) write(w *writer) {
+func (m *basicDeliver) write(w *writer) {
 	w.shortstr(m.ConsumerTag)
 	w.longlong(m.DeliveryTag)
 	{
@@ -1200,18 +1200,18 @@ func (m *BasicDeliver) write(w *writer) {
 	w.shortstr(m.RoutingKey)
 }
 
-// BasicGet is basic.get (class 60, method 70).
-type BasicGet struct {
+// basicGet is basic.get (class 60, method 70).
+type basicGet struct {
 	Reserved1 uint16
 	Queue     string
 	NoAck     bool
 }
 
-func (*BasicGet) ID() (uint16, uint16) { return 60, 70 }
-func (*BasicGet) Name() string         { return "basic.get" }
-func (*BasicGet) HasContent() bool     { return false }
+func (*basicGet) ID() (uint16, uint16) { return 60, 70 }
+func (*basicGet) Name() string         { return "basic.get" }
+func (*basicGet) HasContent() bool     { return false }
 
-func (m *BasicGet) read(r *reader) {
+func (m *basicGet) read(r *reader) {
 	m.Reserved1 = r.short()
 	m.Queue = r.shortstr()
 	{
@@ -1220,7 +1220,7 @@ func (m *BasicGet) read(r *reader) {
 	}
 }
 
-func (m *BasicGet) write(w *writer) {
+func (m *basicGet) write(w *writer) {
 	w.short(m.Reserved1)
 	w.shortstr(m.Queue)
 	{
@@ -1232,8 +1232,8 @@ func (m *BasicGet) write(w *writer) {
 	}
 }
 
-// BasicGetOk is basic.get-ok (class 60, method 71).
-type BasicGetOk struct {
+// basicGetOk is basic.get-ok (class 60, method 71).
+type basicGetOk struct {
 	DeliveryTag  uint64
 	Redelivered  bool
 	Exchange     string
@@ -1241,11 +1241,11 @@ type BasicGetOk struct {
 	MessageCount uint32
 }
 
-func (*BasicGetOk) ID() (uint16, uint16) { return 60, 71 }
-func (*BasicGetOk) Name() string         { return "basic.get-ok" }
-func (*BasicGetOk) HasContent() bool     { return true }
+func (*basicGetOk) ID() (uint16, uint16) { return 60, 71 }
+func (*basicGetOk) Name() string         { return "basic.get-ok" }
+func (*basicGetOk) HasContent() bool     { return true }
 
-func (m *BasicGetOk) read(r *reader) {
+func (m *basicGetOk) read(r *reader) {
 	m.DeliveryTag = r.longlong()
 	{
 		bits := r.octet()
@@ -1256,7 +1256,7 @@ func (m *BasicGetOk) read(r *reader) {
 	m.MessageCount = r.long()
 }
 
-func (m *BasicGetOk) write(w *writer) {
+func (m *basicGetOk) write(w *writer) {
 	w.longlong(m.DeliveryTag)
 	{
 		var bits uint8
@@ -1270,34 +1270,34 @@ func (m *BasicGetOk) write(w *writer) {
 	w.long(m.MessageCount)
 }
 
-// BasicGetEmpty is basic.get-empty (class 60, method 72).
-type BasicGetEmpty struct {
+// basicGetEmpty is basic.get-empty (class 60, method 72).
+type basicGetEmpty struct {
 	Reserved1 string
 }
 
-func (*BasicGetEmpty) ID() (uint16, uint16) { return 60, 72 }
-func (*BasicGetEmpty) Name() string         { return "basic.get-empty" }
-func (*BasicGetEmpty) HasContent() bool     { return false }
+func (*basicGetEmpty) ID() (uint16, uint16) { return 60, 72 }
+func (*basicGetEmpty) Name() string         { return "basic.get-empty" }
+func (*basicGetEmpty) HasContent() bool     { return false }
 
-func (m *BasicGetEmpty) read(r *reader) {
+func (m *basicGetEmpty) read(r *reader) {
 	m.Reserved1 = r.shortstr()
 }
 
-func (m *BasicGetEmpty) write(w *writer) {
+func (m *basicGetEmpty) write(w *writer) {
 	w.shortstr(m.Reserved1)
 }
 
-// BasicAck is basic.ack (class 60, method 80).
-type BasicAck struct {
+// basicAck is basic.ack (class 60, method 80).
+type basicAck struct {
 	DeliveryTag uint64
 	Multiple    bool
 }
 
-func (*BasicAck) ID() (uint16, uint16) { return 60, 80 }
-func (*BasicAck) Name() string         { return "basic.ack" }
-func (*BasicAck) HasContent() bool     { return false }
+func (*basicAck) ID() (uint16, uint16) { return 60, 80 }
+func (*basicAck) Name() string         { return "basic.ack" }
+func (*basicAck) HasContent() bool     { return false }
 
-func (m *BasicAck) read(r *reader) {
+func (m *basicAck) read(r *reader) {
 	m.DeliveryTag = r.longlong()
 	{
 		bits := r.octet()
@@ -1305,7 +1305,7 @@ func (m *BasicAck) read(r *reader) {
 	}
 }
 
-func (m *BasicAck) write(w *writer) {
+func (m *basicAck) write(w *writer) {
 	w.longlong(m.DeliveryTag)
 	{
 		var bits uint8
@@ -1316,17 +1316,17 @@ func (m *BasicAck) write(w *writer) {
 	}
 }
 
-// BasicReject is basic.reject (class 60, method 90).
-type BasicReject struct {
+// basicReject is basic.reject (class 60, method 90).
+type basicReject struct {
 	DeliveryTag uint64
 	Requeue     bool
 }
 
-func (*BasicReject) ID() (uint16, uint16) { return 60, 90 }
-func (*BasicReject) Name() string         { return "basic.reject" }
-func (*BasicReject) HasContent() bool     { return false }
+func (*basicReject) ID() (uint16, uint16) { return 60, 90 }
+func (*basicReject) Name() string         { return "basic.reject" }
+func (*basicReject) HasContent() bool     { return false }
 
-func (m *BasicReject) read(r *reader) {
+func (m *basicReject) read(r *reader) {
 	m.DeliveryTag = r.longlong()
 	{
 		bits := r.octet()
@@ -1334,7 +1334,7 @@ func (m *BasicReject) read(r *reader) {
 	}
 }
 
-func (m *BasicReject) write(w *writer) {
+func (m *basicReject) write(w *writer) {
 	w.longlong(m.DeliveryTag)
 	{
 		var bits uint8
@@ -1345,23 +1345,23 @@ func (m *BasicReject) write(w *writer) {
 	}
 }
 
-// BasicRecoverAsync is basic.recover-async (class 60, method 100).
-type BasicRecoverAsync struct {
+// basicRecoverAsync is basic.recover-async (class 60, method 100).
+type basicRecoverAsync struct {
 	Requeue bool
 }
 
-func (*BasicRecoverAsync) ID() (uint16, uint16) { return 60, 100 }
-func (*BasicRecoverAsync) Name() string         { return "basic.recover-async" }
-func (*BasicRecoverAsync) HasContent() bool     { return false }
+func (*basicRecoverAsync) ID() (uint16, uint16) { return 60, 100 }
+func (*basicRecoverAsync) Name() string         { return "basic.recover-async" }
+func (*basicRecoverAsync) HasContent() bool     { return false }
 
-func (m *BasicRecoverAsync) read(r *reader) {
+func (m *basicRecoverAsync) read(r *reader) {
 	{
 		bits := r.octet()
 		m.Requeue = bits&(1<<0) != 0
 	}
 }
 
-func (m *BasicRecoverAsync) write(w *writer) {
+func (m *basicRecoverAsync) write(w *writer) {
 	{
 		var bits uint8
 		if m.Requeue {
@@ -1371,23 +1371,23 @@ func (m *BasicRecoverAsync) write(w *writer) {
 	}
 }
 
-// BasicRecover is basic.recover (class 60, method 110).
-type BasicRecover struct {
+// basicRecover is basic.recover (class 60, method 110).
+type basicRecover struct {
 	Requeue bool
 }
 
-func (*BasicRecover) ID() (uint16, uint16) { return 60, 110 }
-func (*BasicRecover) Name() string         { return "basic.recover" }
-func (*BasicRecover) HasContent() bool     { return false }
+func (*basicRecover) ID() (uint16, uint16) { return 60, 110 }
+func (*basicRecover) Name() string         { return "basic.recover" }
+func (*basicRecover) HasContent() bool     { return false }
 
-func (m *BasicRecover) read(r *reader) {
+func (m *basicRecover) read(r *reader) {
 	{
 		bits := r.octet()
 		m.Requeue = bits&(1<<0) != 0
 	}
 }
 
-func (m *BasicRecover) write(w *writer) {
+func (m *basicRecover) write(w *writer) {
 	{
 		var bits uint8
 		if m.Requeue {
@@ -1397,32 +1397,32 @@ func (m *BasicRecover) write(w *writer) {
 	}
 }
 
-// BasicRecoverOk is basic.recover-ok (class 60, method 111).
-type BasicRecoverOk struct {
+// basicRecoverOk is basic.recover-ok (class 60, method 111).
+type basicRecoverOk struct {
 }
 
-func (*BasicRecoverOk) ID() (uint16, uint16) { return 60, 111 }
-func (*BasicRecoverOk) Name() string         { return "basic.recover-ok" }
-func (*BasicRecoverOk) HasContent() bool     { return false }
+func (*basicRecoverOk) ID() (uint16, uint16) { return 60, 111 }
+func (*basicRecoverOk) Name() string         { return "basic.recover-ok" }
+func (*basicRecoverOk) HasContent() bool     { return false }
 
-func (m *BasicRecoverOk) read(r *reader) {
+func (m *basicRecoverOk) read(r *reader) {
 }
 
-func (m *BasicRecoverOk) write(w *writer) {
+func (m *basicRecoverOk) write(w *writer) {
 }
 
-// BasicNack is basic.nack (class 60, method 120).
-type BasicNack struct {
+// basicNack is basic.nack (class 60, method 120).
+type basicNack struct {
 	DeliveryTag uint64
 	Multiple    bool
 	Requeue     bool
 }
 
-func (*BasicNack) ID() (uint16, uint16) { return 60, 120 }
-func (*BasicNack) Name() string         { return "basic.nack" }
-func (*BasicNack) HasContent() bool     { return false }
+func (*basicNack) ID() (uint16, uint16) { return 60, 120 }
+func (*basicNack) Name() string         { return "basic.nack" }
+func (*basicNack) HasContent() bool     { return false }
 
-func (m *BasicNack) read(r *reader) {
+func (m *basicNack) read(r *reader) {
 	m.DeliveryTag = r.longlong()
 	{
 		bits := r.octet()
@@ -1431,7 +1431,7 @@ func (m *BasicNack) read(r *reader) {
 	}
 }
 
-func (m *BasicNack) write(w *writer) {
+func (m *basicNack) write(w *writer) {
 	w.longlong(m.DeliveryTag)
 	{
 		var bits uint8
@@ -1445,107 +1445,107 @@ func (m *BasicNack) write(w *writer) {
 	}
 }
 
-// TxSelect is tx.select (class 90, method 10).
-type TxSelect struct {
+// txSelect is tx.select (class 90, method 10).
+type txSelect struct {
 }
 
-func (*TxSelect) ID() (uint16, uint16) { return 90, 10 }
-func (*TxSelect) Name() string         { return "tx.select" }
-func (*TxSelect) HasContent() bool     { return false }
+func (*txSelect) ID() (uint16, uint16) { return 90, 10 }
+func (*txSelect) Name() string         { return "tx.select" }
+func (*txSelect) HasContent() bool     { return false }
 
-func (m *TxSelect) read(r *reader) {
+func (m *txSelect) read(r *reader) {
 }
 
-func (m *TxSelect) write(w *writer) {
+func (m *txSelect) write(w *writer) {
 }
 
-// TxSelectOk is tx.select-ok (class 90, method 11).
-type TxSelectOk struct {
+// txSelectOk is tx.select-ok (class 90, method 11).
+type txSelectOk struct {
 }
 
-func (*TxSelectOk) ID() (uint16, uint16) { return 90, 11 }
-func (*TxSelectOk) Name() string         { return "tx.select-ok" }
-func (*TxSelectOk) HasContent() bool     { return false }
+func (*txSelectOk) ID() (uint16, uint16) { return 90, 11 }
+func (*txSelectOk) Name() string         { return "tx.select-ok" }
+func (*txSelectOk) HasContent() bool     { return false }
 
-func (m *TxSelectOk) read(r *reader) {
+func (m *txSelectOk) read(r *reader) {
 }
 
-func (m *TxSelectOk) write(w *writer) {
+func (m *txSelectOk) write(w *writer) {
 }
 
-// TxCommit is tx.commit (class 90, method 20).
-type TxCommit struct {
+// txCommit is tx.commit (class 90, method 20).
+type txCommit struct {
 }
 
-func (*TxCommit) ID() (uint16, uint16) { return 90, 20 }
-func (*TxCommit) Name() string         { return "tx.commit" }
-func (*TxCommit) HasContent() bool     { return false }
+func (*txCommit) ID() (uint16, uint16) { return 90, 20 }
+func (*txCommit) Name() string         { return "tx.commit" }
+func (*txCommit) HasContent() bool     { return false }
 
-func (m *TxCommit) read(r *reader) {
+func (m *txCommit) read(r *reader) {
 }
 
-func (m *TxCommit) write(w *writer) {
+func (m *txCommit) write(w *writer) {
 }
 
-// TxCommitOk is tx.commit-ok (class 90, method 21).
-type TxCommitOk struct {
+// txCommitOk is tx.commit-ok (class 90, method 21).
+type txCommitOk struct {
 }
 
-func (*TxCommitOk) ID() (uint16, uint16) { return 90, 21 }
-func (*TxCommitOk) Name() string         { return "tx.commit-ok" }
-func (*TxCommitOk) HasContent() bool     { return false }
+func (*txCommitOk) ID() (uint16, uint16) { return 90, 21 }
+func (*txCommitOk) Name() string         { return "tx.commit-ok" }
+func (*txCommitOk) HasContent() bool     { return false }
 
-func (m *TxCommitOk) read(r *reader) {
+func (m *txCommitOk) read(r *reader) {
 }
 
-func (m *TxCommitOk) write(w *writer) {
+func (m *txCommitOk) write(w *writer) {
 }
 
-// TxRollback is tx.rollback (class 90, method 30).
-type TxRollback struct {
+// txRollback is tx.rollback (class 90, method 30).
+type txRollback struct {
 }
 
-func (*TxRollback) ID() (uint16, uint16) { return 90, 30 }
-func (*TxRollback) Name() string         { return "tx.rollback" }
-func (*TxRollback) HasContent() bool     { return false }
+func (*txRollback) ID() (uint16, uint16) { return 90, 30 }
+func (*txRollback) Name() string         { return "tx.rollback" }
+func (*txRollback) HasContent() bool     { return false }
 
-func (m *TxRollback) read(r *reader) {
+func (m *txRollback) read(r *reader) {
 }
 
-func (m *TxRollback) write(w *writer) {
+func (m *txRollback) write(w *writer) {
 }
 
-// TxRollbackOk is tx.rollback-ok (class 90, method 31).
-type TxRollbackOk struct {
+// txRollbackOk is tx.rollback-ok (class 90, method 31).
+type txRollbackOk struct {
 }
 
-func (*TxRollbackOk) ID() (uint16, uint16) { return 90, 31 }
-func (*TxRollbackOk) Name() string         { return "tx.rollback-ok" }
-func (*TxRollbackOk) HasContent() bool     { return false }
+func (*txRollbackOk) ID() (uint16, uint16) { return 90, 31 }
+func (*txRollbackOk) Name() string         { return "tx.rollback-ok" }
+func (*txRollbackOk) HasContent() bool     { return false }
 
-func (m *TxRollbackOk) read(r *reader) {
+func (m *txRollbackOk) read(r *reader) {
 }
 
-func (m *TxRollbackOk) write(w *writer) {
+func (m *txRollbackOk) write(w *writer) {
 }
 
-// ConfirmSelect is confirm.select (class 85, method 10).
-type ConfirmSelect struct {
+// confirmSelect is confirm.select (class 85, method 10).
+type confirmSelect struct {
 	Nowait bool
 }
 
-func (*ConfirmSelect) ID() (uint16, uint16) { return 85, 10 }
-func (*ConfirmSelect) Name() string         { return "confirm.select" }
-func (*ConfirmSelect) HasContent() bool     { return false }
+func (*confirmSelect) ID() (uint16, uint16) { return 85, 10 }
+func (*confirmSelect) Name() string         { return "confirm.select" }
+func (*confirmSelect) HasContent() bool     { return false }
 
-func (m *ConfirmSelect) read(r *reader) {
+func (m *confirmSelect) read(r *reader) {
 	{
 		bits := r.octet()
 		m.Nowait = bits&(1<<0) != 0
 	}
 }
 
-func (m *ConfirmSelect) write(w *writer) {
+func (m *confirmSelect) write(w *writer) {
 	{
 		var bits uint8
 		if m.Nowait {
@@ -1555,152 +1555,152 @@ func (m *ConfirmSelect) write(w *writer) {
 	}
 }
 
-// ConfirmSelectOk is confirm.select-ok (class 85, method 11).
-type ConfirmSelectOk struct {
+// confirmSelectOk is confirm.select-ok (class 85, method 11).
+type confirmSelectOk struct {
 }
 
-func (*ConfirmSelectOk) ID() (uint16, uint16) { return 85, 11 }
-func (*ConfirmSelectOk) Name() string         { return "confirm.select-ok" }
-func (*ConfirmSelectOk) HasContent() bool     { return false }
+func (*confirmSelectOk) ID() (uint16, uint16) { return 85, 11 }
+func (*confirmSelectOk) Name() string         { return "confirm.select-ok" }
+func (*confirmSelectOk) HasContent() bool     { return false }
 
-func (m *ConfirmSelectOk) read(r *reader) {
+func (m *confirmSelectOk) read(r *reader) {
 }
 
-func (m *ConfirmSelectOk) write(w *writer) {
+func (m *confirmSelectOk) write(w *writer) {
 }
 
 // newMethod returns an empty method of the given ids, or nil when the
 // spec has none.
-func newMethod(class, method uint16) Method {
-	switch uint32(class)<<16 | uint32(method) {
+func newMethod(class, id uint16) method {
+	switch uint32(class)<<16 | uint32(id) {
 	case 10<<16 | 10:
-		return &ConnectionStart{}
+		return &connectionStart{}
 	case 10<<16 | 11:
-		return &ConnectionStartOk{}
+		return &connectionStartOk{}
 	case 10<<16 | 20:
-		return &ConnectionSecure{}
+		return &connectionSecure{}
 	case 10<<16 | 21:
-		return &ConnectionSecureOk{}
+		return &connectionSecureOk{}
 	case 10<<16 | 30:
-		return &ConnectionTune{}
+		return &connectionTune{}
 	case 10<<16 | 31:
-		return &ConnectionTuneOk{}
+		return &connectionTuneOk{}
 	case 10<<16 | 40:
-		return &ConnectionOpen{}
+		return &connectionOpen{}
 	case 10<<16 | 41:
-		return &ConnectionOpenOk{}
+		return &connectionOpenOk{}
 	case 10<<16 | 50:
-		return &ConnectionClose{}
+		return &connectionClose{}
 	case 10<<16 | 51:
-		return &ConnectionCloseOk{}
+		return &connectionCloseOk{}
 	case 10<<16 | 60:
-		return &ConnectionBlocked{}
+		return &connectionBlocked{}
 	case 10<<16 | 61:
-		return &ConnectionUnblocked{}
+		return &connectionUnblocked{}
 	case 10<<16 | 70:
-		return &ConnectionUpdateSecret{}
+		return &connectionUpdateSecret{}
 	case 10<<16 | 71:
-		return &ConnectionUpdateSecretOk{}
+		return &connectionUpdateSecretOk{}
 	case 20<<16 | 10:
-		return &ChannelOpen{}
+		return &channelOpen{}
 	case 20<<16 | 11:
-		return &ChannelOpenOk{}
+		return &channelOpenOk{}
 	case 20<<16 | 20:
-		return &ChannelFlow{}
+		return &channelFlow{}
 	case 20<<16 | 21:
-		return &ChannelFlowOk{}
+		return &channelFlowOk{}
 	case 20<<16 | 40:
-		return &ChannelClose{}
+		return &channelClose{}
 	case 20<<16 | 41:
-		return &ChannelCloseOk{}
+		return &channelCloseOk{}
 	case 40<<16 | 10:
-		return &ExchangeDeclare{}
+		return &exchangeDeclare{}
 	case 40<<16 | 11:
-		return &ExchangeDeclareOk{}
+		return &exchangeDeclareOk{}
 	case 40<<16 | 20:
-		return &ExchangeDelete{}
+		return &exchangeDelete{}
 	case 40<<16 | 21:
-		return &ExchangeDeleteOk{}
+		return &exchangeDeleteOk{}
 	case 40<<16 | 30:
-		return &ExchangeBind{}
+		return &exchangeBind{}
 	case 40<<16 | 31:
-		return &ExchangeBindOk{}
+		return &exchangeBindOk{}
 	case 40<<16 | 40:
-		return &ExchangeUnbind{}
+		return &exchangeUnbind{}
 	case 40<<16 | 51:
-		return &ExchangeUnbindOk{}
+		return &exchangeUnbindOk{}
 	case 50<<16 | 10:
-		return &QueueDeclare{}
+		return &queueDeclare{}
 	case 50<<16 | 11:
-		return &QueueDeclareOk{}
+		return &queueDeclareOk{}
 	case 50<<16 | 20:
-		return &QueueBind{}
+		return &queueBind{}
 	case 50<<16 | 21:
-		return &QueueBindOk{}
+		return &queueBindOk{}
 	case 50<<16 | 50:
-		return &QueueUnbind{}
+		return &queueUnbind{}
 	case 50<<16 | 51:
-		return &QueueUnbindOk{}
+		return &queueUnbindOk{}
 	case 50<<16 | 30:
-		return &QueuePurge{}
+		return &queuePurge{}
 	case 50<<16 | 31:
-		return &QueuePurgeOk{}
+		return &queuePurgeOk{}
 	case 50<<16 | 40:
-		return &QueueDelete{}
+		return &queueDelete{}
 	case 50<<16 | 41:
-		return &QueueDeleteOk{}
+		return &queueDeleteOk{}
 	case 60<<16 | 10:
-		return &BasicQos{}
+		return &basicQos{}
 	case 60<<16 | 11:
-		return &BasicQosOk{}
+		return &basicQosOk{}
 	case 60<<16 | 20:
-		return &BasicConsume{}
+		return &basicConsume{}
 	case 60<<16 | 21:
-		return &BasicConsumeOk{}
+		return &basicConsumeOk{}
 	case 60<<16 | 30:
-		return &BasicCancel{}
+		return &basicCancel{}
 	case 60<<16 | 31:
-		return &BasicCancelOk{}
+		return &basicCancelOk{}
 	case 60<<16 | 40:
-		return &BasicPublish{}
+		return &basicPublish{}
 	case 60<<16 | 50:
-		return &BasicReturn{}
+		return &basicReturn{}
 	case 60<<16 | 60:
-		return &BasicDeliver{}
+		return &basicDeliver{}
 	case 60<<16 | 70:
-		return &BasicGet{}
+		return &basicGet{}
 	case 60<<16 | 71:
-		return &BasicGetOk{}
+		return &basicGetOk{}
 	case 60<<16 | 72:
-		return &BasicGetEmpty{}
+		return &basicGetEmpty{}
 	case 60<<16 | 80:
-		return &BasicAck{}
+		return &basicAck{}
 	case 60<<16 | 90:
-		return &BasicReject{}
+		return &basicReject{}
 	case 60<<16 | 100:
-		return &BasicRecoverAsync{}
+		return &basicRecoverAsync{}
 	case 60<<16 | 110:
-		return &BasicRecover{}
+		return &basicRecover{}
 	case 60<<16 | 111:
-		return &BasicRecoverOk{}
+		return &basicRecoverOk{}
 	case 60<<16 | 120:
-		return &BasicNack{}
+		return &basicNack{}
 	case 90<<16 | 10:
-		return &TxSelect{}
+		return &txSelect{}
 	case 90<<16 | 11:
-		return &TxSelectOk{}
+		return &txSelectOk{}
 	case 90<<16 | 20:
-		return &TxCommit{}
+		return &txCommit{}
 	case 90<<16 | 21:
-		return &TxCommitOk{}
+		return &txCommitOk{}
 	case 90<<16 | 30:
-		return &TxRollback{}
+		return &txRollback{}
 	case 90<<16 | 31:
-		return &TxRollbackOk{}
+		return &txRollbackOk{}
 	case 85<<16 | 10:
-		return &ConfirmSelect{}
+		return &confirmSelect{}
 	case 85<<16 | 11:
-		return &ConfirmSelectOk{}
+		return &confirmSelectOk{}
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 // pending is a basic.publish whose content is being read: the content
 // header, then body frames up to the size it announced.
 type pending struct {
-	m    *BasicPublish
+	m    *basicPublish
 	ex   *exchange
 	hdr  *contentHeader
 	body []byte
@@ -27,7 +27,7 @@ type confirm struct {
 // confirmQueue bounds the publishes waiting for their confirms.
 const confirmQueue = 1024
 
-func (ch *channel) basicPublish(m *BasicPublish) error {
+func (ch *channel) basicPublish(m *basicPublish) error {
 	ex := ch.c.s.lookupExchange(m.Exchange)
 	if ex == nil {
 		return newErr(codeNotFound, "no exchange '%s' in vhost '/'", m.Exchange)
@@ -99,7 +99,7 @@ func (ch *channel) publish(p *pending) error {
 	}
 	if !routable {
 		if p.m.Mandatory {
-			ret := &BasicReturn{ReplyCode: codeNoRoute, ReplyText: "NO_ROUTE", Exchange: p.m.Exchange, RoutingKey: p.m.RoutingKey}
+			ret := &basicReturn{ReplyCode: codeNoRoute, ReplyText: "NO_ROUTE", Exchange: p.m.Exchange, RoutingKey: p.m.RoutingKey}
 			ch.c.send(appendContent(nil, ch.id, ret, &p.hdr.props, p.body, ch.c.frameMax.Load()))
 		}
 		ch.confirmed(confirm{seq: seq})
@@ -155,7 +155,7 @@ func groupMatches(c *broker.GroupConfig, subj string) bool {
 	return false
 }
 
-func (ch *channel) confirmSelect(m *ConfirmSelect) error {
+func (ch *channel) confirmSelect(m *confirmSelect) error {
 	if ch.tx {
 		return newErr(codePreconditionFailed, "cannot switch from tx to confirm mode")
 	}
@@ -166,7 +166,7 @@ func (ch *channel) confirmSelect(m *ConfirmSelect) error {
 		ch.c.wg.Add(1)
 		go ch.confirmLoop()
 	}
-	return ch.ok(m.Nowait, &ConfirmSelectOk{})
+	return ch.ok(m.Nowait, &confirmSelectOk{})
 }
 
 // confirmed hands a publish to the confirmer (in confirm mode).
@@ -196,9 +196,9 @@ func (ch *channel) confirmLoop() {
 		}
 		if err != nil {
 			ch.c.s.log.Debug("amqp: publish failed", "seq", cf.seq, "err", err)
-			ch.send(&BasicNack{DeliveryTag: cf.seq})
+			ch.send(&basicNack{DeliveryTag: cf.seq})
 		} else {
-			ch.send(&BasicAck{DeliveryTag: cf.seq})
+			ch.send(&basicAck{DeliveryTag: cf.seq})
 		}
 	}
 }

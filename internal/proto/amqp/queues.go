@@ -20,7 +20,7 @@ import (
 // long (RabbitMQ's consumer_timeout default is 30 minutes).
 const queueAckWait = 30 * 60e9
 
-func (ch *channel) queueDeclare(m *QueueDeclare) error {
+func (ch *channel) queueDeclare(m *queueDeclare) error {
 	s := ch.c.s
 	name := m.Queue
 	if name == "" {
@@ -52,7 +52,7 @@ func (ch *channel) queueDeclare(m *QueueDeclare) error {
 		s.reg.mu.Unlock()
 	}
 	msgs, cons := s.queueCounts(name)
-	return ch.ok(m.NoWait, &QueueDeclareOk{Queue: name, MessageCount: msgs, ConsumerCount: cons})
+	return ch.ok(m.NoWait, &queueDeclareOk{Queue: name, MessageCount: msgs, ConsumerCount: cons})
 }
 
 // createQueue creates stream q (unless a stream named q exists) and the
@@ -205,18 +205,18 @@ func (ch *channel) checkOwner(q string) error {
 	return nil
 }
 
-func (ch *channel) queueBind(m *QueueBind) error {
+func (ch *channel) queueBind(m *queueBind) error {
 	if err := ch.eachBindTarget(m.Queue, m.Exchange, m.RoutingKey, ch.c.s.addFilter); err != nil {
 		return err
 	}
-	return ch.ok(m.NoWait, &QueueBindOk{})
+	return ch.ok(m.NoWait, &queueBindOk{})
 }
 
-func (ch *channel) queueUnbind(m *QueueUnbind) error {
+func (ch *channel) queueUnbind(m *queueUnbind) error {
 	if err := ch.eachBindTarget(m.Queue, m.Exchange, m.RoutingKey, ch.c.s.removeFilter); err != nil {
 		return err
 	}
-	return ch.ok(false, &QueueUnbindOk{})
+	return ch.ok(false, &queueUnbindOk{})
 }
 
 // eachBindTarget checks that this connection may bind queue q, and calls
@@ -354,7 +354,7 @@ func (s *Server) removeFilter(q, stream, filter string) error {
 	return nil
 }
 
-func (ch *channel) queuePurge(m *QueuePurge) error {
+func (ch *channel) queuePurge(m *queuePurge) error {
 	s := ch.c.s
 	if err := s.queueExists(m.Queue); err != nil {
 		return err
@@ -373,13 +373,13 @@ func (ch *channel) queuePurge(m *QueuePurge) error {
 	if err := s.b.Purge(m.Queue, broker.PurgeOptions{All: true}); err != nil {
 		return brokerErr(err, "queue '%s'", m.Queue)
 	}
-	return ch.ok(m.NoWait, &QueuePurgeOk{MessageCount: msgs})
+	return ch.ok(m.NoWait, &queuePurgeOk{MessageCount: msgs})
 }
 
-func (ch *channel) queueDelete(m *QueueDelete) error {
+func (ch *channel) queueDelete(m *queueDelete) error {
 	s := ch.c.s
 	if _, err := s.b.GroupInfo(m.Queue, m.Queue); err != nil {
-		return ch.ok(m.NoWait, &QueueDeleteOk{}) // deleting a missing queue is fine (RabbitMQ 3.x)
+		return ch.ok(m.NoWait, &queueDeleteOk{}) // deleting a missing queue is fine (RabbitMQ 3.x)
 	}
 	if err := ch.checkOwner(m.Queue); err != nil {
 		return err
@@ -394,7 +394,7 @@ func (ch *channel) queueDelete(m *QueueDelete) error {
 	if err := s.deleteQueue(m.Queue); err != nil {
 		return err
 	}
-	return ch.ok(m.NoWait, &QueueDeleteOk{MessageCount: msgs})
+	return ch.ok(m.NoWait, &queueDeleteOk{MessageCount: msgs})
 }
 
 // deleteQueue deletes every group of q, then stream q when it has the

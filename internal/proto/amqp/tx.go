@@ -25,7 +25,7 @@ func (ch *channel) txSelect() error {
 		return newErr(codePreconditionFailed, "cannot switch from confirm to tx mode")
 	}
 	ch.tx = true
-	ch.send(&TxSelectOk{})
+	ch.send(&txSelectOk{})
 	return nil
 }
 
@@ -60,7 +60,7 @@ func (ch *channel) txCommit() error {
 			return err
 		}
 	}
-	ch.send(&TxCommitOk{})
+	ch.send(&txCommitOk{})
 	return nil
 }
 
@@ -69,7 +69,7 @@ func (ch *channel) txRollback() error {
 		return newErr(codePreconditionFailed, "channel is not transactional")
 	}
 	ch.txPubs, ch.txSettles = nil, nil
-	ch.send(&TxRollbackOk{})
+	ch.send(&txRollbackOk{})
 	return nil
 }
 

@@ -58,14 +58,14 @@ func Generate(spec []byte) ([]byte, error) {
 	var cases bytes.Buffer
 	for _, c := range s.Classes {
 		for _, m := range c.Methods {
-			name := camel(c.Name) + camel(m.Name)
+			name := lowerFirst(camel(c.Name) + camel(m.Name))
 			fmt.Fprintf(&cases, "\tcase %d<<16 | %d:\n\t\treturn &%s{}\n", c.Index, m.Index, name)
 			if err := genMethod(&b, c, m, name, domains); err != nil {
 				return nil, err
 			}
 		}
 	}
-	fmt.Fprintf(&b, "// newMethod returns an empty method of the given ids, or nil when the\n// spec has none.\nfunc newMethod(class, method uint16) Method {\n\tswitch uint32(class)<<16 | uint32(method) {\n%s\t}\n\treturn nil\n}\n", cases.String())
+	fmt.Fprintf(&b, "// newMethod returns an empty method of the given ids, or nil when the\n// spec has none.\nfunc newMethod(class, id uint16) method {\n\tswitch uint32(class)<<16 | uint32(id) {\n%s\t}\n\treturn nil\n}\n", cases.String())
 	return format.Source(b.Bytes())
 }
 
@@ -128,6 +128,15 @@ func genWrite(b *bytes.Buffer, m methodXML, name string, types []string) {
 		b.WriteString("\t\tw.octet(bits)\n\t}\n")
 	}
 	b.WriteString("}\n\n")
+}
+
+// lowerFirst unexports a Go name: "BasicPublish" → "basicPublish". The
+// method structs are the codec's, not the package's API.
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // camel turns "get-ok" into "GetOk" and "reserved-1" into "Reserved1".

@@ -6,7 +6,9 @@
 // For each method it emits a struct with one field per spec field (bits
 // as bool, consecutive bits packed into octets as the spec says), and
 // read/write methods over the package's hand-written reader and writer;
-// newMethod maps (class, method) ids to a fresh struct.
+// newMethod maps (class, method) ids to a fresh struct. The structs are
+// unexported (basicPublish, queueDeclare, ...): they are the codec's, not
+// the package's API.
 package main
 
 import (
