@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/courier-mq/courier/server"
@@ -130,41 +131,48 @@ func TestLimitReceiveMaximum(t *testing.T) {
 	alive()
 }
 
-// TestLimitConnectTimeout: a connection that sends no CONNECT is closed.
+// TestLimitConnectTimeout: a connection that sends no CONNECT is closed
+// when ConnectTimeout has passed (exactly, on the fake clock).
 func TestLimitConnectTimeout(t *testing.T) {
-	e := startEnv(t, Options{ConnectTimeout: 200 * time.Millisecond})
-	r := e.raw(t, 4)
-	start := time.Now()
-	r.expectClosed()
-	if d := time.Since(start); d > 3*time.Second {
-		t.Fatalf("closed after %v", d)
-	}
+	fake(t, Options{ConnectTimeout: 200 * time.Millisecond}, func(t *testing.T, e *fakeEnv) {
+		r := e.raw(4)
+		start := time.Now()
+		r.expectClosed()
+		if d := time.Since(start); d != 200*time.Millisecond {
+			t.Fatalf("closed after %v, want 200ms", d)
+		}
+	})
 }
 
-// TestLimitSlowConsumer: a subscriber that stops reading is cut off after
-// WriteTimeout, and the others carry on.
+// TestLimitSlowConsumer: a subscriber that stops reading is cut off
+// WriteTimeout after the write it does not take (exactly, on the fake
+// clock), and the others carry on.
 func TestLimitSlowConsumer(t *testing.T) {
-	e := startEnv(t, Options{WriteTimeout: 100 * time.Millisecond})
-	alive := bystander(t, e)
-	r := e.raw(t, 4)
-	r.connect("sloth", true, 0)
-	r.send(subscribePk(1, packets.Subscription{Filter: "flood", Qos: 0}))
-	r.read()
-	payload := bytes.Repeat([]byte("x"), 16<<10)
-	cut := false
-	for i := 0; i < 5000 && !cut; i++ {
-		if _, err := e.srv.Publish(testCtx(t), &server.Message{Subject: "flood", Payload: payload}, server.Expect{}); err != nil {
-			t.Fatal(err)
+	fake(t, Options{WriteTimeout: 100 * time.Millisecond}, func(t *testing.T, e *fakeEnv) {
+		by := e.raw(4)
+		by.connect("bystander", true, 0)
+		by.send(subscribePk(1, packets.Subscription{Filter: "alive"}))
+		by.read()
+		r := e.raw(4)
+		r.connect("sloth", true, 0)
+		r.send(subscribePk(1, packets.Subscription{Filter: "flood"}))
+		r.read()
+		e.publish("flood") // the writer blocks on it: r reads no more
+		time.Sleep(99 * time.Millisecond)
+		synctest.Wait()
+		if n := e.m.Conns(); n != 2 {
+			t.Fatalf("%d connections before the write timeout, want 2", n)
 		}
-		cut = e.m.Conns() == 1
-		if i%100 == 99 {
-			time.Sleep(10 * time.Millisecond) // give the writer's deadline a chance
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if n := e.m.Conns(); n != 1 {
+			t.Fatalf("%d connections at the write timeout, want 1", n)
 		}
-	}
-	if !cut {
-		t.Fatal("slow consumer not cut off")
-	}
-	alive()
+		e.publish("alive")
+		if pk := by.read(); pk.FixedHeader.Type != packets.Publish || pk.TopicName != "alive" {
+			t.Fatalf("bystander got %s on %q", packets.PacketNames[pk.FixedHeader.Type], pk.TopicName)
+		}
+	})
 }
 
 // TestLimitClientMaxPacketSize: messages larger than the v5 client's
