@@ -75,6 +75,9 @@ func fromBroker(m *broker.Message) *courierv1.Message {
 		out.DeliverAt = timestamppb.New(m.DeliverAt)
 	}
 	for _, h := range m.Headers {
+		if hiddenHeader(h.Key) {
+			continue
+		}
 		ph := &courierv1.Header{Key: h.Key}
 		if utf8.Valid(h.Value) {
 			ph.Value = string(h.Value)
@@ -85,6 +88,11 @@ func fromBroker(m *broker.Message) *courierv1.Message {
 	}
 	return out
 }
+
+// hiddenHeader reports whether a header is one a protocol front-end keeps
+// on its messages for itself (the MQTT front-end's mqtt-meta: QoS, retain
+// flag, publisher), which API clients are not shown.
+func hiddenHeader(k string) bool { return k == "mqtt-meta" }
 
 // duration is d as a time.Duration, 0 when absent.
 func duration(d *durationpb.Duration) time.Duration {

@@ -101,7 +101,9 @@ func appendDelivery(b []byte, num protowire.Number, id uint64, m *broker.Message
 func messageSize(m *broker.Message) int {
 	n := strSize(m.Subject) + strSize(m.Key)
 	for _, h := range m.Headers {
-		n += sizeField(headerSize(h))
+		if !hiddenHeader(h.Key) {
+			n += sizeField(headerSize(h))
+		}
 	}
 	n += strSize(m.Payload)
 	if !m.Time.IsZero() {
@@ -127,6 +129,9 @@ func appendMessage(b []byte, num protowire.Number, m *broker.Message, size int) 
 	b = appendStr(b, 1, m.Subject)
 	b = appendStr(b, 2, m.Key)
 	for _, h := range m.Headers {
+		if hiddenHeader(h.Key) {
+			continue
+		}
 		b = protowire.AppendTag(b, 3, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(headerSize(h)))
 		b = appendStr(b, 1, h.Key)

@@ -36,6 +36,9 @@ const (
 	hdrAppID           = "amqp-app-id"
 	hdrClusterID       = "amqp-cluster-id"
 	hdrTable           = "amqp-headers"
+	// hdrMQTTMeta is the MQTT front-end's own header (the publish's QoS,
+	// retain flag and client id), not the application's: not shown.
+	hdrMQTTMeta = "mqtt-meta"
 )
 
 // toMessage builds the broker message of a publish.
@@ -141,7 +144,7 @@ func fromMessage(m *broker.Message) Properties {
 			p.Flags, p.AppID = p.Flags|flagAppID, v
 		case hdrClusterID:
 			p.Flags, p.ClusterID = p.Flags|flagClusterID, v
-		case hdrTable, hdrVia:
+		case hdrTable, hdrVia, hdrMQTTMeta:
 		default:
 			if _, dup := plain[h.Key]; !dup {
 				plain[h.Key] = v

@@ -11,15 +11,10 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// Headers the front-end sets on messages published over MQTT; they are
-// not turned back into user properties.
+// Headers that carry v5 properties any protocol may read.
 const (
-	hdrQoS           = "mqtt-qos"            // the publisher's QoS
-	hdrRetain        = "mqtt-retain"         // "1": published with the retain flag
-	hdrClient        = "mqtt-client"         // the publisher's client id (for no local)
-	hdrPayloadFormat = "mqtt-payload-format" // v5 payload format indicator
-	hdrContentType   = "content-type"
-	hdrCorrelation   = "correlation-id"
+	hdrContentType = "content-type"
+	hdrCorrelation = "correlation-id"
 )
 
 // inflight is a QoS 1 or 2 message sent to the client and not yet
@@ -104,12 +99,13 @@ func (c *conn) kick(code packets.Code) {
 // as sent. A message the client would not want (no local, expired,
 // larger than its maximum packet size) is skipped and settled.
 func (c *conn) deliver(sub *activeSub, m *broker.Message, d *broker.Delivery, retained bool) bool {
-	if !sub.f.matches(m.Subject) || c.skip(sub, m) {
+	pm := publishedAs(m)
+	if !sub.f.matches(m.Subject) || c.skip(sub, m, pm) {
 		settle(d)
 		return true
 	}
-	qos := min(sub.spec.QoS, pubQoS(m))
-	pk := c.publishPacket(sub, m, qos, retained, d != nil && d.Deliveries > 1)
+	qos := min(sub.spec.QoS, pm.qos)
+	pk := c.publishPacket(sub, m, pm, qos, retained, d != nil && d.Deliveries > 1)
 	if qos == 0 {
 		if b := c.fit(pk); b != nil && !c.queue(b) {
 			return false
@@ -147,11 +143,9 @@ func settle(d *broker.Delivery) {
 }
 
 // skip reports whether no local or expiry keeps a message from the client.
-func (c *conn) skip(sub *activeSub, m *broker.Message) bool {
-	if sub.spec.NoLocal {
-		if v, ok := m.Header(hdrClient); ok && v == c.clientID {
-			return true
-		}
+func (c *conn) skip(sub *activeSub, m *broker.Message, pm pubMeta) bool {
+	if sub.spec.NoLocal && pm.client != "" && pm.client == c.clientID {
+		return true
 	}
 	_, expired := remainingTTL(m)
 	return expired
@@ -174,26 +168,26 @@ func remainingTTL(m *broker.Message) (time.Duration, bool) {
 	return left, left <= 0
 }
 
-// pubQoS is the QoS a message was published with: an MQTT publisher's,
-// or 2 for messages from other protocols (they are delivered at the
-// subscription's QoS).
-func pubQoS(m *broker.Message) byte {
-	if v, ok := m.Header(hdrQoS); ok && len(v) == 1 && v[0] >= '0' && v[0] <= '2' {
-		return v[0] - '0'
+// publishedAs returns how a message was published: over MQTT, as its
+// hdrMeta says; from other protocols, as QoS 2 (they are delivered at the
+// subscription's QoS) by no MQTT client.
+func publishedAs(m *broker.Message) pubMeta {
+	if pm, ok := metaOf(m); ok {
+		return pm
 	}
-	return 2
+	return pubMeta{qos: 2}
 }
 
 // publishPacket builds the PUBLISH for a message.
-func (c *conn) publishPacket(sub *activeSub, m *broker.Message, qos byte, retained, dup bool) *packets.Packet {
+func (c *conn) publishPacket(sub *activeSub, m *broker.Message, pm pubMeta, qos byte, retained, dup bool) *packets.Packet {
 	pk := &packets.Packet{ProtocolVersion: c.version, TopicName: subjectToTopic(m.Subject), Payload: m.Payload}
 	pk.FixedHeader = packets.FixedHeader{Type: packets.Publish, Qos: qos, Dup: dup && qos > 0}
-	if v, _ := m.Header(hdrRetain); retained || sub.spec.RAP && v == "1" {
+	if retained || sub.spec.RAP && pm.retain {
 		pk.FixedHeader.Retain = true // [MQTT-3.3.1-8] [MQTT-3.3.1-12] [MQTT-3.3.1-13]
 	}
 	if c.version == 5 {
 		pk.Mods.AllowResponseInfo = true
-		c.setProperties(&pk.Properties, m)
+		c.setProperties(&pk.Properties, m, pm)
 		if sub.spec.SubID > 0 {
 			pk.Properties.SubscriptionIdentifier = []int{sub.spec.SubID}
 		}
@@ -202,9 +196,12 @@ func (c *conn) publishPacket(sub *activeSub, m *broker.Message, qos byte, retain
 }
 
 // setProperties maps a message's fields and headers to v5 properties.
-func (c *conn) setProperties(p *packets.Properties, m *broker.Message) {
+func (c *conn) setProperties(p *packets.Properties, m *broker.Message, pm pubMeta) {
 	if m.ReplyTo != "" {
 		p.ResponseTopic = subjectToTopic(m.ReplyTo)
+	}
+	if pm.utf8 {
+		p.PayloadFormat, p.PayloadFormatFlag = 1, true
 	}
 	if left, _ := remainingTTL(m); left > 0 {
 		p.MessageExpiryInterval = uint32((left + time.Second - 1) / time.Second)
@@ -217,11 +214,8 @@ func (c *conn) setProperties(p *packets.Properties, m *broker.Message) {
 			}
 		case hdrCorrelation:
 			p.CorrelationData = h.Value
-		case hdrPayloadFormat:
-			p.PayloadFormat, p.PayloadFormatFlag = 1, string(h.Value) == "1"
-		case hdrQoS, hdrRetain, hdrClient, hdrExpires:
 		default:
-			if !strings.HasPrefix(h.Key, broker.HeaderPrefix) && utf8.ValidString(h.Key) && utf8.Valid(h.Value) {
+			if !frontEndHeader(h.Key) && !strings.HasPrefix(h.Key, broker.HeaderPrefix) && utf8.ValidString(h.Key) && utf8.Valid(h.Value) {
 				p.User = append(p.User, packets.UserProperty{Key: h.Key, Val: string(h.Value)})
 			}
 		}

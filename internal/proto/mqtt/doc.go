@@ -22,22 +22,27 @@
 // filters starting with a wildcard do not match subjects starting with
 // '$' [MQTT-4.7.2-1], which is where the front-end keeps its own streams.
 //
-// A message published over MQTT carries headers that other protocols
-// see: mqtt-qos (the publisher's QoS), mqtt-retain ("1" when published
-// retained), mqtt-client (the publisher's client id, for no local) and,
-// from v5 properties, the user properties as they are, content-type,
-// correlation-id (the correlation data), mqtt-payload-format; the
-// response topic becomes the message's reply subject (mapped like a
-// topic) and the message expiry interval its TTL. On the way out the
+// A message published over MQTT carries the v5 user properties as
+// headers, as they are, and content-type and correlation-id (the
+// correlation data), which every protocol sees; the response topic
+// becomes the message's reply subject (mapped like a topic) and the
+// message expiry interval its TTL. What only MQTT needs of the PUBLISH
+// (its QoS, retain flag and payload format indicator, and the
+// publisher's client id, for no local) goes in one header of the
+// front-end's own, mqtt-meta, which the AMQP and STOMP front-ends and the
+// native API do not show (Kafka consumers read stored records as they
+// are and see it, as they see courier-subject). Messages stored before
+// mqtt-meta keep their mqtt-qos, mqtt-retain, mqtt-client and
+// mqtt-payload-format headers, which are still read. On the way out the
 // mapping is reversed for v5 subscribers: headers become user properties
-// (except courier- and mqtt- ones and those that are not UTF-8), the
-// reply subject becomes the response topic (so a v5 client answers a
-// Courier Request by publishing to it), the TTL left becomes the message
-// expiry interval, and expired messages are not sent. A message from
-// another protocol counts as published at QoS 2: it is delivered at the
-// subscription's QoS. User properties named courier-… are reserved to the
-// broker: such a publish is refused (0x83), and so is a payload that its
-// format indicator says is UTF-8 and is not (0x99).
+// (except courier- ones, the front-end's own and those that are not
+// UTF-8), the reply subject becomes the response topic (so a v5 client
+// answers a Courier Request by publishing to it), the TTL left becomes
+// the message expiry interval, and expired messages are not sent. A
+// message from another protocol counts as published at QoS 2: it is
+// delivered at the subscription's QoS. User properties named courier-…
+// are reserved to the broker: such a publish is refused (0x83), and so is
+// a payload that its format indicator says is UTF-8 and is not (0x99).
 //
 // # Publishing
 //

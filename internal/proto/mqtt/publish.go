@@ -147,13 +147,9 @@ func (c *conn) toMessage(pk *packets.Packet) (*broker.Message, packets.Code, str
 		return nil, packets.ErrTopicNameInvalid, err.Error()
 	}
 	m := &broker.Message{Subject: subj, Payload: pk.Payload}
-	m.Headers = append(m.Headers, broker.Header{Key: hdrQoS, Value: []byte{'0' + pk.FixedHeader.Qos}})
-	if pk.FixedHeader.Retain {
-		m.Headers = append(m.Headers, broker.Header{Key: hdrRetain, Value: []byte("1")})
-	}
-	if c.clientID != "" {
-		m.Headers = append(m.Headers, broker.Header{Key: hdrClient, Value: []byte(c.clientID)})
-	}
+	pm := pubMeta{qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain, client: c.clientID}
+	pm.utf8 = c.version == 5 && pk.Properties.PayloadFormatFlag && pk.Properties.PayloadFormat == 1
+	m.Headers = append(m.Headers, pm.header())
 	if c.version != 5 {
 		return m, packets.CodeSuccess, ""
 	}
@@ -167,7 +163,6 @@ func propsToMessage(p *packets.Properties, m *broker.Message) (packets.Code, str
 		if !utf8.Valid(m.Payload) {
 			return packets.ErrPayloadFormatInvalid, "payload format indicator says UTF-8" // [MQTT-3.3.2-4]
 		}
-		m.Headers = append(m.Headers, broker.Header{Key: hdrPayloadFormat, Value: []byte("1")})
 	}
 	if p.ContentType != "" {
 		m.Headers = append(m.Headers, broker.Header{Key: hdrContentType, Value: []byte(p.ContentType)})

@@ -109,8 +109,8 @@ func TestPubSubCrossProtocol(t *testing.T) {
 		if m.Subject != "sensors.t1.temp" || string(m.Payload) != "21.5" {
 			t.Fatalf("core got %s %q", m.Subject, m.Payload)
 		}
-		if q, _ := m.Header(hdrQoS); q != "1" {
-			t.Fatalf("mqtt-qos header %q", q)
+		if pm, ok := metaOf(m); !ok || pm != (pubMeta{qos: 1, client: "pub"}) {
+			t.Fatalf("%s header: %+v %v", hdrMeta, pm, ok)
 		}
 	case <-time.After(testTimeout):
 		t.Fatal("core subscription got nothing")

@@ -288,7 +288,8 @@ func (s *subscription) messageFrame(m *broker.Message, seq uint64, redelivered b
 		w.header(hdrReplyTo, prefixTopic+m.ReplyTo)
 	}
 	for _, h := range m.Headers {
-		if !outSkip(h.Key) && representable(h.Key, w.esc, true) && representable(h.Value, w.esc, false) {
+		// mqtt-meta is the MQTT front-end's own (QoS, retain, publisher).
+		if !outSkip(h.Key) && h.Key != "mqtt-meta" && representable(h.Key, w.esc, true) && representable(h.Value, w.esc, false) {
 			w.headerBytes(h.Key, h.Value)
 		}
 	}
