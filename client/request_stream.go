@@ -11,12 +11,15 @@ import (
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
+	"github.com/courier-mq/courier/wire"
 )
 
 // Requests go over one RequestStream per client that stays open: a
 // request is one frame each way on it, where a unary Request costs a new
 // HTTP/2 stream. Each request gets an id; a receiver hands each answer to
-// the request waiting for that id (answers come in any order).
+// the request waiting for that id (answers come in any order). Over wire
+// the connection's reader does that itself (wire.WithInline), and the
+// receiver only sees the stream's end.
 //
 // When the stream cannot carry a request (it broke before the answer, or
 // the server lacks RequestStream), Request makes a unary Request call
@@ -98,7 +101,13 @@ func (r *requestStream) forget(id uint64) {
 
 // open starts a stream and its receiver. Caller holds r.mu.
 func (r *requestStream) open(c *Client) bool {
-	st, cancel, ok := openStream(c, c.msg.RequestStream,
+	open := func(ctx context.Context) (courierv1connect.MessagingServiceRequestStreamClientStream, error) {
+		var dec msgDecoder // the stream's, on the connection's reader
+		return c.msg.RequestStream(wire.WithInline(ctx, func(decode func(any) error) bool {
+			return r.inline(&dec, decode)
+		}))
+	}
+	st, cancel, ok := openStream(c, open,
 		func(st courierv1connect.MessagingServiceRequestStreamClientStream, cancel context.CancelFunc) {
 			r.receive(&requestConn{st: st, cancel: cancel})
 		})
@@ -123,13 +132,7 @@ func (r *requestStream) receive(rc *requestConn) {
 		if err = derr; err != nil {
 			break
 		}
-		r.mu.Lock()
-		ch := r.waiting[id]
-		delete(r.waiting, id)
-		r.mu.Unlock()
-		if ch != nil {
-			ch <- requestAnswer{reply: reply, failed: failed}
-		}
+		r.deliver(id, requestAnswer{reply: reply, failed: failed})
 	}
 	r.mu.Lock()
 	left := r.waiting
@@ -140,6 +143,34 @@ func (r *requestStream) receive(rc *requestConn) {
 	r.mu.Unlock()
 	for _, ch := range left {
 		ch <- requestAnswer{broke: err}
+	}
+}
+
+// inline hands an answer to its request on the connection's reader
+// (wire.InlineFunc), saving the receiver's wake-up; what does not decode
+// is left to the receiver, which ends the stream over it.
+func (r *requestStream) inline(dec *msgDecoder, decode func(any) error) bool {
+	res := new(courierv1.RequestStreamResponse)
+	if decode(res) != nil {
+		return false
+	}
+	id, reply, failed, err := dec.answer(res)
+	if err != nil {
+		return false
+	}
+	r.deliver(id, requestAnswer{reply: reply, failed: failed})
+	return true
+}
+
+// deliver hands a to the request waiting for answer id, if it still
+// waits (its channel has room for its one answer).
+func (r *requestStream) deliver(id uint64, a requestAnswer) {
+	r.mu.Lock()
+	ch := r.waiting[id]
+	delete(r.waiting, id)
+	r.mu.Unlock()
+	if ch != nil {
+		ch <- a
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
+	"github.com/courier-mq/courier/wire"
 )
 
 // Subscription receives every message matching a pattern (broadcast: no
@@ -75,6 +76,8 @@ func (c *Client) Subscribe(ctx context.Context, pattern string, start Start) (*S
 // its headers (the subscription is live), the call failed, or ctx ended.
 func (s *Subscription) open(ctx context.Context, start *courierv1.Start) (subStream, error) {
 	sctx, sig := withHeadersSignal(s.ctx)
+	var dec msgDecoder // the stream's, on the connection's reader
+	sctx = wire.WithInline(sctx, func(decode func(any) error) bool { return s.inline(&dec, decode) })
 	req := &courierv1.SubscribeRequest{Pattern: s.pattern, Start: start}
 	stream, err := s.c.msg.Subscribe(sctx, req)
 	if err != nil {
@@ -169,6 +172,30 @@ func (s *Subscription) receive(stream subStream) error {
 			return s.ctx.Err()
 		}
 	}
+}
+
+// inline hands a message to Next on the connection's reader
+// (wire.InlineFunc), saving the reader goroutine's wake-up. When Next is
+// a buffer behind, or the message does not decode, it is left to the
+// reader goroutine (receive), which waits for room or ends the stream.
+// The connection's reader calls it only while receive waits for the
+// stream, so the two never run at once.
+func (s *Subscription) inline(dec *msgDecoder, decode func(any) error) bool {
+	if len(s.ch) == cap(s.ch) {
+		return false
+	}
+	res := new(courierv1.SubscribeResponse)
+	if decode(res) != nil {
+		return false
+	}
+	m, err := dec.subscribed(res)
+	if err != nil {
+		return false
+	}
+	if m != nil && !s.seen(m) {
+		s.ch <- m // room was checked, and nobody else sends meanwhile
+	}
+	return true
 }
 
 // seen records m's position and reports whether it was delivered before

@@ -51,8 +51,19 @@ func newClientStream(c *clientConn, ctx context.Context, spec connect.Spec) *cli
 		info.PeerAddr = c.nc.RemoteAddr().String()
 		info.RequestEncoding, info.ResponseEncoding = connect.CompressionNameIdentity, connect.CompressionNameIdentity
 	}
+	st.in.credit = st.giveCredit
+	if fn := inlineFrom(ctx); fn != nil {
+		st.in.inline = inlineDecoder(func(b *bytes.Buffer, msg any) error {
+			return c.t.o.Codec.UnmarshalRead(ctx, b, msg)
+		}, fn)
+	}
 	st.stopAF = context.AfterFunc(ctx, func() { st.abandon(contextError(ctx)) })
 	return st
+}
+
+// giveCredit sends the server n more bytes of credit for its messages.
+func (st *clientStream) giveCredit(n int) {
+	st.c.w.later(frameWindow, st.id, func(b []byte) []byte { return appendWindow(b, n) })
 }
 
 // single reports a call with one request message, which is held until
@@ -246,7 +257,7 @@ func (st *clientStream) Receive(msg any) error {
 	n := len(p)
 	putMsgBuf(p)
 	if g := st.in.consumed(n); g > 0 {
-		st.c.w.later(frameWindow, st.id, func(b []byte) []byte { return appendWindow(b, g) })
+		st.giveCredit(g)
 	}
 	if err != nil {
 		return connect.NewError(connect.CodeInternal, "unmarshal response: "+err.Error()).WithCause(err)
@@ -259,6 +270,7 @@ func (st *clientStream) Close() error {
 	err := connect.NewError(connect.CodeCanceled, "stream closed")
 	st.abandon(err)
 	st.in.finish(err, true) // unread messages of an ended stream go too
+	st.in.setInline(nil)    // and no inline call runs after Close
 	st.release()
 	return nil
 }

@@ -45,6 +45,7 @@ var (
 // testServer is a wire server on 127.0.0.1 with the test methods.
 type testServer struct {
 	*Server
+	rpc     *connect.Server
 	addr    string
 	ln      net.Listener
 	wg      sync.WaitGroup
@@ -97,6 +98,7 @@ func startServer(t *testing.T, maxMsg int) *testServer {
 			return nil
 		}},
 	)
+	ts.rpc = rpc
 	ts.Server = NewServer(rpc, ServerOptions{Codec: strCodec{}, MaxMessageBytes: maxMsg})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -20,6 +20,13 @@ type inbox struct {
 	end    error // after the messages: io.EOF for a clean end
 	abort  bool  // end at once, dropping queued messages
 	wake   chan struct{}
+
+	// Inline taking (inline.go).
+	inline  func(p []byte) bool // takes a message on the pusher, or refuses it
+	credit  func(n int)         // gives the sender n bytes of credit back
+	held    bool                // pop returned a message and was not called again
+	running int                 // inline calls under way
+	idle    chan struct{}       // closed when running drops to 0, if someone waits
 }
 
 func newInbox(flow *connFlow) *inbox { return &inbox{flow: flow, wake: make(chan struct{}, 1)} }
@@ -31,6 +38,9 @@ func (q *inbox) push(p []byte) bool {
 	// The sender may send while it has credit left, so before this
 	// message less than a window was outstanding.
 	over := q.queued >= streamWindow
+	if !over && q.takeInline(p) {
+		return true
+	}
 	dropped := q.end != nil
 	if !dropped {
 		q.msgs = append(q.msgs, p)
@@ -77,6 +87,7 @@ func (q *inbox) signal() {
 func (q *inbox) pop() ([]byte, error) {
 	for {
 		q.mu.Lock()
+		q.held = false
 		queued := len(q.msgs) - q.head
 		if q.end != nil && (q.abort || queued == 0) {
 			err := q.end
@@ -90,6 +101,7 @@ func (q *inbox) pop() ([]byte, error) {
 			if q.head == len(q.msgs) { // empty: the slice is reused
 				q.msgs, q.head = q.msgs[:0], 0
 			}
+			q.held = true
 			q.mu.Unlock()
 			return p, nil
 		}

@@ -42,8 +42,16 @@ func (c *serverConn) newStream(id uint32, o *openFrame) *serverStream {
 	for k, vs := range o.header.All() {
 		info.RequestHeader().SetValues(k, vs)
 	}
-	return &serverStream{c: c, id: id, proc: o.procedure, in: newInbox(c.flow), out: newCredit(streamWindow),
-		ctx: ctx, cancel: func() { cancel2(); cancel() }, info: info}
+	st := &serverStream{c: c, id: id, proc: o.procedure, in: newInbox(c.flow), out: newCredit(streamWindow),
+		cancel: func() { cancel2(); cancel() }, info: info}
+	st.ctx = context.WithValue(ctx, serverStreamKey{}, st)
+	st.in.credit = st.giveCredit
+	return st
+}
+
+// giveCredit sends the client n more bytes of credit for its messages.
+func (st *serverStream) giveCredit(n int) {
+	st.c.w.later(frameWindow, st.id, func(b []byte) []byte { return appendWindow(b, n) })
 }
 
 // Protocol is the name CallInfo.Protocol gives this transport.
@@ -74,7 +82,7 @@ func (st *serverStream) Receive(msg any) error {
 	n := len(p)
 	putMsgBuf(p)
 	if g := st.in.consumed(n); g > 0 {
-		st.c.w.later(frameWindow, st.id, func(b []byte) []byte { return appendWindow(b, g) })
+		st.giveCredit(g)
 	}
 	if err != nil {
 		return connect.NewError(connect.CodeInvalidArgument, "unmarshal request: "+err.Error()).WithCause(err)

@@ -10,6 +10,7 @@ import (
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
 	"github.com/courier-mq/courier/internal/broker"
+	"github.com/courier-mq/courier/wire"
 )
 
 // ReplyStream: a responder's replies. A receive goroutine reads each
@@ -20,30 +21,35 @@ import (
 // reply at once, the published ones together, replyAckDelay after the
 // first of them or once replyAckEvery are due. The client keeps a reply
 // until it is answered, to send it again if the stream breaks first.
+//
+// Over wire, a reply to a subject no stream captures is published on
+// the connection's reader (inline), which saves waking the receive
+// goroutine; that publish never waits.
 func (h *messaging) ReplyStream(ctx context.Context, st courierv1connect.MessagingServiceReplyStreamServerStream) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	k := newReplyAcker(st.Send, cancel)
+	stop, _ := wire.Inline(ctx, func(decode func(any) error) bool { return h.replyInline(ctx, decode, k) })
 	read := make(chan error, 1)
 	go func() { read <- h.readReplies(ctx, st, k) }()
+	var err error
 	select {
-	case err := <-read:
-		if errors.Is(err, io.EOF) { // half-closed: answer what is due
-			k.close()
-			return nil
-		}
-		k.abandon()
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
+	case err = <-read:
 	case <-ctx.Done():
+	case <-h.s.quit:
+		err = h.s.apiError(errShutdown)
+	}
+	stop() // no reply is published after this
+	switch {
+	case errors.Is(err, io.EOF): // half-closed: answer what is due
+		k.close()
+		return nil
+	case ctx.Err() != nil:
 		k.abandon()
 		return nil
-	case <-h.s.quit:
-		k.abandon()
-		return h.s.apiError(errShutdown)
 	}
+	k.abandon()
+	return err
 }
 
 // readReplies publishes the stream's replies until it ends.
@@ -53,16 +59,36 @@ func (h *messaging) readReplies(ctx context.Context, st courierv1connect.Messagi
 		if err != nil {
 			return err
 		}
-		if req.GetMessage() == nil {
-			err = invalidArg("reply: message is required")
-		} else {
-			_, err = h.s.b.Publish(ctx, toBroker(req.GetMessage()), broker.Expect{})
-		}
-		if err != nil {
-			k.refuse(&courierv1.ReplyStreamResponse{Id: req.GetId(), Error: h.s.batchError(err)})
-		} else {
-			k.published(req.GetId())
-		}
+		h.publishReply(ctx, req, k)
+	}
+}
+
+// replyInline publishes a reply on the connection's reader, unless that
+// could wait (wire.InlineFunc).
+func (h *messaging) replyInline(ctx context.Context, decode func(any) error, k *replyAcker) bool {
+	req := new(courierv1.ReplyStreamRequest)
+	if decode(req) != nil {
+		return false // Receive reports it
+	}
+	if m := req.GetMessage(); m == nil || h.s.b.Captures(m.GetSubject()) {
+		return false
+	}
+	h.publishReply(ctx, req, k)
+	return true
+}
+
+// publishReply publishes one reply and tells k the outcome.
+func (h *messaging) publishReply(ctx context.Context, req *courierv1.ReplyStreamRequest, k *replyAcker) {
+	var err error
+	if req.GetMessage() == nil {
+		err = invalidArg("reply: message is required")
+	} else {
+		_, err = h.s.b.Publish(ctx, toBroker(req.GetMessage()), broker.Expect{})
+	}
+	if err != nil {
+		k.refuse(&courierv1.ReplyStreamResponse{Id: req.GetId(), Error: h.s.batchError(err)})
+	} else {
+		k.published(req.GetId())
 	}
 }
 

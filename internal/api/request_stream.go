@@ -11,16 +11,21 @@ import (
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
 	"github.com/courier-mq/courier/internal/broker"
+	"github.com/courier-mq/courier/wire"
 )
 
-// RequestStream: many requests on one stream. A receive goroutine reads
-// them and publishes each at once (broker.RequestFunc), at most
-// maxStreamRequests in progress (then reading waits); no goroutine waits
-// for a reply. A reply, or the request's failure, is queued for the
-// stream's sender (answerer), so answers leave in any order, each naming
-// its request's id. A client that half-closes gets the answers still
-// due; when the stream ends otherwise, the requests in progress are
-// abandoned.
+// RequestStream: many requests on one stream. Each request is published
+// at once (broker.RequestFunc), at most maxStreamRequests in progress;
+// no goroutine waits for a reply. A reply, or the request's failure, is
+// queued for the stream's sender (answerer), so answers leave in any
+// order, each naming its request's id. A client that half-closes gets
+// the answers still due; when the stream ends otherwise, the requests in
+// progress are abandoned.
+//
+// Over wire, a request is published on the connection's reader (inline)
+// when that cannot wait: its subject is one no stream captures and a
+// slot is free. The others (a stored request waits for durability) go
+// to a receive goroutine, which waits for a slot when none is free.
 
 // maxStreamRequests bounds the requests in progress on one stream.
 const maxStreamRequests = 1024
@@ -30,13 +35,15 @@ func (h *messaging) RequestStream(ctx context.Context, st courierv1connect.Messa
 	defer cancel()
 	a := newAnswerer(st.Send, cancel)
 	defer a.close()
-	var inProgress sync.WaitGroup
+	r := &streamRequests{h: h, ctx: ctx, a: a, slots: make(chan struct{}, maxStreamRequests)}
+	stop, _ := wire.Inline(ctx, r.inline)
+	defer stop() // before a.close: no answer comes after it
 	read := make(chan error, 1)
-	go func() { read <- h.readRequests(ctx, st, a, &inProgress) }()
+	go func() { read <- r.read(st) }()
 	select {
 	case err := <-read:
 		if errors.Is(err, io.EOF) {
-			inProgress.Wait() // half-closed: answer what is due
+			r.inProgress.Wait() // half-closed: answer what is due
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -50,31 +57,63 @@ func (h *messaging) RequestStream(ctx context.Context, st courierv1connect.Messa
 	}
 }
 
-// readRequests publishes the stream's requests until it ends.
-func (h *messaging) readRequests(ctx context.Context, st courierv1connect.MessagingServiceRequestStreamServerStream, a *answerer[*courierv1.RequestStreamResponse], inProgress *sync.WaitGroup) error {
-	slots := make(chan struct{}, maxStreamRequests)
+// streamRequests are a RequestStream's requests in progress.
+type streamRequests struct {
+	h          *messaging
+	ctx        context.Context
+	a          *answerer[*courierv1.RequestStreamResponse]
+	slots      chan struct{} // one per request in progress
+	inProgress sync.WaitGroup
+}
+
+// read publishes the stream's requests until it ends.
+func (r *streamRequests) read(st courierv1connect.MessagingServiceRequestStreamServerStream) error {
 	for {
 		req, err := st.Receive()
 		if err != nil {
 			return err
 		}
 		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
+		case r.slots <- struct{}{}:
+		case <-r.ctx.Done():
+			return r.ctx.Err()
 		}
-		inProgress.Add(1)
-		id := req.GetId()
-		h.requestFunc(ctx, req.GetMessage(), req.GetTimeout(), func(reply *broker.Message, err error) {
-			if err != nil {
-				a.push(&courierv1.RequestStreamResponse{Id: id, Error: h.s.batchError(err)})
-			} else {
-				a.push(rawAnswer(id, reply))
-			}
-			<-slots
-			inProgress.Done()
-		})
+		r.start(req)
 	}
+}
+
+// inline publishes a request on the connection's reader, unless that
+// could wait (wire.InlineFunc).
+func (r *streamRequests) inline(decode func(any) error) bool {
+	req := new(courierv1.RequestStreamRequest)
+	if decode(req) != nil {
+		return false // Receive reports it
+	}
+	if m := req.GetMessage(); m != nil && r.h.s.b.Captures(m.GetSubject()) {
+		return false
+	}
+	select {
+	case r.slots <- struct{}{}:
+	default:
+		return false
+	}
+	r.start(req)
+	return true
+}
+
+// start publishes req, which holds a slot.
+func (r *streamRequests) start(req *courierv1.RequestStreamRequest) {
+	r.inProgress.Add(1)
+	id := req.GetId()
+	r.h.requestFunc(r.ctx, req.GetMessage(), req.GetTimeout(), func(reply *broker.Message, err error) {
+		if err != nil {
+			r.a.push(&courierv1.RequestStreamResponse{Id: id, Error: r.h.s.batchError(err)})
+		} else {
+			r.a.push(rawAnswer(id, reply))
+		}
+		<-r.slots
+		r.inProgress.Done()
+	})
 }
 
 // requestFunc is request (request.go) without the wait: done gets the
