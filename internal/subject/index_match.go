@@ -36,66 +36,78 @@ func (x *Index[T]) Match(subject string, dst []T) []T {
 	return dst
 }
 
+// MatchUncached is Match without the result cache: it neither looks the
+// subject up nor counts it towards admission. It is for subjects that are
+// not matched again, such as a request's private reply subject: through
+// Match, each would take a place in the cache's doorkeeper (hastening the
+// moment it forgets the subjects that do repeat), and one matched twice
+// would take a place in the cache itself.
+func (x *Index[T]) MatchUncached(subject string, dst []T) []T {
+	if subject == "" {
+		return dst
+	}
+	x.mu.RLock()
+	dst = x.match(subject, dst)
+	x.mu.RUnlock()
+	return dst
+}
+
 // match walks the trie and appends the unique matching values to dst.
 // The caller holds mu, at least for reading.
+//
+// The walk passes dst down and back up by value through one
+// self-recursive function: a slice stored through a pointer (as in a
+// collector struct), or passed around a cycle of two functions, escapes
+// in Go's escape analysis, and then so does the caller's dst: a stack
+// buffer was moved to the heap on every call. TestIndexMatchStackBuffer
+// holds it.
 func (x *Index[T]) match(subject string, dst []T) []T {
-	c := collector[T]{dst: dst, start: len(dst)}
-	if system(subject) { // no wildcard at the root matches it
-		tok, rest, more := strings.Cut(subject, ".")
-		if n := x.root.lits[tok]; n != nil {
-			c.matchNode(n, rest, more)
-		}
-	} else {
-		c.matchLevel(&x.root, subject)
+	start := len(dst)
+	// No wildcard at the root matches a system subject.
+	dst, nodes := matchLevel(&x.root, subject, system(subject), dst, 0)
+	if nodes > 1 {
+		dst = dedup(dst, start)
 	}
-	if c.nodes > 1 {
-		c.dedup()
-	}
-	return c.dst
+	return dst
 }
 
-// collector gathers the values of the nodes that match a subject.
-type collector[T comparable] struct {
-	dst   []T
-	start int // len(dst) on entry
-	nodes int // matching nodes with values
-}
-
-// matchLevel matches subject, what is left of it, against the children of l.
-func (c *collector[T]) matchLevel(l *level[T], subject string) {
+// matchLevel matches subject, what is left of it, against the children
+// of l (only the literal ones if literal), appending the values of the
+// matching nodes to dst and counting those with values in nodes.
+func matchLevel[T comparable](l *level[T], subject string, literal bool, dst []T, nodes int) ([]T, int) {
 	tok, rest, more := strings.Cut(subject, ".")
-	if l.full != nil {
-		c.add(l.full)
+	if !literal && l.full != nil {
+		dst, nodes = add(l.full, dst, nodes)
 	}
-	if l.star != nil {
-		c.matchNode(l.star, rest, more)
+	if n := l.star; !literal && n != nil {
+		if !more {
+			dst, nodes = add(n, dst, nodes)
+		} else if n.next != nil {
+			dst, nodes = matchLevel(n.next, rest, false, dst, nodes)
+		}
 	}
 	if n := l.lits[tok]; n != nil {
-		c.matchNode(n, rest, more)
+		if !more {
+			dst, nodes = add(n, dst, nodes)
+		} else if n.next != nil {
+			dst, nodes = matchLevel(n.next, rest, false, dst, nodes)
+		}
 	}
+	return dst, nodes
 }
 
-// matchNode continues at n, which matched one token, with the rest of the
-// subject.
-func (c *collector[T]) matchNode(n *node[T], rest string, more bool) {
-	if !more {
-		c.add(n)
-	} else if n.next != nil {
-		c.matchLevel(n.next, rest)
+// add appends the values of n, if it has any, and counts it.
+func add[T comparable](n *node[T], dst []T, nodes int) ([]T, int) {
+	if len(n.vals.list) == 0 {
+		return dst, nodes
 	}
+	return append(dst, n.vals.list...), nodes + 1
 }
 
-func (c *collector[T]) add(n *node[T]) {
-	if len(n.vals.list) > 0 {
-		c.dst = append(c.dst, n.vals.list...)
-		c.nodes++
-	}
-}
-
-// dedup removes repeated values from c.dst[c.start:], keeping the first
-// of each, and clears the tail it drops.
-func (c *collector[T]) dedup() {
-	vals := c.dst[c.start:]
+// dedup removes repeated values from dst[start:], keeping the first of
+// each, and clears the tail it drops.
+func dedup[T comparable](dst []T, start int) []T {
+	vals := dst[start:]
 	var n int
 	if len(vals) <= dedupScanMax {
 		n = dedupScan(vals)
@@ -103,7 +115,7 @@ func (c *collector[T]) dedup() {
 		n = dedupMap(vals)
 	}
 	clear(vals[n:])
-	c.dst = c.dst[:c.start+n]
+	return dst[:start+n]
 }
 
 func dedupScan[T comparable](vals []T) int {

@@ -67,6 +67,20 @@ func (m *indexMachine) Match(t *rapid.T) {
 	}
 }
 
+// MatchUncached checks the result, and that it leaves the cache as it was.
+func (m *indexMachine) MatchUncached(t *rapid.T) {
+	s := genSubject.Draw(t, "subject")
+	cached := len(m.x.cache)
+	got := m.x.MatchUncached(s, []int{-1})
+	slices.Sort(got[1:])
+	if want := m.match(s); got[0] != -1 || !slices.Equal(got[1:], want) {
+		t.Fatalf("MatchUncached(%q) = %v, want -1 then %v", s, got, want)
+	}
+	if len(m.x.cache) != cached {
+		t.Fatalf("MatchUncached(%q) changed the cache: %d subjects, was %d", s, len(m.x.cache), cached)
+	}
+}
+
 func (m *indexMachine) Check(t *rapid.T) {
 	switch {
 	case m.x.Len() != len(m.model):
