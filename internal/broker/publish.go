@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/courier-mq/courier/internal/subject"
@@ -106,17 +107,33 @@ func headerBytes(m *Message) int {
 // msgSize is what a stream's MaxMsgSize limits: key, payload and headers.
 func msgSize(m *Message) int { return len(m.Key) + len(m.Payload) + headerBytes(m) }
 
-// deliverCore hands a message no stream captured to current subscribers.
+// deliverCore hands a message no stream captured to current subscribers:
+// first to the request waiting on it if it is a reply (inboxes.offer),
+// then to every core subscription that matches. An inbox is matched
+// past the subject index's cache: it comes once or twice, never again.
+// The matches go to a buffer on the stack (no allocation for up to
+// coreFanOut subscribers).
 func (b *Broker) deliverCore(m *Message) int {
 	n := 0
-	if b.inboxes.offer(m) {
+	reply := strings.HasPrefix(m.Subject, InboxPrefix)
+	if reply && b.inboxes.offer(m) {
 		n++
 	}
+	var buf [coreFanOut]*Subscription
 	b.mu.RLock()
-	subs := b.core.Match(m.Subject, nil)
+	var subs []*Subscription
+	if reply {
+		subs = b.core.MatchUncached(m.Subject, buf[:0])
+	} else {
+		subs = b.core.Match(m.Subject, buf[:0])
+	}
 	b.mu.RUnlock()
 	for _, s := range subs {
 		s.offerCore(m)
 	}
 	return n + len(subs)
 }
+
+// coreFanOut is how many core subscribers deliverCore matches without
+// allocating.
+const coreFanOut = 8
