@@ -168,7 +168,7 @@ func (t *Transport) dial(ctx context.Context) (*clientConn, error) {
 		return nil, connect.NewError(connect.CodeUnavailable, "handshake with "+t.addr+": "+err.Error()).WithCause(err)
 	}
 	nc.SetDeadline(time.Time{})
-	c := &clientConn{t: t, nc: nc, r: r, w: writer{nc: nc}, streams: map[uint32]*clientStream{}}
+	c := &clientConn{t: t, nc: nc, r: r, w: writer{nc: nc, raw: syscallConn(nc)}, streams: map[uint32]*clientStream{}}
 	c.flow = newConnFlow(clientConnWindow, serverConnWindow, func(n int) {
 		c.w.later(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) })
 	})

@@ -36,6 +36,17 @@ func (c *credit) spend(n int, done <-chan struct{}) bool {
 	}
 }
 
+// trySpend spends n if credit is left, without waiting.
+func (c *credit) trySpend(n int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n <= 0 {
+		return false
+	}
+	c.n -= n
+	return true
+}
+
 // add returns n to the sender; false means more than was spent (the
 // receiver credits only what it received, so credit never exceeds the
 // window).

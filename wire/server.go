@@ -60,7 +60,7 @@ func NewServer(rpc *connect.Server, o ServerOptions) *Server {
 // buffer that holds bytes read past the preface).
 func (s *Server) ServeConn(nc net.Conn, r io.Reader) {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &serverConn{s: s, nc: nc, r: r, w: writer{nc: nc}, ctx: ctx, cancel: cancel,
+	c := &serverConn{s: s, nc: nc, r: r, w: writer{nc: nc, raw: syscallConn(nc)}, ctx: ctx, cancel: cancel,
 		streams: map[uint32]*serverStream{}}
 	c.flow = newConnFlow(serverConnWindow, clientConnWindow, func(n int) {
 		c.w.later(frameWindow, 0, func(b []byte) []byte { return appendWindow(b, n) })

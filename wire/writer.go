@@ -3,6 +3,7 @@ package wire
 import (
 	"net"
 	"sync"
+	"syscall"
 )
 
 // writer writes frames to a connection from many goroutines without a
@@ -15,7 +16,8 @@ import (
 // Pending bytes are bounded by the streams' credit (messages) and by
 // the control frames, which are small.
 type writer struct {
-	nc net.Conn
+	nc  net.Conn
+	raw syscall.RawConn // nc's, for tryWrite; nil: it has none
 
 	mu      sync.Mutex
 	buf     []byte // pending
@@ -97,9 +99,7 @@ func (w *writer) flushLocked() {
 	for len(w.buf) > 0 && w.err == nil {
 		b := w.buf
 		w.buf, w.spare = w.spare[:0], nil
-		if w.drained != nil {
-			w.drained.Broadcast()
-		}
+		w.broadcast()
 		w.mu.Unlock()
 		_, err := w.nc.Write(b)
 		w.mu.Lock()
@@ -111,9 +111,7 @@ func (w *writer) flushLocked() {
 		}
 	}
 	w.busy = false
-	if w.drained != nil {
-		w.drained.Broadcast()
-	}
+	w.broadcast()
 }
 
 // idle waits until no write is under way (or writing failed).

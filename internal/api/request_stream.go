@@ -33,7 +33,7 @@ const maxStreamRequests = 1024
 func (h *messaging) RequestStream(ctx context.Context, st courierv1connect.MessagingServiceRequestStreamServerStream) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	a := newAnswerer(st.Send, cancel)
+	a := newAnswerer(st.Send, wire.TrySender(ctx), cancel)
 	defer a.close()
 	r := &streamRequests{h: h, ctx: ctx, a: a, slots: make(chan struct{}, maxStreamRequests)}
 	stop, _ := wire.Inline(ctx, r.inline)
@@ -130,11 +130,13 @@ func (h *messaging) requestFunc(ctx context.Context, m *courierv1.Message, timeo
 	})
 }
 
-// answerer sends a stream's answers from a goroutine of its own, so that
-// the goroutine that delivers a reply (a replier's publish) never waits
-// on this stream's client.
+// answerer sends a stream's answers so that the goroutine that
+// delivers a reply (a replier's publish) never waits on this stream's
+// client: over wire it sends at once when that needs no wait
+// (wire.TrySender), otherwise a goroutine of its own sends.
 type answerer[T any] struct {
 	send   func(T) error // the stream's Send
+	try    wire.TrySend  // nil: always through the goroutine
 	cancel context.CancelFunc
 
 	mu     sync.Mutex
@@ -144,18 +146,32 @@ type answerer[T any] struct {
 	done   chan struct{}
 }
 
-func newAnswerer[T any](send func(T) error, cancel context.CancelFunc) *answerer[T] {
-	a := &answerer[T]{send: send, cancel: cancel, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newAnswerer[T any](send func(T) error, try wire.TrySend, cancel context.CancelFunc) *answerer[T] {
+	a := &answerer[T]{send: send, try: try, cancel: cancel, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go a.run()
 	return a
 }
 
-// push queues an answer; after close it is dropped.
+// push sends an answer, or queues it for the goroutine; after close it
+// is dropped. With nothing queued it is tried at once, under mu, so
+// that nothing goes after close.
 func (a *answerer[T]) push(res T) {
 	a.mu.Lock()
-	if !a.closed {
-		a.queue = append(a.queue, res)
+	if a.closed {
+		a.mu.Unlock()
+		return
 	}
+	if a.try != nil && len(a.queue) == 0 {
+		sent, err := a.try(res)
+		if err != nil {
+			a.cancel() // the stream broke
+		}
+		if sent {
+			a.mu.Unlock()
+			return
+		}
+	}
+	a.queue = append(a.queue, res)
 	a.mu.Unlock()
 	a.signal()
 }

@@ -128,7 +128,7 @@ func (l *sniffListener) sniff(nc net.Conn) {
 	}
 	l.s.conns.Add(1)
 	defer l.s.conns.Add(-1)
-	l.s.wire.ServeConn(c, c.r)
+	l.s.wire.ServeConn(nc, c.r) // nc itself, for wire's non-blocking writes; reads go through c.r
 }
 
 // track adds nc to the connections being sniffed, or removes it (nil:
