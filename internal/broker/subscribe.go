@@ -108,10 +108,16 @@ func isClosed(ch chan struct{}) bool {
 	}
 }
 
-// offerCore delivers a live message without waiting.
+// offerCore delivers a live message without waiting. The send is tried
+// on its own first: a select of one case and a default is a plain
+// non-blocking send, where one of three cases takes every channel's lock.
 func (s *Subscription) offerCore(m *Message) {
 	select {
 	case s.c <- m:
+		return
+	default:
+	}
+	select {
 	case <-s.done:
 	default:
 		s.close(fmt.Errorf("%w: %d messages buffered, subscriber not reading", ErrSlowConsumer, cap(s.c)))
