@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // InboxPrefix starts the private subjects replies come back on.
@@ -63,9 +64,24 @@ func (b *Broker) Request(ctx context.Context, m *Message) (*Message, error) {
 // context.AfterFunc; the broker's close ends every waiting request with
 // one sweep of the table (inboxes.closeAll).
 func (b *Broker) RequestFunc(ctx context.Context, m *Message, done func(*Message, error)) {
+	b.request(ctx, 0, m, done)
+}
+
+// RequestFuncTimeout is RequestFunc with a timeout of its own: done gets
+// ErrTimeout when timeout passes or when ctx ends, whichever comes
+// first. It spares a caller with one long-lived ctx (a stream's) a
+// context.WithTimeout per request: that one costs four allocations, and
+// the AfterFunc on a fresh context two more for its table of children,
+// where a timer costs one. A timeout <= 0 means none: only ctx ends it.
+func (b *Broker) RequestFuncTimeout(ctx context.Context, timeout time.Duration, m *Message, done func(*Message, error)) {
+	b.request(ctx, max(timeout, 0), m, done)
+}
+
+// request is RequestFuncTimeout; timeout 0 means none.
+func (b *Broker) request(ctx context.Context, timeout time.Duration, m *Message, done func(*Message, error)) {
 	inbox := NewInbox()
 	if b.inboxCaptured(inbox) { // a stream keeps replies: follow it with a subscription
-		go func() { done(b.requestSubscribed(ctx, m, inbox)) }()
+		go func() { done(b.requestSubscribed(ctx, timeout, m, inbox)) }()
 		return
 	}
 	w := &waiter{in: &b.inboxes, inbox: inbox, subject: m.Subject, ctx: ctx, done: done}
@@ -73,11 +89,8 @@ func (b *Broker) RequestFunc(ctx context.Context, m *Message, done func(*Message
 		done(nil, ErrClosed)
 		return
 	}
-	if ctx.Done() != nil {
-		w.setStop(context.AfterFunc(ctx, w.expire))
-		if ctx.Err() != nil {
-			return // expire ends it
-		}
+	if w.watch(timeout) {
+		return // ctx has ended: expire ends the request
 	}
 	if err := b.sendRequest(ctx, m, inbox); err != nil {
 		w.end(err)
@@ -93,8 +106,14 @@ func (b *Broker) inboxCaptured(inbox string) bool {
 	return len(b.capture.MatchUncached(inbox, buf[:0])) > 0
 }
 
-// requestSubscribed is Request with a subscription to the inbox.
-func (b *Broker) requestSubscribed(ctx context.Context, m *Message, inbox string) (*Message, error) {
+// requestSubscribed is Request with a subscription to the inbox, and
+// timeout (if > 0) added to ctx.
+func (b *Broker) requestSubscribed(ctx context.Context, timeout time.Duration, m *Message, inbox string) (*Message, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	sub, err := b.Subscribe(inbox, Start{Kind: StartLatest}, 1)
 	if err != nil {
 		return nil, err
@@ -144,8 +163,8 @@ type inboxes struct {
 }
 
 // waiter is a request waiting for its reply. Whoever takes it from the
-// table (its reply, its ctx's end, the broker's close, a failed send)
-// finishes it, once.
+// table (its reply, its end by ctx or timer, the broker's close, a
+// failed send) finishes it, once.
 type waiter struct {
 	in      *inboxes
 	inbox   string
@@ -155,26 +174,54 @@ type waiter struct {
 
 	mu       sync.Mutex
 	stop     func() bool // stops the AfterFunc on ctx; nil if none (yet)
+	timer    *time.Timer // the request's own timeout; nil if none (yet)
 	finished bool
 }
 
-// setStop records the stop of the request's AfterFunc on ctx, or calls
-// it if the request is over already.
-func (w *waiter) setStop(stop func() bool) {
+// watch arranges for expire to end the request when ctx ends or timeout
+// (if > 0) passes, and reports whether ctx has ended already.
+func (w *waiter) watch(timeout time.Duration) (ended bool) {
+	if w.ctx.Done() == nil && timeout == 0 {
+		return false // nothing ends it but a reply or the broker's close
+	}
+	expire := w.expire // one func value for both
+	var stop func() bool
+	var timer *time.Timer
+	if w.ctx.Done() != nil {
+		stop = context.AfterFunc(w.ctx, expire)
+	}
+	if timeout > 0 {
+		timer = time.AfterFunc(timeout, expire)
+	}
 	w.mu.Lock()
 	over := w.finished
 	if !over {
-		w.stop = stop
+		w.stop, w.timer = stop, timer
 	}
 	w.mu.Unlock()
 	if over {
+		stopAll(stop, timer)
+	}
+	return w.ctx.Err() != nil
+}
+
+func stopAll(stop func() bool, timer *time.Timer) {
+	if stop != nil {
 		stop()
+	}
+	if timer != nil {
+		timer.Stop()
 	}
 }
 
-// expire ends the request when its ctx ends (an AfterFunc).
+// expire ends the request when its ctx ends or its timeout passes (on
+// the AfterFunc's or the timer's goroutine).
 func (w *waiter) expire() {
-	w.end(fmt.Errorf("%w: no reply on %q: %w", ErrTimeout, w.subject, w.ctx.Err()))
+	cause := w.ctx.Err()
+	if cause == nil { // the request's own timeout
+		cause = context.DeadlineExceeded
+	}
+	w.end(fmt.Errorf("%w: no reply on %q: %w", ErrTimeout, w.subject, cause))
 }
 
 // end finishes the request with err if it is still waiting.
@@ -184,16 +231,14 @@ func (w *waiter) end(err error) {
 	}
 }
 
-// finish stops the request's AfterFunc and tells it the outcome. Only the
-// one that took the waiter from the table calls it.
+// finish stops the request's AfterFunc and timer and tells it the
+// outcome. Only the one that took the waiter from the table calls it.
 func (w *waiter) finish(m *Message, err error) {
 	w.mu.Lock()
 	w.finished = true
-	stop := w.stop
+	stop, timer := w.stop, w.timer
 	w.mu.Unlock()
-	if stop != nil {
-		stop()
-	}
+	stopAll(stop, timer)
 	w.done(m, err)
 }
 
