@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"container/heap"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -64,33 +65,46 @@ func (b *Broker) Request(ctx context.Context, m *Message) (*Message, error) {
 // context.AfterFunc; the broker's close ends every waiting request with
 // one sweep of the table (inboxes.closeAll).
 func (b *Broker) RequestFunc(ctx context.Context, m *Message, done func(*Message, error)) {
-	b.request(ctx, 0, m, done)
+	b.request(ctx, false, 0, m, done)
 }
 
-// RequestFuncTimeout is RequestFunc with a timeout of its own: done gets
+// RequestFuncTimeout is RequestFunc for many requests under one
+// long-lived ctx (a stream's), each with a timeout of its own: done gets
 // ErrTimeout when timeout passes or when ctx ends, whichever comes
-// first. It spares a caller with one long-lived ctx (a stream's) a
-// context.WithTimeout per request: that one costs four allocations, and
-// the AfterFunc on a fresh context two more for its table of children,
-// where a timer costs one. A timeout <= 0 means none: only ctx ends it.
+// first; a timeout <= 0 means none, only ctx ends the request.
+//
+// It spares the caller a context.WithTimeout per request, and the broker
+// an AfterFunc per request: the broker keeps the timeouts in one heap
+// under one timer, and watches each ctx once, with one AfterFunc that
+// ends all its requests. A request then allocates its inbox and its
+// waiter, nothing more. A ctx made per request works too, but costs what
+// RequestFunc's does, and one that can end must end (be cancelled) for
+// the broker to forget it.
 func (b *Broker) RequestFuncTimeout(ctx context.Context, timeout time.Duration, m *Message, done func(*Message, error)) {
-	b.request(ctx, max(timeout, 0), m, done)
+	b.request(ctx, true, max(timeout, 0), m, done)
 }
 
-// request is RequestFuncTimeout; timeout 0 means none.
-func (b *Broker) request(ctx context.Context, timeout time.Duration, m *Message, done func(*Message, error)) {
+// request is RequestFunc (shared false, timeout 0) and
+// RequestFuncTimeout (shared true).
+func (b *Broker) request(ctx context.Context, shared bool, timeout time.Duration, m *Message, done func(*Message, error)) {
 	inbox := NewInbox()
 	if b.inboxCaptured(inbox) { // a stream keeps replies: follow it with a subscription
 		go func() { done(b.requestSubscribed(ctx, timeout, m, inbox)) }()
 		return
 	}
 	w := &waiter{in: &b.inboxes, inbox: inbox, subject: m.Subject, ctx: ctx, done: done}
-	if !b.inboxes.open(b.ctx, w) {
+	if timeout > 0 {
+		w.deadline = time.Now().Add(timeout)
+	}
+	if !b.inboxes.open(b.ctx, w, shared) {
 		done(nil, ErrClosed)
 		return
 	}
-	if w.watch(timeout) {
-		return // ctx has ended: expire ends the request
+	if !shared {
+		w.watch()
+	}
+	if ctx.Err() != nil {
+		return // ctx has ended: its AfterFunc ends the request
 	}
 	if err := b.sendRequest(ctx, m, inbox); err != nil {
 		w.end(err)
@@ -156,72 +170,72 @@ func (b *Broker) sendRequest(ctx context.Context, m *Message, inbox string) erro
 // directly: a subscription per request would take the broker's write
 // lock and change the subject index (and its match cache) twice per
 // request.
+//
+// Whatever ends a request takes its waiter out of the table first (take
+// or remove, under mu), so that exactly one of them finishes it: its
+// reply (offer), its ctx (the request's own AfterFunc, or its group's),
+// its timeout (the heap's timer), the broker's close (closeAll), or a
+// failed send.
 type inboxes struct {
 	mu     sync.Mutex
 	m      map[string]*waiter
-	closed bool // the broker closed: no more requests
+	closed bool                          // the broker closed: no more requests
+	due    dueHeap                       // requests with a timeout, earliest first
+	timer  *time.Timer                   // fires at or before due's earliest; nil until needed
+	armed  time.Time                     // when timer fires; zero if it is not set
+	groups map[<-chan struct{}]*ctxGroup // RequestFuncTimeout's contexts, by ctx.Done()
 }
 
-// waiter is a request waiting for its reply. Whoever takes it from the
-// table (its reply, its end by ctx or timer, the broker's close, a
-// failed send) finishes it, once.
+// ctxGroup is the requests waiting under one ctx of RequestFuncTimeout:
+// one AfterFunc on ctx ends them all.
+type ctxGroup struct {
+	ctx   context.Context
+	first *waiter // a list through waiter.prev and waiter.next
+}
+
+// waiter is a request waiting for its reply.
 type waiter struct {
-	in      *inboxes
-	inbox   string
-	subject string          // the request's, for the timeout's error
-	ctx     context.Context // the request's
-	done    func(*Message, error)
+	in       *inboxes
+	inbox    string
+	subject  string          // the request's, for the timeout's error
+	ctx      context.Context // the request's
+	done     func(*Message, error)
+	deadline time.Time // zero: no timeout of its own
+
+	// Guarded by in.mu.
+	due        int       // position in in.due plus one; 0 if not there
+	group      *ctxGroup // nil if its ctx has an AfterFunc of its own
+	prev, next *waiter   // in group
 
 	mu       sync.Mutex
 	stop     func() bool // stops the AfterFunc on ctx; nil if none (yet)
-	timer    *time.Timer // the request's own timeout; nil if none (yet)
 	finished bool
 }
 
-// watch arranges for expire to end the request when ctx ends or timeout
-// (if > 0) passes, and reports whether ctx has ended already.
-func (w *waiter) watch(timeout time.Duration) (ended bool) {
-	if w.ctx.Done() == nil && timeout == 0 {
-		return false // nothing ends it but a reply or the broker's close
+// watch arranges for expire to end the request when its ctx ends, with
+// an AfterFunc of its own.
+func (w *waiter) watch() {
+	if w.ctx.Done() == nil {
+		return // nothing ends it but a reply, a timeout or the broker's close
 	}
-	expire := w.expire // one func value for both
-	var stop func() bool
-	var timer *time.Timer
-	if w.ctx.Done() != nil {
-		stop = context.AfterFunc(w.ctx, expire)
-	}
-	if timeout > 0 {
-		timer = time.AfterFunc(timeout, expire)
-	}
+	stop := context.AfterFunc(w.ctx, w.expire)
 	w.mu.Lock()
 	over := w.finished
 	if !over {
-		w.stop, w.timer = stop, timer
+		w.stop = stop
 	}
 	w.mu.Unlock()
 	if over {
-		stopAll(stop, timer)
-	}
-	return w.ctx.Err() != nil
-}
-
-func stopAll(stop func() bool, timer *time.Timer) {
-	if stop != nil {
 		stop()
 	}
-	if timer != nil {
-		timer.Stop()
-	}
 }
 
-// expire ends the request when its ctx ends or its timeout passes (on
-// the AfterFunc's or the timer's goroutine).
-func (w *waiter) expire() {
-	cause := w.ctx.Err()
-	if cause == nil { // the request's own timeout
-		cause = context.DeadlineExceeded
-	}
-	w.end(fmt.Errorf("%w: no reply on %q: %w", ErrTimeout, w.subject, cause))
+// expire ends the request when its ctx ends.
+func (w *waiter) expire() { w.end(w.timeout(w.ctx.Err())) }
+
+// timeout is the error of a request that got no reply, cause being why.
+func (w *waiter) timeout(cause error) error {
+	return fmt.Errorf("%w: no reply on %q: %w", ErrTimeout, w.subject, cause)
 }
 
 // end finishes the request with err if it is still waiting.
@@ -231,22 +245,25 @@ func (w *waiter) end(err error) {
 	}
 }
 
-// finish stops the request's AfterFunc and timer and tells it the
+// finish stops the request's AfterFunc, if it has one, and tells it the
 // outcome. Only the one that took the waiter from the table calls it.
 func (w *waiter) finish(m *Message, err error) {
 	w.mu.Lock()
 	w.finished = true
-	stop, timer := w.stop, w.timer
+	stop := w.stop
 	w.mu.Unlock()
-	stopAll(stop, timer)
+	if stop != nil {
+		stop()
+	}
 	w.done(m, err)
 }
 
-// open enters w in the table, or reports false if the broker closed
-// (brokerCtx ended). The first request registers the sweep that ends
-// them all when brokerCtx ends: one AfterFunc for the broker's life, not
-// one per request.
-func (in *inboxes) open(brokerCtx context.Context, w *waiter) bool {
+// open enters w in the table, with its timeout and, if shared, in its
+// ctx's group, or reports false if the broker closed (brokerCtx ended).
+// The first request registers the sweep that ends them all when
+// brokerCtx ends: one AfterFunc for the broker's life, not one per
+// request.
+func (in *inboxes) open(brokerCtx context.Context, w *waiter, shared bool) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.closed || brokerCtx.Err() != nil {
@@ -257,7 +274,84 @@ func (in *inboxes) open(brokerCtx context.Context, w *waiter) bool {
 		context.AfterFunc(brokerCtx, in.closeAll)
 	}
 	in.m[w.inbox] = w
+	if !w.deadline.IsZero() {
+		heap.Push(&in.due, w)
+		in.arm(w.deadline)
+	}
+	if shared && w.ctx.Done() != nil {
+		in.join(w)
+	}
 	return true
+}
+
+// join puts w in its ctx's group, made (with its AfterFunc) if it is the
+// first. The caller holds mu.
+func (in *inboxes) join(w *waiter) {
+	g := in.groups[w.ctx.Done()]
+	if g == nil {
+		if in.groups == nil {
+			in.groups = map[<-chan struct{}]*ctxGroup{}
+		}
+		g = &ctxGroup{ctx: w.ctx}
+		in.groups[w.ctx.Done()] = g
+		context.AfterFunc(w.ctx, func() { in.endGroup(g) })
+	}
+	w.group, w.next = g, g.first
+	if g.first != nil {
+		g.first.prev = w
+	}
+	g.first = w
+}
+
+// endGroup ends the requests of g, whose ctx ended, and forgets g.
+func (in *inboxes) endGroup(g *ctxGroup) {
+	in.mu.Lock()
+	if in.groups[g.ctx.Done()] == g {
+		delete(in.groups, g.ctx.Done())
+	}
+	var ended []*waiter
+	for g.first != nil {
+		ended = append(ended, g.first)
+		in.remove(g.first)
+	}
+	in.mu.Unlock()
+	for _, w := range ended {
+		w.finish(nil, w.timeout(g.ctx.Err()))
+	}
+}
+
+// arm makes the timer fire by deadline. The caller holds mu.
+func (in *inboxes) arm(deadline time.Time) {
+	if !in.armed.IsZero() && !deadline.Before(in.armed) {
+		return
+	}
+	in.armed = deadline
+	if in.timer == nil {
+		in.timer = time.AfterFunc(time.Until(deadline), in.fire)
+	} else {
+		in.timer.Reset(time.Until(deadline))
+	}
+}
+
+// fire ends the requests whose timeout passed and sets the timer for
+// the next one. A request answered meanwhile has left the heap: then the
+// timer fires for nothing, once, and is set again.
+func (in *inboxes) fire() {
+	now := time.Now()
+	in.mu.Lock()
+	var ended []*waiter
+	for len(in.due) > 0 && !in.due[0].deadline.After(now) {
+		ended = append(ended, in.due[0])
+		in.remove(in.due[0])
+	}
+	in.armed = time.Time{}
+	if len(in.due) > 0 && !in.closed {
+		in.arm(in.due[0].deadline)
+	}
+	in.mu.Unlock()
+	for _, w := range ended {
+		w.finish(nil, w.timeout(context.DeadlineExceeded))
+	}
 }
 
 // closeAll ends every waiting request with ErrClosed and refuses new
@@ -269,7 +363,12 @@ func (in *inboxes) closeAll() {
 	for _, w := range in.m {
 		waiting = append(waiting, w)
 	}
-	clear(in.m)
+	for _, w := range waiting {
+		in.remove(w)
+	}
+	if in.timer != nil {
+		in.timer.Stop()
+	}
 	in.mu.Unlock()
 	for _, w := range waiting {
 		w.finish(nil, ErrClosed)
@@ -281,8 +380,30 @@ func (in *inboxes) take(inbox string) *waiter {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	w := in.m[inbox]
-	delete(in.m, inbox)
+	if w != nil {
+		in.remove(w)
+	}
 	return w
+}
+
+// remove takes w out of the table, the heap and its group. The caller
+// holds mu.
+func (in *inboxes) remove(w *waiter) {
+	delete(in.m, w.inbox)
+	if w.due > 0 {
+		heap.Remove(&in.due, w.due-1)
+	}
+	if g := w.group; g != nil {
+		if w.prev != nil {
+			w.prev.next = w.next
+		} else {
+			g.first = w.next
+		}
+		if w.next != nil {
+			w.next.prev = w.prev
+		}
+		w.group, w.prev, w.next = nil, nil, nil
+	}
 }
 
 // offer hands m to the request waiting on its subject, if any (a later
@@ -297,4 +418,31 @@ func (in *inboxes) offer(m *Message) bool {
 		w.finish(m, nil)
 	}
 	return w != nil
+}
+
+// dueHeap orders requests by deadline (container/heap); each knows its
+// position, for heap.Remove when it ends otherwise.
+type dueHeap []*waiter
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].due, h[j].due = i+1, j+1
+}
+
+func (h *dueHeap) Push(x any) {
+	w := x.(*waiter)
+	*h = append(*h, w)
+	w.due = len(*h)
+}
+
+func (h *dueHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	w.due = 0
+	return w
 }

@@ -46,8 +46,9 @@ func TestRequestInboxNames(t *testing.T) {
 func randomPart(inbox string) string { return inbox[len(InboxPrefix) : len(InboxPrefix)+16] }
 
 // The broker's close ends every waiting request with ErrClosed, those
-// whose ctx can never end too (they have no AfterFunc of their own), and
-// a request after the close fails at once.
+// whose ctx can never end too (they have no AfterFunc of their own) and
+// those of RequestFuncTimeout, and a request after the close fails at
+// once.
 func TestRequestFuncCloseEndsAll(t *testing.T) {
 	e := newEnv(t)
 	svc, err := e.b.Subscribe("svc.>", Start{}, 0)
@@ -61,7 +62,10 @@ func TestRequestFuncCloseEndsAll(t *testing.T) {
 		o := newOutcome()
 		e.b.RequestFunc(ctx, &Message{Subject: "svc.mute"}, o.done)
 		<-svc.Messages()
-		waiting = append(waiting, o)
+		shared := newOutcome()
+		e.b.RequestFuncTimeout(ctx, time.Minute, &Message{Subject: "svc.mute"}, shared.done)
+		<-svc.Messages()
+		waiting = append(waiting, o, shared)
 	}
 	e.b.Close()
 	for i, o := range waiting {

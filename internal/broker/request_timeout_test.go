@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -60,5 +61,97 @@ func TestRequestFuncTimeout(t *testing.T) {
 	<-svc.Messages()
 	if err := <-kept.ch; !errors.Is(err, ErrTimeout) {
 		t.Fatalf("own timeout with captured inboxes: %v, want ErrTimeout", err)
+	}
+}
+
+// Timeouts end their requests in deadline order, on time (in a synctest
+// bubble, whose clock moves only when every goroutine waits); a request
+// answered in time leaves the heap.
+func TestRequestFuncTimeoutOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		svc, err := e.b.Subscribe("svc.>", Start{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer svc.Close()
+		answered := newOutcome()
+		e.b.RequestFuncTimeout(context.Background(), time.Minute, &Message{Subject: "svc.echo"}, answered.done)
+		e.pub((<-svc.Messages()).ReplyTo, "re")
+		if err := <-answered.ch; err != nil {
+			t.Fatal(err)
+		}
+
+		start := time.Now()
+		ended := make(chan time.Duration, 3)
+		for _, d := range []time.Duration{60 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond} {
+			e.b.RequestFuncTimeout(context.Background(), d, &Message{Subject: "svc.mute"}, func(_ *Message, err error) {
+				if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("timeout %v: %v", d, err)
+				}
+				if since := time.Since(start); since != d {
+					t.Errorf("timeout %v ended after %v", d, since)
+				}
+				ended <- d
+			})
+			<-svc.Messages()
+		}
+		for i, want := range []time.Duration{20, 40, 60} {
+			if got := <-ended; got != want*time.Millisecond {
+				t.Fatalf("end %d: the request of %v, want %v", i, got, want*time.Millisecond)
+			}
+		}
+		in := &e.b.inboxes
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		if len(in.m) != 0 || len(in.due) != 0 {
+			t.Fatalf("left: %d inboxes, %d deadlines", len(in.m), len(in.due))
+		}
+	})
+}
+
+// The end of one ctx ends its requests of RequestFuncTimeout, not those
+// of another ctx, and the broker forgets it.
+func TestRequestFuncTimeoutGroups(t *testing.T) {
+	e := newEnv(t)
+	svc, err := e.b.Subscribe("svc.>", Start{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	a, cancelA := context.WithCancel(context.Background())
+	b, cancelB := context.WithCancel(context.Background())
+	defer cancelB()
+	var ofA []*outcome
+	for range 3 {
+		o := newOutcome()
+		e.b.RequestFuncTimeout(a, time.Minute, &Message{Subject: "svc.mute"}, o.done)
+		<-svc.Messages()
+		ofA = append(ofA, o)
+	}
+	ofB := newOutcome()
+	e.b.RequestFuncTimeout(b, 0, &Message{Subject: "svc.mute"}, ofB.done)
+	<-svc.Messages()
+	cancelA()
+	for i, o := range ofA {
+		if err := <-o.ch; !errors.Is(err, ErrTimeout) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("request %d of a: %v", i, err)
+		}
+	}
+	in := &e.b.inboxes
+	in.mu.Lock()
+	left, groups := len(in.m), len(in.groups)
+	in.mu.Unlock()
+	if left != 1 || groups != 1 || ofB.calls.Load() != 0 {
+		t.Fatalf("after a ended: %d inboxes, %d groups, b's request ended %d times; want 1, 1, 0", left, groups, ofB.calls.Load())
+	}
+	cancelB()
+	if err := <-ofB.ch; !errors.Is(err, context.Canceled) {
+		t.Fatalf("request of b: %v", err)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.m) != 0 || len(in.groups) != 0 || len(in.due) != 0 {
+		t.Fatalf("left: %d inboxes, %d groups, %d deadlines", len(in.m), len(in.groups), len(in.due))
 	}
 }
