@@ -23,8 +23,10 @@ var inboxSeq atomic.Uint64
 // digits of 64 random bits, then a sequence number in base 36. The
 // sequence number makes it unique in this process (the random part has a
 // fixed length, so the two never run into each other); the random part
-// makes it unguessable: a replier, who sees one request's inbox, cannot
-// tell the next one's and answer a request it never got. A per-process
+// makes it unguessable — a replier, who sees one request's inbox, cannot
+// tell the next one's and answer a request it never got — and keeps it
+// apart from those of another process or an earlier run (whose replies a
+// stream may keep) but with odds of 2^-64. A per-process
 // prefix and a counter, as NATS has per connection, would be cheaper but
 // predictable, and the broker's inbox table is shared by every client.
 // It costs one allocation and about 0.1 µs (crypto/rand), against three

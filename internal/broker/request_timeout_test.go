@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -154,4 +156,70 @@ func TestRequestFuncTimeoutGroups(t *testing.T) {
 	if len(in.m) != 0 || len(in.groups) != 0 || len(in.due) != 0 {
 		t.Fatalf("left: %d inboxes, %d groups, %d deadlines", len(in.m), len(in.groups), len(in.due))
 	}
+}
+
+// Many requests at once, under a few contexts, some answered, some
+// timing out, some ended by their ctx: each done is called exactly once,
+// and the table, the heap and the groups end empty.
+func TestRequestFuncTimeoutConcurrent(t *testing.T) {
+	e := newEnv(t)
+	svc, err := e.b.Subscribe("svc.>", Start{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	go func() { // answers the even requests
+		for {
+			select {
+			case m := <-svc.Messages():
+				if m.Subject == "svc.even" {
+					e.pub(m.ReplyTo, "re")
+				}
+			case <-svc.Done():
+				return
+			}
+		}
+	}()
+	const workers, each = 4, 100
+	var calls [workers * each]atomic.Int32
+	var wg sync.WaitGroup
+	for g := range workers {
+		ctx, cancel := context.WithCancel(context.Background())
+		wg.Go(func() {
+			var pending sync.WaitGroup
+			for i := range each {
+				n := g*each + i
+				subj := "svc.odd"
+				if n%2 == 0 {
+					subj = "svc.even"
+				}
+				pending.Add(1)
+				timeout := time.Duration(1+n%5) * time.Millisecond
+				if n%3 == 0 {
+					timeout = time.Minute // only the reply or ctx ends it
+				}
+				e.b.RequestFuncTimeout(ctx, timeout, &Message{Subject: subj}, func(_ *Message, err error) {
+					if calls[n].Add(1) == 1 {
+						pending.Done()
+					}
+				})
+				if i == each/2 {
+					cancel()
+				}
+			}
+			pending.Wait()
+		})
+	}
+	wg.Wait()
+	for n := range calls {
+		if c := calls[n].Load(); c != 1 {
+			t.Fatalf("request %d: done called %d times", n, c)
+		}
+	}
+	in := &e.b.inboxes
+	grpWaitFor(t, 5*time.Second, "the inbox table, heap and groups empty", func() bool {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		return len(in.m) == 0 && len(in.due) == 0 && len(in.groups) == 0
+	})
 }
