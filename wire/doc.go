@@ -13,6 +13,14 @@
 // connection's reader hands each frame to its stream. The Go client
 // uses it when the server offers it and HTTP/2 otherwise.
 //
+// Two more hand-offs can go, for streams that ask (inline.go,
+// try_send.go): a stream's messages can be handled on the connection's
+// reader itself (Inline on the server, WithInline on the client), and a
+// server stream can be sent on by a goroutine that must not wait, with
+// TrySend, which declines rather than wait for credit or the socket.
+// The native API uses both for requests and replies, so a round trip
+// wakes a goroutine on each side only where the application waits.
+//
 // # Connection
 //
 // The client connects and writes Preface; the server answers with the
