@@ -45,9 +45,11 @@ func inlineFrom(ctx context.Context) InlineFunc {
 type serverStreamKey struct{}
 
 // Inline makes the wire server stream of a handler's ctx hand its
-// request messages to fn from now on. stop ends that, waiting for a call
-// under way; a handler calls it before it returns. ok is false when ctx
-// is not a wire stream's (another transport): nothing changes then.
+// request messages to fn from now on. The handler still receives as
+// before (Receive): the messages fn refuses, and the stream's end, come
+// that way. stop ends inline taking, waiting for a call under way; a
+// handler calls it before it returns. ok is false when ctx is not a
+// wire stream's (another transport): nothing changes then.
 func Inline(ctx context.Context, fn InlineFunc) (stop func(), ok bool) {
 	st, _ := ctx.Value(serverStreamKey{}).(*serverStream)
 	if st == nil {
