@@ -1,8 +1,10 @@
 package api
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/server"
@@ -96,6 +98,78 @@ func TestAPIStoredAndLiveOnOneStream(t *testing.T) {
 			if err != nil || len(info.Partitions) != 1 || info.Partitions[0].Messages != 2 {
 				t.Fatalf("kept holds %+v, %v; want 2 messages", info, err)
 			}
+		})
+	}
+}
+
+// A subscription's live messages arrive in publish order whether they
+// went out on the publisher's goroutine or through the handler's buffer
+// (bursts mix both).
+func TestAPISubscribeLiveOrder(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			e := startEnv(t, Options{})
+			ctx := testCtx(t)
+			mc, _ := p.clients(e)
+			sub, err := mc.Subscribe(ctx, &courierv1.SubscribeRequest{Pattern: "live.>"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			const n, burst = 3000, 200
+			got := make(chan int, n)
+			warm := make(chan struct{})
+			go func() {
+				defer close(got)
+				warmed := false
+				for i := 0; i < n; {
+					res, err := sub.Receive()
+					if err != nil {
+						return
+					}
+					if res.GetMessage().GetSubject() == "live.warm" { // published until the subscription is live
+						if !warmed {
+							close(warm)
+							warmed = true
+						}
+						continue
+					}
+					if string(res.GetMessage().GetPayload()) != strconv.Itoa(i) {
+						t.Errorf("message %d is %q", i, res.GetMessage().GetPayload())
+						return
+					}
+					got <- i
+					i++
+				}
+			}()
+			for live := false; !live; {
+				if _, err := e.srv.Publish(ctx, &server.Message{Subject: "live.warm"}, server.Expect{}); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-warm:
+					live = true
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			for i := range n {
+				if i%burst == 0 && i > 0 { // let the reader catch up: a burst fits the buffer
+					for j := range got {
+						if j == i-1 {
+							break
+						}
+					}
+				}
+				if _, err := e.srv.Publish(ctx, &server.Message{Subject: "live.x", Payload: []byte(strconv.Itoa(i))}, server.Expect{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for j := range got {
+				if j == n-1 {
+					return
+				}
+			}
+			t.Fatal("the subscription ended early")
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	courierv1 "github.com/courier-mq/courier/gen/courier/v1"
 	"github.com/courier-mq/courier/gen/courier/v1/courierv1connect"
 	"github.com/courier-mq/courier/internal/broker"
+	"github.com/courier-mq/courier/wire"
 )
 
 // subscribedHeader marks the response headers of a subscription that is
@@ -19,7 +20,9 @@ const subscribedHeader = "Courier-Subscribed"
 // Subscribe streams every message matching the pattern, from the start
 // position (absent: live only). It ends cleanly when the client goes away
 // or the server shuts down, and with slow_consumer when the broker cuts a
-// subscription that fell a whole buffer behind.
+// subscription that fell a whole buffer behind. Over wire, live
+// messages go out on their publisher's goroutine while the handler
+// waits (sendDirect).
 func (h *messaging) Subscribe(ctx context.Context, req *courierv1.SubscribeRequest, st courierv1connect.MessagingServiceSubscribeServerStream) error {
 	sub, err := h.s.b.Subscribe(req.GetPattern(), toStart(req.GetStart(), broker.StartLatest), h.s.opts.subscriptionBuffer)
 	if err != nil {
@@ -38,6 +41,7 @@ func (h *messaging) Subscribe(ctx context.Context, req *courierv1.SubscribeReque
 	fc.hold()
 	defer fc.release()
 	var enc rawEncoder
+	direct := sendDirect(ctx, sub)
 	for {
 		var m *broker.Message
 		select {
@@ -48,6 +52,9 @@ func (h *messaging) Subscribe(ctx context.Context, req *courierv1.SubscribeReque
 			return nil
 		default:
 			fc.flush() // nothing more at once: send what was held
+			if direct && !sub.Idle() {
+				continue // one came meanwhile
+			}
 			select {
 			case <-ctx.Done():
 				return nil
@@ -62,4 +69,22 @@ func (h *messaging) Subscribe(ctx context.Context, req *courierv1.SubscribeReque
 			return err
 		}
 	}
+}
+
+// sendDirect makes the subscription's live messages go out on their
+// publisher's goroutine while the handler waits, when the stream can be
+// sent on without waiting (wire.TrySender); it reports whether it did.
+// A message that cannot go at once is buffered for the handler, as
+// without it (broker.Subscription.Direct keeps the order).
+func sendDirect(ctx context.Context, sub *broker.Subscription) bool {
+	try := wire.TrySender(ctx)
+	if try == nil {
+		return false
+	}
+	var enc rawEncoder
+	sub.Direct(func(m *broker.Message) bool {
+		sent, err := try(enc.subscribed(m))
+		return sent && err == nil // a broken stream: the handler's Send says so
+	})
+	return true
 }

@@ -29,6 +29,8 @@ type Subscription struct {
 	mu        sync.Mutex
 	err       error
 	followers map[*stream]context.CancelFunc
+
+	direct subDirect // sub_direct.go
 }
 
 // DefaultSubscriptionBuffer is a subscription's buffer when none is given.
@@ -90,6 +92,7 @@ func (s *Subscription) close(err error) {
 	}
 	close(s.done)
 	s.mu.Unlock()
+	s.Direct(nil)
 	s.cancel()
 	s.b.mu.Lock()
 	delete(s.b.subs, s)
@@ -112,6 +115,9 @@ func isClosed(ch chan struct{}) bool {
 // on its own first: a select of one case and a default is a plain
 // non-blocking send, where one of three cases takes every channel's lock.
 func (s *Subscription) offerCore(m *Message) {
+	if s.direct.on.Load() && s.offerDirect(m) {
+		return
+	}
 	select {
 	case s.c <- m:
 		return
