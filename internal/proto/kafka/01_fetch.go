@@ -13,6 +13,10 @@ package kafka
 // with nothing new, at most maxFetchWaiters; the others are read again
 // when the wait ends), and answers at once when a partition has an error.
 // An offset outside [log start, high watermark] is OFFSET_OUT_OF_RANGE.
+// A partition with nothing to return (no new data, an error, no room
+// left in the response) has an empty record set, as Kafka sends it, never
+// a null one: sarama cannot decode a null record set and drops the
+// connection.
 // The stored batches are read into pooled buffers of at most readChunk
 // bytes each (1 MiB: a large partition fetch is several reads, each
 // verified while it is in the CPU cache, into buffers the pool reuses,
@@ -99,6 +103,9 @@ func (c *conn) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) (int,
 		ft.Topic = rt.Topic
 		for _, rp := range rt.Partitions {
 			p, data, next := c.fetchPartition(rt.Topic, rp, budget-total, total == 0)
+			if data == nil { // an empty record set, never a null one
+				data, p.RecordBatches = fetchData{}, []byte{}
+			}
 			c.fetchData = append(c.fetchData, data)
 			total += data.size()
 			if p.ErrorCode != 0 {

@@ -140,7 +140,15 @@ func waitSeen(t *testing.T, mu *sync.Mutex, seen map[string][]int, n int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("not all %d values processed", n)
+	mu.Lock()
+	defer mu.Unlock()
+	var missing []int
+	for i := range n {
+		if len(seen[fmt.Sprint(i)]) == 0 {
+			missing = append(missing, i)
+		}
+	}
+	t.Fatalf("not all %d values processed: missing %v", n, missing)
 }
 
 // TestKafkaKafkaGoGroupOfThreeRebalances does the same with kafka-go
