@@ -123,11 +123,9 @@ func (h *messaging) requestFunc(ctx context.Context, m *courierv1.Message, timeo
 		done(nil, invalidArg("message is required"))
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout(timeout))
-	h.s.b.RequestFunc(ctx, toBroker(m), func(r *broker.Message, err error) {
-		cancel()
-		done(r, err)
-	})
+	// The stream's ctx with a timeout per request: the broker keeps the
+	// timeouts together rather than a context per request.
+	h.s.b.RequestFuncTimeout(ctx, requestTimeout(timeout), toBroker(m), done)
 }
 
 // answerer sends a stream's answers so that the goroutine that

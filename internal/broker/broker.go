@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -179,10 +180,17 @@ func (b *Broker) stream(name string) (*stream, error) {
 	return s, nil
 }
 
-// capturing returns the stream that captures subj, if any.
+// capturing returns the stream that captures subj, if any. An inbox is
+// matched past the index's cache: it comes a few times, never again, and
+// would push out subjects that do.
 func (b *Broker) capturing(subj string) *stream {
 	var buf [2]*stream
-	m := b.capture.Match(subj, buf[:0])
+	var m []*stream
+	if strings.HasPrefix(subj, InboxPrefix) {
+		m = b.capture.MatchUncached(subj, buf[:0])
+	} else {
+		m = b.capture.Match(subj, buf[:0])
+	}
 	if len(m) == 0 {
 		return nil
 	}

@@ -167,19 +167,20 @@ func TestRequestFuncTimeoutConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer svc.Close()
-	go func() { // answers the even requests
+	var answering sync.WaitGroup
+	defer func() { svc.Close(); answering.Wait() }()
+	answering.Go(func() { // answers the even requests
 		for {
 			select {
 			case m := <-svc.Messages():
-				if m.Subject == "svc.even" {
-					e.pub(m.ReplyTo, "re")
+				if m.Subject == "svc.even" { // a late reply may meet a closed broker
+					_, _ = e.b.Publish(context.Background(), &Message{Subject: m.ReplyTo, Payload: []byte("re")}, Expect{})
 				}
 			case <-svc.Done():
 				return
 			}
 		}
-	}()
+	})
 	const workers, each = 4, 100
 	var calls [workers * each]atomic.Int32
 	var wg sync.WaitGroup
