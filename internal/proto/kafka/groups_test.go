@@ -323,7 +323,13 @@ func TestKafkaGroupSarama(t *testing.T) {
 	h := &saramaHandler{got: make(chan string, 100)}
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- g.Consume(cctx, []string{"sg"}, h) }()
+	go func() { // Consume ends at each rebalance: sarama says to call it again
+		var err error
+		for err == nil && cctx.Err() == nil {
+			err = g.Consume(cctx, []string{"sg"}, h)
+		}
+		done <- err
+	}()
 	seen := map[string]bool{}
 	for len(seen) < 10 {
 		select {

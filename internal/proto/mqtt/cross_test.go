@@ -139,10 +139,29 @@ func (e *testEnv) apiClient(t *testing.T) *client.Client {
 	return c
 }
 
+// serveAlso serves another front-end on e's broker until cleanup (which
+// leaves the server to e) and returns its address.
+func (e *testEnv) serveAlso(t *testing.T, l servertest.Listener, closedErr error) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ln) }()
+	t.Cleanup(func() {
+		l.Close()
+		if err := <-served; !errors.Is(err, closedErr) {
+			t.Errorf("Serve returned %v, want %v", err, closedErr)
+		}
+	})
+	return ln.Addr().String()
+}
+
 // amqpChannel serves AMQP on e's broker and returns a client's channel.
 func (e *testEnv) amqpChannel(t *testing.T) *amqp091.Channel {
 	t.Helper()
-	addr, _ := servertest.Serve(t, e.srv, amqp.New(e.srv.Broker, amqp.Options{}), amqp.ErrServerClosed)
+	addr := e.serveAlso(t, amqp.New(e.srv.Broker, amqp.Options{}), amqp.ErrServerClosed)
 	conn, err := amqp091.Dial("amqp://guest:guest@" + addr + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +179,7 @@ func (e *testEnv) amqpChannel(t *testing.T) *amqp091.Channel {
 // handled both, so the subscription is in place.
 func (e *testEnv) stompSub(t *testing.T, dest string) *gostomp.Subscription {
 	t.Helper()
-	addr, _ := servertest.Serve(t, e.srv, stomp.New(e.srv.Broker, stomp.Options{}), stomp.ErrServerClosed)
+	addr := e.serveAlso(t, stomp.New(e.srv.Broker, stomp.Options{}), stomp.ErrServerClosed)
 	c, err := gostomp.Dial("tcp", addr, gostomp.ConnOpt.HeartBeat(0, 0))
 	if err != nil {
 		t.Fatal(err)
