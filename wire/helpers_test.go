@@ -146,6 +146,12 @@ func unaryHandler(ctx context.Context, _ connect.Spec, st connect.ServerStream) 
 }
 
 func echoHandler(ctx context.Context, _ connect.Spec, st connect.ServerStream) error {
+	return echo(st, "")
+}
+
+// echo answers each message it receives with prefix and the message,
+// until the client closes its side.
+func echo(st connect.ServerStream, prefix string) error {
 	for {
 		var s string
 		if err := st.Receive(&s); err != nil {
@@ -154,7 +160,8 @@ func echoHandler(ctx context.Context, _ connect.Spec, st connect.ServerStream) e
 			}
 			return err
 		}
-		if err := st.Send(&s); err != nil {
+		out := prefix + s
+		if err := st.Send(&out); err != nil {
 			return err
 		}
 	}

@@ -145,19 +145,7 @@ func inlineServer(t *testing.T) *testServer {
 			return errors.New("not a wire stream")
 		}
 		defer stop()
-		for {
-			var s string
-			if err := st.Receive(&s); err != nil {
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				return err
-			}
-			out := "recv:" + s
-			if err := st.Send(&out); err != nil {
-				return err
-			}
-		}
+		return echo(st, "recv:")
 	}})
 	return ts
 }
