@@ -61,16 +61,25 @@ func Inline(ctx context.Context, fn InlineFunc) (stop func(), ok bool) {
 	return func() { st.in.setInline(nil) }, true
 }
 
+// inlineCopyBytes is the largest message an inline decode copies.
+const inlineCopyBytes = 4 << 10
+
 // inlineDecoder wraps fn for an inbox: it gives fn a decode over the
 // message's bytes with unmarshal.
 func inlineDecoder(unmarshal func(*bytes.Buffer, any) error, fn InlineFunc) func([]byte) bool {
 	var p []byte // the message of the call under way
 	var buf bytes.Buffer
 	decode := func(msg any) error {
-		buf = *bytes.NewBuffer(p)
-		err := unmarshal(&buf, msg)
-		buf = bytes.Buffer{}
-		return err
+		// A small message is copied into buf, which is kept (a buffer
+		// over p would be allocated for each message); a large one is
+		// read where it is.
+		if len(p) > inlineCopyBytes {
+			big := bytes.NewBuffer(p)
+			return unmarshal(big, msg)
+		}
+		buf.Reset()
+		buf.Write(p)
+		return unmarshal(&buf, msg)
 	}
 	return func(b []byte) bool {
 		p = b

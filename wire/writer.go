@@ -25,6 +25,12 @@ type writer struct {
 	busy    bool   // a caller is writing
 	err     error  // the first write failure; every later call returns it
 	drained *sync.Cond
+
+	// writeNow's call, kept by the writer (writer_unix.go).
+	now    []byte
+	nowN   int
+	nowErr error
+	nowFn  func(fd uintptr) bool
 }
 
 // keepBytes is the largest buffer kept for reuse after a write, and
