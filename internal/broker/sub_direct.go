@@ -78,12 +78,11 @@ func (s *Subscription) offerDirect(m *Message) bool {
 // s.direct.mu.
 func (s *Subscription) takeDirect(m *Message) bool {
 	d := &s.direct
-	if d.fn == nil || !d.idle || len(s.c) > 0 {
-		return false
-	}
-	if d.fn(m) {
+	if d.fn != nil && d.idle && len(s.c) == 0 && d.fn(m) {
 		return true
 	}
+	// m is buffered: the consumer is not idle until it has taken m (and
+	// said so), even when what made m wait was a stored message.
 	d.idle = false
 	return false
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // directLog is a direct function that records what it took and declines
@@ -101,5 +102,39 @@ func TestSubscriptionDirectCloseAndSlowConsumer(t *testing.T) {
 	e.pub("live.a", "after")
 	if s := d.String(); s != "" {
 		t.Fatalf("taken after the cut: %s", s)
+	}
+}
+
+// A live message buffered behind a stored one (which does not go
+// through the direct function) still makes the consumer not idle: the
+// next live message waits behind it, and is not sent while the consumer
+// still handles it.
+func TestSubscriptionDirectBehindStored(t *testing.T) {
+	e := newEnv(t)
+	e.stream(StreamConfig{Name: "kept", Subjects: []string{"x.kept"}})
+	sub, err := e.b.Subscribe("x.>", Start{Kind: StartLatest}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	var d directLog
+	sub.Direct(d.take)
+	if !sub.Idle() {
+		t.Fatal("not idle with nothing buffered")
+	}
+	e.pub("x.kept", "stored")
+	grpWaitFor(t, 5*time.Second, "the stored message buffered", func() bool { return len(sub.c) == 1 })
+	e.pub("x.live", "a1") // behind the stored one: buffered
+	for _, want := range []string{"stored", "a1"} {
+		if m := recv(t, sub); string(m.Payload) != want {
+			t.Fatalf("buffered %q, want %q", m.Payload, want)
+		}
+	}
+	e.pub("x.live", "a2") // the consumer may still be handling a1
+	if s := d.String(); s != "" {
+		t.Fatalf("taken directly while the consumer held a1: %s", s)
+	}
+	if m := recv(t, sub); string(m.Payload) != "a2" {
+		t.Fatalf("buffered %q, want a2", m.Payload)
 	}
 }
