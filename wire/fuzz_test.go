@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 )
 
 // fuzzRPC has the methods that end on their own once their connection
-// does: unary, echo and fail.
+// does: unary, echo, fail and an inline sink.
 func fuzzRPC() *connect.Server {
 	rpc := connect.NewServer()
 	rpc.Register(
@@ -22,8 +23,22 @@ func fuzzRPC() *connect.Server {
 		connect.Method{Spec: specFail, Handler: func(context.Context, connect.Spec, connect.ServerStream) error {
 			return connect.NewError(connect.CodeNotFound, "no")
 		}},
+		connect.Method{Spec: specInlineSink, Handler: inlineSink},
 	)
 	return rpc
+}
+
+var specInlineSink = connect.Spec{Procedure: "/t.S/InlineSink", StreamType: connect.StreamTypeBidi}
+
+// inlineSink takes its messages inline without answering them, except
+// those starting with "no", which it answers from Receive.
+func inlineSink(ctx context.Context, _ connect.Spec, st connect.ServerStream) error {
+	stop, _ := Inline(ctx, func(decode func(any) error) bool {
+		var s string
+		return decode(&s) == nil && !strings.HasPrefix(s, "no")
+	})
+	defer stop()
+	return echo(st, "recv:")
 }
 
 func seedFrames() [][]byte {
@@ -33,6 +48,7 @@ func seedFrames() [][]byte {
 		append(append(open(1, specUnary), msg(1, "hi")...), closeSend...),
 		append(append(open(1, specEcho), msg(1, "a")...), msg(1, "b")...),
 		append(open(1, specFail), closeSend...),
+		append(append(append(append(open(1, specInlineSink), msg(1, "a")...), msg(1, "no")...), msg(1, "b")...), closeSend...),
 		append(open(1, specEcho), appendPayload(nil, frameWindow, 1, func(b []byte) []byte { return appendWindow(b, 100) })...),
 		append(open(1, specEcho), appendFrame(nil, frameCancel, 1, 0)...),
 		appendFrame(nil, frameMsg, 1, 1<<17),
