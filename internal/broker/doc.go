@@ -25,7 +25,9 @@
 // streams whose patterns overlap its own, from a start position and then
 // live, at its own pace (one follower goroutine per partition); and
 // uncaptured messages live, dropped with ErrSlowConsumer if it falls a
-// whole buffer behind.
+// whole buffer behind. A consumer that can take a live message without
+// waiting may have it handed over on the publisher's goroutine while it
+// is idle (Subscription.Direct), in the order the buffer would keep.
 //
 // A group is a durable cursor over a stream, with members:
 //
