@@ -7,6 +7,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/courier-mq/courier/internal/servertest"
 	"github.com/courier-mq/courier/server"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
@@ -15,29 +16,8 @@ import (
 // stream (fsync before PUBACK) from one pipelining client with up to 64
 // in flight.
 func BenchmarkMQTTPublishQoS1(b *testing.B) {
-	srv, err := server.New(server.Options{DataDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Shutdown(b.Context())
+	srv, nc, br, buf := benchClient(b, "bench")
 	srv.CreateStream(server.StreamConfig{Name: "bench", Subjects: []string{"bench.>"}})
-	s := New(srv.Broker, Options{})
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	go s.Serve(ln)
-	defer s.Close()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	br := bufio.NewReader(nc)
-	var buf bytes.Buffer
-	conn := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 4}
-	conn.Connect = packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "bench", Clean: true}
-	conn.ConnectEncode(&buf)
 	nc.Write(buf.Bytes())
 	skipPacket(b, br)
 	payload := bytes.Repeat([]byte("x"), 256)
@@ -56,7 +36,7 @@ func BenchmarkMQTTPublishQoS1(b *testing.B) {
 		buf.Reset()
 		pk := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1}, ProtocolVersion: 4,
 			TopicName: "bench/a", PacketID: uint16(i%60000 + 1), Payload: payload}
-		pk.PublishEncode(&buf)
+		pk.PublishEncode(buf)
 		if _, err := nc.Write(buf.Bytes()); err != nil {
 			b.Fatal(err)
 		}
@@ -67,31 +47,10 @@ func BenchmarkMQTTPublishQoS1(b *testing.B) {
 // BenchmarkMQTTFanoutQoS0 delivers 256-byte core messages (no stream) to
 // one QoS 0 subscriber.
 func BenchmarkMQTTFanoutQoS0(b *testing.B) {
-	srv, err := server.New(server.Options{DataDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Shutdown(b.Context())
-	s := New(srv.Broker, Options{})
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	go s.Serve(ln)
-	defer s.Close()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	br := bufio.NewReader(nc)
-	var buf bytes.Buffer
-	conn := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 4}
-	conn.Connect = packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "fan", Clean: true}
-	conn.ConnectEncode(&buf)
+	srv, nc, br, buf := benchClient(b, "fan")
 	sub := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, ProtocolVersion: 4, PacketID: 1,
 		Filters: packets.Subscriptions{{Filter: "fan/+", Qos: 0}}}
-	sub.SubscribeEncode(&buf)
+	sub.SubscribeEncode(buf)
 	nc.Write(buf.Bytes())
 	skipPacket(b, br)
 	skipPacket(b, br)
@@ -113,6 +72,24 @@ func BenchmarkMQTTFanoutQoS0(b *testing.B) {
 		}
 	}
 	<-got
+}
+
+// benchClient starts a server with an MQTT listener and connects a TCP
+// client to it; buf holds its CONNECT, which the caller sends (with what
+// it appends). All of it ends with b.
+func benchClient(b *testing.B, clientID string) (*server.Server, net.Conn, *bufio.Reader, *bytes.Buffer) {
+	srv := servertest.Start(b, b.TempDir())
+	addr, _ := servertest.Serve(b, srv, New(srv.Broker, Options{}), ErrServerClosed)
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { nc.Close() })
+	buf := new(bytes.Buffer)
+	conn := &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 4}
+	conn.Connect = packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: clientID, Clean: true}
+	conn.ConnectEncode(buf)
+	return srv, nc, bufio.NewReader(nc), buf
 }
 
 func skipPacket(b *testing.B, br *bufio.Reader) {
