@@ -48,6 +48,20 @@ func (s *Server) fwdDest(group string) *exchange {
 	return s.lookupExchange(id)
 }
 
+// exchangeBinding checks a binding of exchange dstName to srcName by
+// key, and returns the source, the forwarder group that carries the
+// binding (one per destination) and the key's filters.
+func (s *Server) exchangeBinding(dstName, srcName, key string) (src *exchange, group string, filters []string, err error) {
+	src, dst, err := s.bindExchanges(dstName, srcName)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if filters, err = src.bindFilters(key); err != nil {
+		return nil, "", nil, err
+	}
+	return src, fwdGroup(dst), filters, nil
+}
+
 func (s *Server) bindExchanges(dstName, srcName string) (src, dst *exchange, err error) {
 	if src = s.lookupExchange(srcName); src == nil {
 		return nil, nil, newErr(codeNotFound, "no exchange '%s' in vhost '/'", srcName)
@@ -66,15 +80,10 @@ func (s *Server) bindExchanges(dstName, srcName string) (src, dst *exchange, err
 
 func (ch *channel) exchangeBind(m *exchangeBind) error {
 	s := ch.c.s
-	src, dst, err := s.bindExchanges(m.Destination, m.Source)
+	src, name, filters, err := s.exchangeBinding(m.Destination, m.Source, m.RoutingKey)
 	if err != nil {
 		return err
 	}
-	filters, err := src.bindFilters(m.RoutingKey)
-	if err != nil {
-		return err
-	}
-	name := fwdGroup(dst)
 	gi, err := s.b.GroupInfo(src.stream, name)
 	if err == nil {
 		all := slices.Clone(gi.Config.Filters)
@@ -100,15 +109,10 @@ func (ch *channel) exchangeBind(m *exchangeBind) error {
 
 func (ch *channel) exchangeUnbind(m *exchangeUnbind) error {
 	s := ch.c.s
-	src, dst, err := s.bindExchanges(m.Destination, m.Source)
+	src, name, filters, err := s.exchangeBinding(m.Destination, m.Source, m.RoutingKey)
 	if err != nil {
 		return err
 	}
-	filters, err := src.bindFilters(m.RoutingKey)
-	if err != nil {
-		return err
-	}
-	name := fwdGroup(dst)
 	gi, err := s.b.GroupInfo(src.stream, name)
 	if err != nil {
 		return ch.ok(m.NoWait, &exchangeUnbindOk{})
