@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/courier-mq/courier/internal/api"
+	"github.com/courier-mq/courier/internal/servertest"
 	"github.com/courier-mq/courier/server"
 )
 
@@ -24,13 +25,7 @@ type testServer struct {
 // ("127.0.0.1:0" for an ephemeral port).
 func startServer(t testing.TB, dir, addr string) *testServer {
 	t.Helper()
-	srv, err := server.New(server.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	srv := servertest.Start(t, dir)
 	ln, err := listen(addr)
 	if err != nil {
 		srv.Shutdown(context.Background())

@@ -39,6 +39,22 @@ type Listener interface {
 // returned closedErr, and shuts srv down.
 func Serve(t testing.TB, srv *server.Server, l Listener, closedErr error) (addr string, stop func()) {
 	t.Helper()
+	addr, stopL := ServeOnly(t, l, closedErr)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			stopL()
+			srv.Shutdown(context.Background())
+		})
+	}
+	t.Cleanup(stop)
+	return addr, stop
+}
+
+// ServeOnly is Serve for a front-end beside others on a server someone
+// else stops: its stop closes l and checks what Serve returned.
+func ServeOnly(t testing.TB, l Listener, closedErr error) (addr string, stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +68,6 @@ func Serve(t testing.TB, srv *server.Server, l Listener, closedErr error) (addr 
 			if err := <-served; !errors.Is(err, closedErr) {
 				t.Errorf("Serve returned %v, want %v", err, closedErr)
 			}
-			srv.Shutdown(context.Background())
 		})
 	}
 	t.Cleanup(stop)

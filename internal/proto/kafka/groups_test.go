@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/courier-mq/courier/internal/servertest"
 	"github.com/courier-mq/courier/server"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -160,13 +161,7 @@ func TestKafkaGroupConsumers(t *testing.T) {
 // startEnvAt starts a server over dir; the returned function stops it.
 func startEnvAt(t *testing.T, dir string) (*testEnv, func()) {
 	t.Helper()
-	srv, err := server.New(server.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	srv := servertest.Start(t, dir)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -143,19 +143,8 @@ func (e *testEnv) apiClient(t *testing.T) *client.Client {
 // leaves the server to e) and returns its address.
 func (e *testEnv) serveAlso(t *testing.T, l servertest.Listener, closedErr error) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- l.Serve(ln) }()
-	t.Cleanup(func() {
-		l.Close()
-		if err := <-served; !errors.Is(err, closedErr) {
-			t.Errorf("Serve returned %v, want %v", err, closedErr)
-		}
-	})
-	return ln.Addr().String()
+	addr, _ := servertest.ServeOnly(t, l, closedErr)
+	return addr
 }
 
 // amqpChannel serves AMQP on e's broker and returns a client's channel.
